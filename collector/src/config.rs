@@ -1,0 +1,243 @@
+//! The collector's settings and where they come from: command-line flags over environment
+//! variables over the TOML file over defaults (CONTRACT.md, "Collector command line").
+//!
+//! The environment is passed in as a function ([`Config::resolve`]) rather than read here, so
+//! that precedence can be tested without touching the process environment.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use serde::Deserialize;
+use thiserror::Error;
+
+/// Default listen address: loopback only, port 8001.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8001";
+/// Default data directory, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "./perfwatch-data";
+/// The SQLite database's file name inside the data directory.
+pub const SQLITE_FILE: &str = "perfwatch.db";
+
+/// Environment variable naming the config file.
+pub const ENV_CONFIG: &str = "PERFWATCH_CONFIG";
+/// Environment variable for the listen address.
+pub const ENV_LISTEN: &str = "PERFWATCH_LISTEN";
+/// Environment variable for the data directory.
+pub const ENV_DATA_DIR: &str = "PERFWATCH_DATA_DIR";
+/// Environment variable for the store URL.
+pub const ENV_STORE: &str = "PERFWATCH_STORE";
+/// Environment variable for the TLS certificate (not supported yet).
+pub const ENV_TLS_CERT: &str = "PERFWATCH_TLS_CERT";
+/// Environment variable for the TLS key (not supported yet).
+pub const ENV_TLS_KEY: &str = "PERFWATCH_TLS_KEY";
+
+/// The command line. Each flag can also come from an environment variable or the config file;
+/// a flag wins over both.
+#[derive(Debug, Clone, Default, Parser)]
+#[command(
+    name = "perfwatch-collector",
+    version,
+    about = "perfwatch collector: receives browser performance batches and answers statistics"
+)]
+pub struct Args {
+    /// TOML config file with the keys `listen`, `data_dir` and `store` [env: PERFWATCH_CONFIG]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free one. Loopback only while access keys are not
+    /// configurable [env: PERFWATCH_LISTEN] [default: 127.0.0.1:8001]
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+    /// Directory for the collector's data [env: PERFWATCH_DATA_DIR] [default: ./perfwatch-data]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Store URL: sqlite://PATH (PostgreSQL is not available yet) [env: PERFWATCH_STORE]
+    /// [default: SQLite at DIR/perfwatch.db, DIR being the data dir]
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// TLS certificate (PEM); not supported yet [env: PERFWATCH_TLS_CERT]
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM); not supported yet [env: PERFWATCH_TLS_KEY]
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+}
+
+/// The config file (`--config FILE`). Every key is optional; unknown keys are an error, so a
+/// typo (or a key from a newer collector, such as access keys) is not silently ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Address to listen on, `IP:PORT`. Default `127.0.0.1:8001`.
+    pub listen: Option<String>,
+    /// Directory for the collector's data, relative to the working directory.
+    /// Default `./perfwatch-data`.
+    pub data_dir: Option<PathBuf>,
+    /// Store URL, `sqlite://PATH`. Default: SQLite at `<data_dir>/perfwatch.db`.
+    pub store: Option<String>,
+}
+
+impl FileConfig {
+    /// Reads and parses the TOML file at `path`.
+    pub fn read(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::ParseFile {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })
+    }
+}
+
+/// Where events are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// An SQLite database file (created if missing).
+    Sqlite(PathBuf),
+}
+
+impl StoreLocation {
+    /// Parses a store URL: `sqlite://PATH` or `sqlite:PATH` (`sqlite:///abs/path.db` for an
+    /// absolute path). `postgres://` is recognized but not available yet.
+    pub fn parse(url: &str) -> Result<Self, ConfigError> {
+        let (scheme, rest) = url.split_once(':').unwrap_or((url, ""));
+        match scheme.to_ascii_lowercase().as_str() {
+            "sqlite" => {
+                let path = rest.strip_prefix("//").unwrap_or(rest);
+                if path.is_empty() {
+                    return Err(ConfigError::EmptySqlitePath);
+                }
+                Ok(Self::Sqlite(PathBuf::from(path)))
+            }
+            "postgres" | "postgresql" => Err(ConfigError::PostgresNotAvailable),
+            // Only the scheme is quoted: a URL may carry a password.
+            _ => Err(ConfigError::UnknownStore {
+                scheme: scheme.chars().take(20).collect(),
+            }),
+        }
+    }
+}
+
+/// The collector's resolved settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Where to listen (port 0: a free port).
+    pub listen: SocketAddr,
+    /// The data directory (created at start-up).
+    pub data_dir: PathBuf,
+    /// Where events are stored.
+    pub store: StoreLocation,
+}
+
+/// Why the settings cannot start a collector. The binary prints the message and exits non-zero.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read the config file {}: {source}", path.display())]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML or has an unknown key.
+    #[error("the config file {} is not valid: {source}", path.display())]
+    ParseFile {
+        /// The file.
+        path: PathBuf,
+        /// Why (with line and column).
+        source: Box<toml::de::Error>,
+    },
+    /// The listen address is not `IP:PORT`.
+    #[error("the listen address `{value}` is not IP:PORT (such as 127.0.0.1:8001 or [::1]:8001): {source}")]
+    Listen {
+        /// What was given.
+        value: String,
+        /// Why it does not parse.
+        source: std::net::AddrParseError,
+    },
+    /// `--store postgres://...`.
+    #[error("PostgreSQL storage is not available yet in this version; leave --store unset to use SQLite at <data-dir>/perfwatch.db, or give sqlite://PATH")]
+    PostgresNotAvailable,
+    /// A store URL with an unknown scheme.
+    #[error("the store URL scheme `{scheme}` is not supported; use sqlite://PATH")]
+    UnknownStore {
+        /// The URL's scheme.
+        scheme: String,
+    },
+    /// `sqlite://` without a path.
+    #[error(
+        "the store URL sqlite:// needs a file path, such as sqlite://perfwatch-data/perfwatch.db"
+    )]
+    EmptySqlitePath,
+    /// `--tls-cert` / `--tls-key`.
+    #[error("TLS (--tls-cert/--tls-key) is not supported yet in this version; serve the collector behind a TLS-terminating proxy")]
+    TlsNotSupported,
+    /// An open collector on a reachable address.
+    #[error("refusing to listen on {addr}: no access keys are configured (they arrive in a later version), so the collector is open and listens only on a loopback address such as 127.0.0.1 or [::1]")]
+    NotLoopback {
+        /// The refused address.
+        addr: SocketAddr,
+    },
+}
+
+impl Config {
+    /// Resolves the settings from `args`, then `env` (a lookup such as
+    /// `|name| std::env::var(name).ok()`; empty values count as unset), then the config file,
+    /// then the defaults; and checks that this version can run them ([`Config::validate`]).
+    pub fn resolve(args: Args, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = |name: &str| env(name).filter(|value| !value.trim().is_empty());
+        let config_file = args.config.or_else(|| env(ENV_CONFIG).map(PathBuf::from));
+        let file = match config_file {
+            Some(path) => FileConfig::read(&path)?,
+            None => FileConfig::default(),
+        };
+
+        let listen = args
+            .listen
+            .or_else(|| env(ENV_LISTEN))
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen = listen
+            .trim()
+            .parse()
+            .map_err(|source| ConfigError::Listen {
+                value: listen.clone(),
+                source,
+            })?;
+        let data_dir = args
+            .data_dir
+            .or_else(|| env(ENV_DATA_DIR).map(PathBuf::from))
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let store = match args.store.or_else(|| env(ENV_STORE)).or(file.store) {
+            Some(url) => StoreLocation::parse(url.trim())?,
+            None => StoreLocation::Sqlite(data_dir.join(SQLITE_FILE)),
+        };
+        let tls_asked = args.tls_cert.is_some()
+            || args.tls_key.is_some()
+            || env(ENV_TLS_CERT).is_some()
+            || env(ENV_TLS_KEY).is_some();
+        if tls_asked {
+            return Err(ConfigError::TlsNotSupported);
+        }
+
+        let config = Self {
+            listen,
+            data_dir,
+            store,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what this version can run: with no access keys (none can be configured yet) the
+    /// collector is open, so it listens on loopback addresses only.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !self.listen.ip().is_loopback() {
+            return Err(ConfigError::NotLoopback { addr: self.listen });
+        }
+        Ok(())
+    }
+}

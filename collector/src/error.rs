@@ -1,0 +1,113 @@
+//! The errors a request can end in, and the one place that maps each to its HTTP status code.
+//!
+//! Every layer has its own `thiserror` type ([`BodyError`], [`BatchError`], [`WindowError`],
+//! [`StoreError`]); [`ApiError`] gathers them, and its [`ResponseError`] impl below is the only
+//! code that decides status codes, error codes and extra headers. Bad input is always a 4xx:
+//! the only 5xx is 503 for a store that cannot answer, with `Retry-After`.
+
+use actix_web::http::header::{ALLOW, RETRY_AFTER};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use perfwatch_protocol::BatchError;
+use thiserror::Error;
+
+use crate::body::BodyError;
+use crate::envelope;
+use crate::store::StoreError;
+use crate::window::WindowError;
+
+/// Seconds a client should wait before retrying when the store is down.
+pub const STORE_RETRY_AFTER_SECS: u32 = 5;
+
+/// Everything an API request can fail with.
+#[derive(Debug, Error)]
+pub enum ApiError {
+    /// The body could not be taken: content type, encoding, size or transport.
+    #[error(transparent)]
+    Body(#[from] BodyError),
+    /// The batch is malformed (400) or its envelope breaks a rule (422).
+    #[error(transparent)]
+    Batch(#[from] BatchError),
+    /// The `hours=` window is not acceptable.
+    #[error(transparent)]
+    Window(#[from] WindowError),
+    /// The query string does not fit the endpoint (an unknown `group_by`, say).
+    #[error("invalid query string: {0}")]
+    Query(String),
+    /// The store did not answer; the client should retry.
+    #[error("the store is unavailable, try again in {STORE_RETRY_AFTER_SECS} s: {0}")]
+    Store(#[from] StoreError),
+    /// No endpoint at this path.
+    #[error("there is no endpoint at {path}")]
+    NotFound {
+        /// The request path, without its query string.
+        path: String,
+    },
+    /// The path exists but not with this method.
+    #[error("{method} is not allowed on {path}; use {allowed}")]
+    MethodNotAllowed {
+        /// The method used.
+        method: String,
+        /// The request path, without its query string.
+        path: String,
+        /// The methods the path takes, as for the `Allow` header.
+        allowed: &'static str,
+    },
+}
+
+impl ApiError {
+    /// The envelope's machine-readable `error.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Body(BodyError::MissingContentType { .. })
+            | Self::Body(BodyError::UnsupportedContentType { .. }) => "unsupported_media_type",
+            Self::Body(BodyError::UnsupportedEncoding { .. }) => "unsupported_encoding",
+            Self::Body(BodyError::TooLarge { .. })
+            | Self::Body(BodyError::CompressedTooLarge { .. }) => "payload_too_large",
+            Self::Body(BodyError::BadGzip(_)) | Self::Body(BodyError::Read(_)) => "malformed_body",
+            Self::Batch(e) if e.is_malformed() => "malformed_body",
+            Self::Batch(_) => "invalid_batch",
+            Self::Window(_) | Self::Query(_) => "invalid_query",
+            Self::Store(_) => "store_unavailable",
+            Self::NotFound { .. } => "not_found",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Body(BodyError::MissingContentType { .. })
+            | Self::Body(BodyError::UnsupportedContentType { .. })
+            | Self::Body(BodyError::UnsupportedEncoding { .. }) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            Self::Body(BodyError::TooLarge { .. })
+            | Self::Body(BodyError::CompressedTooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Body(BodyError::BadGzip(_)) | Self::Body(BodyError::Read(_)) => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::Batch(e) if e.is_malformed() => StatusCode::BAD_REQUEST,
+            Self::Batch(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Window(_) | Self::Query(_) => StatusCode::BAD_REQUEST,
+            Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut builder = HttpResponse::build(self.status_code());
+        match self {
+            Self::Store(_) => {
+                builder.insert_header((RETRY_AFTER, STORE_RETRY_AFTER_SECS));
+            }
+            Self::MethodNotAllowed { allowed, .. } => {
+                builder.insert_header((ALLOW, *allowed));
+            }
+            _ => {}
+        }
+        envelope::failure(builder, self.code(), &self.to_string())
+    }
+}

@@ -1,0 +1,169 @@
+//! # perfwatch collector
+//!
+//! Receives the batches the browser SDK sends, stores them, and answers statistics over them.
+//!
+//! ## An event's path through the collector
+//!
+//! A browser batch arrives as `POST /api/v1/monitoring/frontend-metrics` (usually `text/plain`
+//! from `sendBeacon`, so no CORS preflight). The request log and CORS middleware wrap every
+//! route. The ingest handler checks the content type and encoding, reads the body within the
+//! size limit (counted after gzip decoding), and hands the bytes to the protocol crate, which
+//! refuses a malformed body (400) or a broken envelope (422) whole and checks every item on its
+//! own. The accepted items are normalized (page overrides resolved, times moved to the
+//! collector's clock) and written in one SQLite transaction on the blocking pool; the answer
+//! lists the refused items with their reasons.
+//!
+//! ```text
+//!  browser ──POST text/plain [gzip] ?key=──▶ RequestLog ─▶ Cors ─▶ routes::ingest
+//!                                                                    │
+//!        body::require_content_type / ContentEncoding (415)          │
+//!        body::read_bounded: ≤ 64 KB decoded (413) ◀─────────────────┤
+//!        perfwatch_protocol::parse_browser_batch ◀───────────────────┤
+//!            ├─ not JSON / not UTF-8 / not an object ─▶ 400          │
+//!            ├─ envelope rule broken ─────────────────▶ 422          │
+//!            └─ items: accepted ┬ rejected[i] (reason) ──▶ answer    │
+//!                               ▼                                    │
+//!        normalize::browser_records (page overrides, clock skew)     │
+//!                               ▼                                    │
+//!        Store::insert_browser_records ── one transaction, on web::block
+//!            seen_events (event_id once) · page_views · web_vitals (highest seq) · navigations
+//!                               ▼                                    │
+//!        200 {"success": true, "data": {"accepted": N, "rejected": [...]}}
+//!
+//!  dashboard ──GET /frontend/vitals?hours=──▶ Window ─▶ Store::vital_rows ─▶ stats::VitalsReport
+//! ```
+//!
+//! Errors of every layer are gathered in [`error::ApiError`], whose `ResponseError` impl is the
+//! one place that maps them to status codes and the JSON envelope ([`envelope`]).
+
+pub mod access;
+pub mod body;
+pub mod clock;
+pub mod config;
+pub mod envelope;
+pub mod error;
+pub mod normalize;
+pub mod request_log;
+pub mod routes;
+pub mod state;
+pub mod stats;
+pub mod store;
+pub mod system;
+pub mod window;
+
+use std::io::{self, Write};
+use std::net::SocketAddr;
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{
+    HeaderName, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER,
+};
+use actix_web::{web, App, HttpServer};
+
+pub use config::{Config, ConfigError};
+pub use state::AppState;
+
+use config::StoreLocation;
+use request_log::RequestLog;
+use store::Store;
+use system::SystemInfo;
+
+/// How long browsers may cache a preflight answer, in seconds.
+const CORS_MAX_AGE_SECS: usize = 86_400;
+
+/// Seconds in-flight requests get to finish after SIGTERM / Ctrl-C.
+const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
+
+/// The whole application over `state`: routes, query error handling, the 404 fallback, CORS and
+/// the request log. The binary and the tests build the same app with it.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(routes::query_config())
+        .configure(routes::configure)
+        .default_service(web::to(routes::not_found))
+        .wrap(cors())
+        .wrap(RequestLog)
+}
+
+/// CORS for the browser SDK and dashboards on other origins: any origin (`*`, no credentials),
+/// on every answer including errors (a browser needs the header to read a 413 or 422).
+fn cors() -> Cors {
+    Cors::default()
+        .allow_any_origin()
+        .send_wildcard()
+        .allowed_methods(["GET", "POST", "OPTIONS"])
+        .allowed_headers([
+            CONTENT_TYPE,
+            CONTENT_ENCODING,
+            HeaderName::from_static(access::WRITE_KEY_HEADER),
+            AUTHORIZATION,
+        ])
+        .expose_headers([RETRY_AFTER])
+        .max_age(CORS_MAX_AGE_SECS)
+}
+
+/// Runs the collector until SIGTERM or Ctrl-C: opens the store, binds, prints
+/// `perfwatch-collector listening on http://IP:PORT` (the bound address) on stdout, and serves.
+///
+/// On a signal actix stops accepting and lets in-flight requests finish. Writes are synchronous
+/// in this version (a request's events are committed before it is answered), so no queue is
+/// left to drain and the process exits 0.
+pub async fn run(config: Config) -> io::Result<()> {
+    config
+        .validate()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!(
+                "cannot create the data directory {}: {e}",
+                config.data_dir.display()
+            ),
+        )
+    })?;
+    let StoreLocation::Sqlite(db_path) = &config.store;
+    let store = Store::open_sqlite(db_path).map_err(|e| {
+        io::Error::other(format!(
+            "cannot open the store at {}: {e}",
+            db_path.display()
+        ))
+    })?;
+    tracing::info!(path = %store.path().display(), kind = store.kind(), "store open");
+
+    let state = AppState::new(store, SystemInfo::gather());
+    let server = HttpServer::new(move || app(state.clone()))
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+        .bind(config.listen)?;
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| io::Error::other("the server bound no address"))?;
+    announce(addr)?;
+    server.run().await?;
+    tracing::info!("perfwatch-collector stopped");
+    Ok(())
+}
+
+/// Tells the world where the collector listens: one line on stdout (end-to-end tests wait for
+/// it, so it is flushed at once) and the same in the log.
+fn announce(addr: SocketAddr) -> io::Result<()> {
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "perfwatch-collector listening on http://{addr}")?;
+    stdout.flush()?;
+    tracing::info!(%addr, "perfwatch-collector listening on http://{addr}");
+    Ok(())
+}

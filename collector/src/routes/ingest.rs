@@ -1,0 +1,64 @@
+//! `POST /api/v1/monitoring/frontend-metrics`: a browser batch (protocol v1).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use perfwatch_protocol::{parse_browser_batch, ItemRejection, LIMITS};
+use serde::Serialize;
+
+use crate::access;
+use crate::body::{self, ContentEncoding};
+use crate::clock;
+use crate::envelope;
+use crate::error::ApiError;
+use crate::normalize;
+use crate::state::AppState;
+
+/// The media types a batch may come as: `text/plain` is what `sendBeacon` and preflight-free
+/// `fetch` send; the charset parameter does not matter (the body must be UTF-8 JSON).
+const BATCH_CONTENT_TYPES: [&str; 2] = ["text/plain", "application/json"];
+const BATCH_CONTENT_TYPES_IN_WORDS: &str = "text/plain or application/json (any charset)";
+
+/// The answer's `data`: a sound batch answers 200 even when some items were refused.
+#[derive(Debug, Serialize)]
+pub struct IngestOutcome {
+    /// Items accepted (stored, or already stored by an earlier try of the same batch).
+    pub accepted: usize,
+    /// Items refused, with their index in `events` and why.
+    pub rejected: Vec<ItemRejection>,
+}
+
+/// Takes a batch: checks its type and encoding, reads it within the size limit, parses it,
+/// stores the good items and says which were refused.
+pub async fn frontend_metrics(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let key = access::presented_write_key(&req);
+    tracing::debug!(key_presented = key.is_some(), "browser batch");
+    body::require_content_type(
+        req.headers(),
+        &BATCH_CONTENT_TYPES,
+        BATCH_CONTENT_TYPES_IN_WORDS,
+    )?;
+    let encoding = ContentEncoding::from_headers(req.headers())?;
+    let bytes =
+        body::read_bounded(req.headers(), payload, encoding, LIMITS.browser_batch_bytes).await?;
+    let received_at_ms = clock::now_ms();
+
+    let mut parsed = parse_browser_batch(&bytes)?;
+    let outcome = IngestOutcome {
+        accepted: parsed.accepted.len(),
+        rejected: std::mem::take(&mut parsed.rejected),
+    };
+    let records = normalize::browser_records(parsed, received_at_ms);
+    let stored = state
+        .with_store(move |store| store.insert_browser_records(&records))
+        .await?;
+    tracing::debug!(
+        stored = stored.stored,
+        duplicates = stored.duplicates,
+        rejected = outcome.rejected.len(),
+        "browser batch stored"
+    );
+    Ok(envelope::success(&outcome))
+}

@@ -1,0 +1,84 @@
+//! The HTTP surface: which handler answers which method and path. Handlers are thin: they take
+//! the request apart, call the layer that does the work, and wrap its answer in the envelope.
+
+pub mod health;
+pub mod index;
+pub mod ingest;
+pub mod system;
+pub mod vitals;
+
+use actix_web::error::QueryPayloadError;
+use std::future::{ready, Ready};
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::error::ApiError;
+
+/// `POST`: a browser batch.
+pub const FRONTEND_METRICS: &str = "/api/v1/monitoring/frontend-metrics";
+/// `GET`: liveness and readiness.
+pub const HEALTH: &str = "/api/v1/monitoring/health";
+/// `GET`: the host's facts.
+pub const SYSTEM_INFO: &str = "/api/v1/monitoring/system/info";
+/// `GET`: web vitals statistics.
+pub const FRONTEND_VITALS: &str = "/api/v1/monitoring/frontend/vitals";
+
+/// Registers every route. A known path asked with another method answers 405 with `Allow`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource(FRONTEND_METRICS)
+            .route(web::post().to(ingest::frontend_metrics))
+            .default_service(web::to(method_not_allowed("POST"))),
+    )
+    .service(
+        web::resource(HEALTH)
+            .route(web::get().to(health::health))
+            .default_service(web::to(method_not_allowed("GET"))),
+    )
+    .service(
+        web::resource(SYSTEM_INFO)
+            .route(web::get().to(system::system_info))
+            .default_service(web::to(method_not_allowed("GET"))),
+    )
+    .service(
+        web::resource(FRONTEND_VITALS)
+            .route(web::get().to(vitals::frontend_vitals))
+            .default_service(web::to(method_not_allowed("GET"))),
+    )
+    .service(
+        web::resource("/")
+            .route(web::get().to(index::index))
+            .default_service(web::to(method_not_allowed("GET"))),
+    );
+}
+
+/// Query strings that do not fit an endpoint answer 400 in the envelope, not actix's plain text.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| {
+        let detail = match err {
+            QueryPayloadError::Deserialize(e) => e.to_string(),
+            other => other.to_string(),
+        };
+        ApiError::Query(detail).into()
+    })
+}
+
+/// Anything no route matches (404).
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound {
+        path: req.path().to_owned(),
+    })
+}
+
+/// A handler answering 405 for a path that takes only `allowed`.
+fn method_not_allowed(
+    allowed: &'static str,
+) -> impl Fn(HttpRequest) -> Ready<Result<HttpResponse, ApiError>> + Clone + 'static {
+    move |req: HttpRequest| {
+        ready(Err(ApiError::MethodNotAllowed {
+            method: req.method().to_string(),
+            path: req.path().to_owned(),
+            allowed,
+        }))
+    }
+}

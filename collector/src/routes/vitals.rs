@@ -1,0 +1,45 @@
+//! `GET /api/v1/monitoring/frontend/vitals?hours=&group_by=page`: web vitals statistics.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use crate::envelope;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::stats::VitalsReport;
+use crate::window::Window;
+
+/// The query parameters.
+#[derive(Debug, Deserialize)]
+pub struct VitalsQuery {
+    /// Hours back from now (decimal, default 24, at most 720). Taken as text so that a bad value
+    /// gets a message naming `hours`.
+    pub hours: Option<String>,
+    /// `page` to add a per-page breakdown.
+    pub group_by: Option<GroupBy>,
+}
+
+/// What the report can be broken down by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    /// Per route (or URL when the page has no route).
+    Page,
+}
+
+/// p75, count and rating shares of each vital in the window.
+pub async fn frontend_vitals(
+    state: web::Data<AppState>,
+    query: web::Query<VitalsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let window = Window::from_hours_param(query.hours.as_deref())?;
+    let rows = state
+        .with_store(move |store| store.vital_rows(window.since_ms))
+        .await?;
+    let by_page = query.group_by == Some(GroupBy::Page);
+    Ok(envelope::success(&VitalsReport::new(
+        window.hours,
+        rows,
+        by_page,
+    )))
+}

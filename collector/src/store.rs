@@ -1,0 +1,527 @@
+//! The SQLite store: one file, `<data-dir>/perfwatch.db`, in WAL mode.
+//!
+//! One connection behind a [`Mutex`]; callers run store methods on actix's blocking pool
+//! ([`crate::state::AppState::with_store`]) so that no request blocks the async workers. One batch
+//! is one transaction. Writes are synchronous in this version: when a request has its answer,
+//! its events are in the database, so shutting down leaves nothing to drain.
+//!
+//! Idempotency: an event that carries an `event_id` is stored once per
+//! `(app, session_id, event_id)` (`seen_events`, checked in the batch's transaction), so a batch
+//! retried after a lost answer does not count twice. A web vital reported again under the same
+//! metric `id` keeps the report with the highest `seq`, whatever order the reports arrive in.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use perfwatch_protocol::{EventBody, Navigation, NavigationType, VitalName, WebVital};
+use rusqlite::{params, Connection, Transaction};
+use thiserror::Error;
+
+use crate::normalize::{BrowserRecords, Record};
+
+/// The schema version this collector writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// How long a statement waits for a lock held by another connection.
+const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
+
+/// Schema version 1. Times are epoch milliseconds on the collector's clock (client skew
+/// corrected); durations are milliseconds.
+const SCHEMA_V1: &str = "
+CREATE TABLE IF NOT EXISTS page_views (
+    app             TEXT NOT NULL,
+    session_id      TEXT NOT NULL,
+    page_view_id    TEXT NOT NULL,
+    url             TEXT NOT NULL,
+    route           TEXT,
+    navigation_type TEXT,
+    release         TEXT,
+    user_id         TEXT,
+    started_at_ms   INTEGER NOT NULL,
+    received_at_ms  INTEGER NOT NULL,
+    PRIMARY KEY (app, session_id, page_view_id)
+);
+CREATE INDEX IF NOT EXISTS page_views_by_start ON page_views (started_at_ms);
+
+-- One row per metric instance (web-vitals' `id`), holding its report with the highest `seq`.
+-- `rating` is the collector's, from `value` and web-vitals' thresholds; the client's is not kept.
+CREATE TABLE IF NOT EXISTS web_vitals (
+    app             TEXT NOT NULL,
+    session_id      TEXT NOT NULL,
+    page_view_id    TEXT NOT NULL,
+    metric_id       TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    value           REAL NOT NULL,
+    delta           REAL NOT NULL,
+    seq             INTEGER NOT NULL,
+    rating          TEXT NOT NULL,
+    navigation_type TEXT,
+    url             TEXT NOT NULL,
+    route           TEXT,
+    measured_at_ms  INTEGER NOT NULL,
+    received_at_ms  INTEGER NOT NULL,
+    PRIMARY KEY (app, session_id, metric_id)
+);
+CREATE INDEX IF NOT EXISTS web_vitals_by_measured ON web_vitals (measured_at_ms);
+
+-- The navigation timing of a page load; a later report for the same page view replaces the
+-- earlier one (it has seen more of the load).
+CREATE TABLE IF NOT EXISTS navigations (
+    app                   TEXT NOT NULL,
+    session_id            TEXT NOT NULL,
+    page_view_id          TEXT NOT NULL,
+    url                   TEXT NOT NULL,
+    route                 TEXT,
+    navigation_type       TEXT,
+    protocol              TEXT,
+    redirect_ms           REAL,
+    dns_ms                REAL,
+    connect_ms            REAL,
+    tls_ms                REAL,
+    ttfb_ms               REAL,
+    download_ms           REAL,
+    dom_interactive_ms    REAL,
+    dom_content_loaded_ms REAL,
+    dom_complete_ms       REAL,
+    load_ms               REAL,
+    transfer_size         INTEGER,
+    encoded_body_size     INTEGER,
+    decoded_body_size     INTEGER,
+    started_at_ms         INTEGER NOT NULL,
+    received_at_ms        INTEGER NOT NULL,
+    PRIMARY KEY (app, session_id, page_view_id)
+);
+CREATE INDEX IF NOT EXISTS navigations_by_start ON navigations (started_at_ms);
+
+-- Events already stored, by the id the SDK gave them.
+CREATE TABLE IF NOT EXISTS seen_events (
+    app            TEXT NOT NULL,
+    session_id     TEXT NOT NULL,
+    event_id       TEXT NOT NULL,
+    received_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (app, session_id, event_id)
+) WITHOUT ROWID;
+";
+
+/// Why the store could not do what was asked. At request time every variant is a 503 with
+/// `Retry-After` (see [`crate::error`]).
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The database file's directory could not be created.
+    #[error("cannot create the directory {}: {source}", path.display())]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// SQLite refused or failed.
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database was written by a newer collector.
+    #[error("the database has schema version {found}; this collector knows versions up to {SCHEMA_VERSION}, upgrade it")]
+    SchemaTooNew {
+        /// The database's `user_version`.
+        found: i64,
+    },
+    /// A request panicked while holding the connection.
+    #[error("the store's connection lock is poisoned")]
+    Poisoned,
+    /// The blocking pool did not run the store call.
+    #[error("the store's worker did not complete")]
+    Blocking,
+}
+
+/// What storing a batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreOutcome {
+    /// Events written (or, for web vitals, offered to the highest-`seq` upsert).
+    pub stored: usize,
+    /// Events skipped because their `event_id` was already stored.
+    pub duplicates: usize,
+}
+
+/// One web vital measurement in a read window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VitalSample {
+    /// Which vital.
+    pub name: VitalName,
+    /// Its value (ms, or unitless for CLS).
+    pub value: f64,
+    /// The page it was measured on: its route, or its URL when it has no route.
+    pub page: String,
+}
+
+/// The rows a vitals report is computed from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VitalRows {
+    /// Every metric's latest report measured in the window.
+    pub samples: Vec<VitalSample>,
+    /// Page views started in the window, per page (route, or URL when it has no route).
+    pub page_views: Vec<(String, u64)>,
+}
+
+/// The collector's database.
+#[derive(Debug)]
+pub struct Store {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating it and its directory if needed) the SQLite database at `path`, sets it up
+    /// for concurrent readers (WAL) and applies the schema.
+    pub fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        migrate(&mut conn)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The kind of store, as `GET /health` reports it.
+    pub fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Checks that the database answers (`SELECT 1`).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.lock()?
+            .query_row("SELECT 1", [], |row| row.get::<_, i64>(0))?;
+        Ok(())
+    }
+
+    /// Stores the records of one browser batch in one transaction.
+    pub fn insert_browser_records(
+        &self,
+        batch: &BrowserRecords,
+    ) -> Result<StoreOutcome, StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        let mut outcome = StoreOutcome::default();
+        for record in &batch.records {
+            if let Some(event_id) = &record.event_id {
+                if !first_sighting(&tx, batch, event_id)? {
+                    outcome.duplicates += 1;
+                    continue;
+                }
+            }
+            match &record.body {
+                EventBody::PageView(page_view) => {
+                    insert_page_view(&tx, batch, record, page_view.navigation_type)?
+                }
+                EventBody::WebVital(vital) => upsert_web_vital(&tx, batch, record, vital)?,
+                EventBody::Navigation(navigation) => {
+                    upsert_navigation(&tx, batch, record, navigation)?
+                }
+            }
+            outcome.stored += 1;
+        }
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    /// The web vitals measured, and the page views started, since `since_ms`.
+    pub fn vital_rows(&self, since_ms: i64) -> Result<VitalRows, StoreError> {
+        let conn = self.lock()?;
+        let mut rows = VitalRows::default();
+        let mut stmt = conn.prepare_cached(
+            "SELECT name, value, COALESCE(NULLIF(route, ''), url) FROM web_vitals
+             WHERE measured_at_ms >= ?1",
+        )?;
+        let mut cursor = stmt.query([since_ms])?;
+        while let Some(row) = cursor.next()? {
+            let name: String = row.get(0)?;
+            // A name this collector does not know (written by a newer one) is skipped.
+            if let Some(name) = VitalName::ALL.into_iter().find(|n| n.as_str() == name) {
+                rows.samples.push(VitalSample {
+                    name,
+                    value: row.get(1)?,
+                    page: row.get(2)?,
+                });
+            }
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT COALESCE(NULLIF(route, ''), url), COUNT(*) FROM page_views
+             WHERE started_at_ms >= ?1 GROUP BY 1",
+        )?;
+        rows.page_views = stmt
+            .query_map([since_ms], |row| {
+                let count: i64 = row.get(1)?;
+                Ok((row.get(0)?, u64::try_from(count).unwrap_or_default()))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+}
+
+/// Brings the database to [`SCHEMA_VERSION`].
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    match found {
+        0 => {
+            let tx = conn.transaction()?;
+            tx.execute_batch(SCHEMA_V1)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            tx.commit()?;
+            Ok(())
+        }
+        SCHEMA_VERSION => Ok(()),
+        found => Err(StoreError::SchemaTooNew { found }),
+    }
+}
+
+/// Notes `event_id` as seen; false if it already was.
+fn first_sighting(
+    tx: &Transaction<'_>,
+    batch: &BrowserRecords,
+    event_id: &str,
+) -> Result<bool, StoreError> {
+    let inserted = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO seen_events (app, session_id, event_id, received_at_ms)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![
+            batch.app,
+            batch.session_id,
+            event_id,
+            batch.received_at_ms
+        ])?;
+    Ok(inserted == 1)
+}
+
+fn insert_page_view(
+    tx: &Transaction<'_>,
+    batch: &BrowserRecords,
+    record: &Record,
+    navigation_type: Option<NavigationType>,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO page_views (app, session_id, page_view_id, url, route, navigation_type,
+                                 release, user_id, started_at_ms, received_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (app, session_id, page_view_id) DO NOTHING",
+    )?
+    .execute(params![
+        batch.app,
+        batch.session_id,
+        record.page_view_id,
+        record.url,
+        record.route,
+        navigation_type.map(NavigationType::as_str),
+        batch.release,
+        batch.user_id,
+        record.at_ms,
+        batch.received_at_ms,
+    ])?;
+    Ok(())
+}
+
+fn upsert_web_vital(
+    tx: &Transaction<'_>,
+    batch: &BrowserRecords,
+    record: &Record,
+    vital: &WebVital,
+) -> Result<(), StoreError> {
+    let rating = vital.name.rate(vital.value).as_str();
+    tx.prepare_cached(
+        "INSERT INTO web_vitals (app, session_id, page_view_id, metric_id, name, value, delta,
+                                 seq, rating, navigation_type, url, route, measured_at_ms,
+                                 received_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT (app, session_id, metric_id) DO UPDATE SET
+             page_view_id = excluded.page_view_id, name = excluded.name,
+             value = excluded.value, delta = excluded.delta, seq = excluded.seq,
+             rating = excluded.rating, navigation_type = excluded.navigation_type,
+             url = excluded.url, route = excluded.route,
+             measured_at_ms = excluded.measured_at_ms, received_at_ms = excluded.received_at_ms
+         WHERE excluded.seq > web_vitals.seq",
+    )?
+    .execute(params![
+        batch.app,
+        batch.session_id,
+        record.page_view_id,
+        vital.id,
+        vital.name.as_str(),
+        vital.value,
+        vital.delta,
+        vital.seq,
+        rating,
+        vital.navigation_type.map(NavigationType::as_str),
+        record.url,
+        record.route,
+        record.at_ms,
+        batch.received_at_ms,
+    ])?;
+    Ok(())
+}
+
+fn upsert_navigation(
+    tx: &Transaction<'_>,
+    batch: &BrowserRecords,
+    record: &Record,
+    nav: &Navigation,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO navigations (app, session_id, page_view_id, url, route,
+             navigation_type, protocol, redirect_ms, dns_ms, connect_ms, tls_ms, ttfb_ms,
+             download_ms, dom_interactive_ms, dom_content_loaded_ms, dom_complete_ms, load_ms,
+             transfer_size, encoded_body_size, decoded_body_size, started_at_ms, received_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                 ?18, ?19, ?20, ?21, ?22)",
+    )?
+    .execute(params![
+        batch.app,
+        batch.session_id,
+        record.page_view_id,
+        record.url,
+        record.route,
+        nav.navigation_type.map(NavigationType::as_str),
+        nav.protocol,
+        nav.redirect,
+        nav.dns,
+        nav.connect,
+        nav.tls,
+        nav.ttfb,
+        nav.download,
+        nav.dom_interactive,
+        nav.dom_content_loaded,
+        nav.dom_complete,
+        nav.load,
+        nav.transfer_size.map(saturating_i64),
+        nav.encoded_body_size.map(saturating_i64),
+        nav.decoded_body_size.map(saturating_i64),
+        record.at_ms,
+        batch.received_at_ms,
+    ])?;
+    Ok(())
+}
+
+/// SQLite integers are signed. The protocol bounds sizes at 2^53 - 1, so this never saturates
+/// for a validated record; it stays total rather than panic on a record built another way.
+fn saturating_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opening_creates_the_directory_and_the_schema_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested").join("perfwatch.db");
+        let store = Store::open_sqlite(&path).unwrap();
+        store.ping().unwrap();
+        drop(store);
+        // Reopening an up-to-date database applies nothing and works.
+        let store = Store::open_sqlite(&path).unwrap();
+        let conn = store.lock().unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    fn records(events: serde_json::Value) -> BrowserRecords {
+        let body = serde_json::json!({
+            "v": 1, "app": "a", "session_id": "s", "page_view_id": "p", "url": "https://x/",
+            "time_origin": 1_000_000.0, "sent_at": 1_001_000.0, "events": events
+        });
+        let parsed = perfwatch_protocol::parse_browser_batch(body.to_string().as_bytes()).unwrap();
+        crate::normalize::browser_records(parsed, 1_002_000.0)
+    }
+
+    #[test]
+    fn events_with_an_id_are_stored_once_per_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(&dir.path().join("perfwatch.db")).unwrap();
+        let batch = records(serde_json::json!([
+            {"type": "page_view", "start_time": 0, "event_id": "e1"},
+            {"type": "navigation", "ttfb": 12.5, "transfer_size": 9_007_199_254_740_991_u64, "event_id": "e2"},
+            {"type": "web_vital", "name": "CLS", "value": 0.2, "delta": 0.2, "id": "m1",
+             "rating": "good"},
+        ]));
+        let first = store.insert_browser_records(&batch).unwrap();
+        assert_eq!(
+            first,
+            StoreOutcome {
+                stored: 3,
+                duplicates: 0
+            }
+        );
+        let again = store.insert_browser_records(&batch).unwrap();
+        assert_eq!(
+            again,
+            StoreOutcome {
+                stored: 1,
+                duplicates: 2
+            }
+        );
+        let conn = store.lock().unwrap();
+        let count = |table: &str| -> i64 {
+            conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(
+            (
+                count("page_views"),
+                count("navigations"),
+                count("web_vitals")
+            ),
+            (1, 1, 1)
+        );
+        let (rating, size): (String, i64) = conn
+            .query_row(
+                "SELECT w.rating, n.transfer_size FROM web_vitals w, navigations n",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            (rating.as_str(), size),
+            ("needs-improvement", 9_007_199_254_740_991)
+        );
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("perfwatch.db");
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        let err = Store::open_sqlite(&path).unwrap_err();
+        assert!(
+            matches!(err, StoreError::SchemaTooNew { found: 2 }),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,177 @@
+//! Where settings come from (flags over environment over the TOML file over defaults), and what
+//! this version refuses to start with.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+use perfwatch_collector::config::{Args, Config, ConfigError, StoreLocation};
+
+fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |name| map.get(name).cloned()
+}
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn args(flags: &[&str]) -> Args {
+    let argv = std::iter::once("perfwatch-collector").chain(flags.iter().copied());
+    match Args::try_parse_from(argv) {
+        Ok(args) => args,
+        Err(err) => panic!("{err}"),
+    }
+}
+
+fn addr(text: &str) -> SocketAddr {
+    text.parse().expect("a socket address")
+}
+
+#[test]
+fn defaults() {
+    let config = Config::resolve(args(&[]), no_env).expect("defaults resolve");
+    assert_eq!(config.listen, addr("127.0.0.1:8001"));
+    assert_eq!(config.data_dir, PathBuf::from("./perfwatch-data"));
+    assert_eq!(
+        config.store,
+        StoreLocation::Sqlite(PathBuf::from("./perfwatch-data/perfwatch.db"))
+    );
+}
+
+#[test]
+fn flags_over_env_over_file_over_defaults() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("collector.toml");
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.2:7000\"\ndata_dir = \"/from/file\"\nstore = \"sqlite:///from/file.db\"\n",
+    )
+    .expect("write config");
+    let file_flag = file.to_string_lossy().into_owned();
+
+    // The file alone.
+    let config = Config::resolve(args(&["--config", &file_flag]), no_env).expect("file");
+    assert_eq!(config.listen, addr("127.0.0.2:7000"));
+    assert_eq!(config.data_dir, PathBuf::from("/from/file"));
+    assert_eq!(config.store, StoreLocation::Sqlite("/from/file.db".into()));
+
+    // The environment over the file (which the environment names too).
+    let env = env_of(&[
+        ("PERFWATCH_CONFIG", &file_flag),
+        ("PERFWATCH_LISTEN", "127.0.0.3:7001"),
+        ("PERFWATCH_DATA_DIR", "/from/env"),
+    ]);
+    let config = Config::resolve(args(&[]), &env).expect("env");
+    assert_eq!(config.listen, addr("127.0.0.3:7001"));
+    assert_eq!(config.data_dir, PathBuf::from("/from/env"));
+    assert_eq!(config.store, StoreLocation::Sqlite("/from/file.db".into()));
+
+    // Flags over both.
+    let flags = args(&["--listen", "127.0.0.4:7002", "--store", "sqlite:flag.db"]);
+    let config = Config::resolve(flags, &env).expect("flags");
+    assert_eq!(config.listen, addr("127.0.0.4:7002"));
+    assert_eq!(config.data_dir, PathBuf::from("/from/env"));
+    assert_eq!(config.store, StoreLocation::Sqlite("flag.db".into()));
+}
+
+#[test]
+fn the_default_store_follows_the_data_dir() {
+    let env = env_of(&[("PERFWATCH_DATA_DIR", "/var/lib/perfwatch")]);
+    let config = Config::resolve(args(&[]), env).expect("resolve");
+    assert_eq!(
+        config.store,
+        StoreLocation::Sqlite("/var/lib/perfwatch/perfwatch.db".into())
+    );
+    let config = Config::resolve(args(&["--data-dir", "d"]), no_env).expect("resolve");
+    assert_eq!(config.store, StoreLocation::Sqlite("d/perfwatch.db".into()));
+}
+
+#[test]
+fn empty_environment_values_count_as_unset() {
+    let env = env_of(&[("PERFWATCH_LISTEN", ""), ("PERFWATCH_TLS_CERT", " ")]);
+    let config = Config::resolve(args(&[]), env).expect("resolve");
+    assert_eq!(config.listen, addr("127.0.0.1:8001"));
+}
+
+#[test]
+fn port_zero_and_ipv6_loopback_are_fine() {
+    let config = Config::resolve(args(&["--listen", "[::1]:0"]), no_env).expect("resolve");
+    assert_eq!(config.listen, addr("[::1]:0"));
+}
+
+#[test]
+fn a_non_loopback_listen_address_is_refused() {
+    for listen in ["0.0.0.0:8001", "[::]:8001", "192.0.2.10:8001"] {
+        let err = Config::resolve(args(&["--listen", listen]), no_env).unwrap_err();
+        assert!(
+            matches!(err, ConfigError::NotLoopback { .. }),
+            "{listen}: {err}"
+        );
+        let message = err.to_string();
+        assert!(message.contains("loopback"), "{message}");
+    }
+    let env = env_of(&[("PERFWATCH_LISTEN", "0.0.0.0:8001")]);
+    let err = Config::resolve(args(&[]), env).unwrap_err();
+    assert!(matches!(err, ConfigError::NotLoopback { .. }), "{err}");
+    // `run` checks again, for a Config built by hand.
+    let config = Config {
+        listen: addr("0.0.0.0:0"),
+        data_dir: "unused".into(),
+        store: StoreLocation::Sqlite("unused.db".into()),
+    };
+    assert!(config.validate().is_err());
+}
+
+#[test]
+fn what_this_version_cannot_do_is_refused_clearly() {
+    let err =
+        Config::resolve(args(&["--store", "postgres://u:pw@db/perfwatch"]), no_env).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("PostgreSQL storage is not available yet in this version"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("pw@"),
+        "a store URL may carry a password: {message}"
+    );
+
+    let err =
+        Config::resolve(args(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]), no_env).unwrap_err();
+    assert!(matches!(err, ConfigError::TlsNotSupported), "{err}");
+    assert!(err.to_string().contains("not supported yet"));
+    let env = env_of(&[("PERFWATCH_TLS_KEY", "k.pem")]);
+    assert!(matches!(
+        Config::resolve(args(&[]), env).unwrap_err(),
+        ConfigError::TlsNotSupported
+    ));
+
+    let err = Config::resolve(args(&["--listen", "localhost:8001"]), no_env).unwrap_err();
+    assert!(matches!(err, ConfigError::Listen { .. }), "{err}");
+    let err = Config::resolve(args(&["--store", "mysql://x"]), no_env).unwrap_err();
+    assert!(matches!(err, ConfigError::UnknownStore { .. }), "{err}");
+}
+
+#[test]
+fn config_file_problems_are_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "listen = \"127.0.0.1:1\"\nwrite_keys = \"pk\"\n").expect("write");
+    let flag = file.to_string_lossy().into_owned();
+    let err = Config::resolve(args(&["--config", &flag]), no_env).unwrap_err();
+    assert!(matches!(err, ConfigError::ParseFile { .. }), "{err}");
+    assert!(err.to_string().contains("write_keys"), "{err}");
+
+    let missing = dir
+        .path()
+        .join("missing.toml")
+        .to_string_lossy()
+        .into_owned();
+    let err = Config::resolve(args(&["--config", &missing]), no_env).unwrap_err();
+    assert!(matches!(err, ConfigError::ReadFile { .. }), "{err}");
+}

@@ -1,0 +1,86 @@
+/**
+ * perfwatch: real-user performance monitoring. The measuring is done by a Rust/WebAssembly
+ * module, loaded asynchronously so that importing this package never delays the first paint.
+ *
+ * ```ts
+ * import { init } from 'perfwatch';
+ * const monitor = await init({ endpoint: 'http://127.0.0.1:8001', app: 'ai-hub', key: 'pk_...' });
+ * ```
+ */
+import loadWasm, { init as initSdk } from '../wasm/perfwatch_sdk.js';
+
+/** The names of the metrics, as web-vitals names them. */
+export type MetricName = 'LCP' | 'INP' | 'CLS' | 'FCP' | 'TTFB';
+
+/** A web vital, in web-vitals' shape, with the values web-vitals computes on the same load. */
+export interface Metric {
+  name: MetricName;
+  /** Milliseconds, or the unitless score for CLS. */
+  value: number;
+  /** The change since this metric was last reported (equal to `value` on the first report). */
+  delta: number;
+  /** Unique per metric instance (`v6-<ms>-<random>`); stable across its reports. */
+  id: string;
+  rating: 'good' | 'needs-improvement' | 'poor';
+  navigationType:
+    | 'navigate'
+    | 'reload'
+    | 'back-forward'
+    | 'back-forward-cache'
+    | 'prerender'
+    | 'restore'
+    | 'soft-navigation';
+  /** The performance entries the value was computed from. */
+  entries: PerformanceEntry[];
+}
+
+/** Options of {@link init}. */
+export interface PerfwatchOptions {
+  /** The collector's base URL, e.g. `http://127.0.0.1:8001`. */
+  endpoint: string;
+  /** The application's name, as the collector groups it. */
+  app: string;
+  /** The app's public write key (sent as `?key=`). */
+  key?: string;
+  /** The app's version, to compare releases. */
+  release?: string;
+  /** A pseudonymous user id; never an e-mail address or a name. */
+  userId?: string;
+  /** The route template of the current page, e.g. `/chat/:id`. */
+  route?: string;
+  /** Share of sessions that report to the collector, 0 to 1 (default 1). */
+  sampleRate?: number;
+  /** Called with every web vital as it is reported. */
+  onMetric?: (metric: Metric) => void;
+}
+
+/** A running monitor. */
+export interface Monitor {
+  /** Sends everything measured so far now, rather than when the page is hidden. */
+  report(): void;
+  readonly sessionId: string;
+  readonly pageViewId: string;
+}
+
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
+  'endpoint', 'app', 'key', 'release', 'userId', 'route', 'sampleRate', 'onMetric',
+]);
+
+let started: Promise<Monitor> | undefined;
+
+/**
+ * Starts monitoring the page. Calling it again returns the same monitor. Rejects when a
+ * required option is missing or of the wrong type; warns about options it does not know.
+ */
+export function init(options: PerfwatchOptions): Promise<Monitor> {
+  if (started) return started;
+  for (const key of Object.keys(options ?? {})) {
+    if (!KNOWN_OPTIONS.has(key)) console.warn(`perfwatch: unknown option \`${key}\` is ignored`);
+  }
+  started = loadWasm().then(() => initSdk(options) as Monitor);
+  started.catch(() => {
+    // A failed start may be retried with corrected options.
+    started = undefined;
+  });
+  return started;
+}

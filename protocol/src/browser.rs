@@ -1,0 +1,361 @@
+//! The browser batch of protocol v1 (CONTRACT.md, "Wire protocol v1").
+//!
+//! Times inside a batch are milliseconds relative to the page's `time_origin` (epoch ms,
+//! `performance.timeOrigin`); fields named `*_at` are epoch milliseconds. Unknown fields are
+//! ignored, so newer SDKs can add fields without breaking older collectors.
+
+use serde::{Deserialize, Serialize};
+
+use crate::limits::LIMITS;
+use crate::validate::{self as v, ValidationError};
+
+/// The batch's own fields: everything but `events`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchHeader {
+    /// Protocol version; must be [`crate::PROTOCOL_VERSION`].
+    pub v: u32,
+    /// The application's name, as given to `init({ app })`.
+    pub app: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    pub session_id: String,
+    /// The page view the events belong to unless an event names its own.
+    pub page_view_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+    /// `performance.timeOrigin` of the page, epoch ms.
+    pub time_origin: f64,
+    /// When the SDK wrote the batch, epoch ms on the client's clock.
+    pub sent_at: f64,
+}
+
+impl BatchHeader {
+    /// The envelope rules. A batch that breaks one is refused whole (422).
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        v::required_string("app", &self.app, LIMITS.name_bytes)?;
+        v::opt_string("release", self.release.as_deref(), LIMITS.name_bytes)?;
+        v::required_string("session_id", &self.session_id, LIMITS.name_bytes)?;
+        v::required_string("page_view_id", &self.page_view_id, LIMITS.name_bytes)?;
+        v::opt_string("user_id", self.user_id.as_deref(), LIMITS.name_bytes)?;
+        v::string("url", &self.url, LIMITS.url_bytes)?;
+        v::opt_string("route", self.route.as_deref(), LIMITS.url_bytes)?;
+        positive_epoch("time_origin", self.time_origin)?;
+        positive_epoch("sent_at", self.sent_at)?;
+        // The page cannot have started after the batch was sent. (An old `time_origin` is
+        // fine: a tab may stay open for weeks; its items are dated one by one.)
+        let ahead = self.time_origin - self.sent_at;
+        if ahead > LIMITS.max_ahead_ms as f64 {
+            return Err(ValidationError::TooFarAhead {
+                ahead_ms: ahead,
+                max: LIMITS.max_ahead_ms,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn positive_epoch(field: &'static str, value: f64) -> Result<(), ValidationError> {
+    v::finite(field, value)?;
+    if value <= 0.0 {
+        return Err(ValidationError::NotPositive { field });
+    }
+    Ok(())
+}
+
+/// One event of a batch: the fields any event may carry, and the body its `type` selects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Unique within the session; a retried batch is stored once per `(app, session_id, event_id)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// Overrides the batch's page view (a soft navigation starts a new one inside one document).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_view_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+/// The kinds of event protocol v1 knows. An unknown `type` rejects that item only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventBody {
+    PageView(PageView),
+    WebVital(WebVital),
+    Navigation(Navigation),
+}
+
+impl Event {
+    /// The item rules, given the batch it came in (for the time window).
+    pub fn validate(&self, header: &BatchHeader) -> Result<(), ValidationError> {
+        v::opt_string("event_id", self.event_id.as_deref(), LIMITS.name_bytes)?;
+        v::opt_string(
+            "page_view_id",
+            self.page_view_id.as_deref(),
+            LIMITS.name_bytes,
+        )?;
+        v::opt_string("url", self.url.as_deref(), LIMITS.url_bytes)?;
+        v::opt_string("route", self.route.as_deref(), LIMITS.url_bytes)?;
+        match &self.body {
+            EventBody::PageView(p) => p.validate()?,
+            EventBody::WebVital(w) => w.validate()?,
+            EventBody::Navigation(n) => n.validate()?,
+        }
+        v::item_time(header.time_origin + self.start_time(), header.sent_at)
+    }
+
+    /// When the event happened, in ms after `time_origin` (0 for events that describe the whole
+    /// page load, such as a web vital).
+    pub fn start_time(&self) -> f64 {
+        match &self.body {
+            EventBody::PageView(p) => p.start_time,
+            EventBody::WebVital(_) | EventBody::Navigation(_) => 0.0,
+        }
+    }
+
+    /// The event's `type` on the wire.
+    pub fn type_name(&self) -> &'static str {
+        match &self.body {
+            EventBody::PageView(_) => "page_view",
+            EventBody::WebVital(_) => "web_vital",
+            EventBody::Navigation(_) => "navigation",
+        }
+    }
+}
+
+/// How the page view was reached, with web-vitals' names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NavigationType {
+    Navigate,
+    Reload,
+    BackForward,
+    BackForwardCache,
+    Prerender,
+    Restore,
+    SoftNavigation,
+}
+
+impl NavigationType {
+    /// The wire name (`back-forward-cache`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Navigate => "navigate",
+            Self::Reload => "reload",
+            Self::BackForward => "back-forward",
+            Self::BackForwardCache => "back-forward-cache",
+            Self::Prerender => "prerender",
+            Self::Restore => "restore",
+            Self::SoftNavigation => "soft-navigation",
+        }
+    }
+}
+
+/// A page view starts: the first event of every page load and of every soft navigation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageView {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub navigation_type: Option<NavigationType>,
+    #[serde(default)]
+    pub start_time: f64,
+}
+
+impl PageView {
+    fn validate(&self) -> Result<(), ValidationError> {
+        v::duration("start_time", self.start_time)
+    }
+}
+
+/// The Core Web Vitals and their companions, as web-vitals names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum VitalName {
+    LCP,
+    INP,
+    CLS,
+    FCP,
+    TTFB,
+}
+
+impl VitalName {
+    /// Every vital, in the order reports list them.
+    pub const ALL: [VitalName; 5] = [Self::LCP, Self::INP, Self::CLS, Self::FCP, Self::TTFB];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LCP => "LCP",
+            Self::INP => "INP",
+            Self::CLS => "CLS",
+            Self::FCP => "FCP",
+            Self::TTFB => "TTFB",
+        }
+    }
+
+    /// web-vitals' thresholds: at most the first is good, above the second is poor.
+    pub fn thresholds(self) -> (f64, f64) {
+        match self {
+            Self::LCP => (2500.0, 4000.0),
+            Self::INP => (200.0, 500.0),
+            Self::CLS => (0.1, 0.25),
+            Self::FCP => (1800.0, 3000.0),
+            Self::TTFB => (800.0, 1800.0),
+        }
+    }
+
+    /// The rating web-vitals gives `value`.
+    pub fn rate(self, value: f64) -> Rating {
+        let (good, poor) = self.thresholds();
+        if value > poor {
+            Rating::Poor
+        } else if value > good {
+            Rating::NeedsImprovement
+        } else {
+            Rating::Good
+        }
+    }
+
+    /// CLS is a unitless score; the others are milliseconds.
+    pub fn is_duration(self) -> bool {
+        self != Self::CLS
+    }
+}
+
+/// web-vitals' rating of a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rating {
+    Good,
+    NeedsImprovement,
+    Poor,
+}
+
+impl Rating {
+    /// The wire name (`needs-improvement`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Good => "good",
+            Self::NeedsImprovement => "needs-improvement",
+            Self::Poor => "poor",
+        }
+    }
+}
+
+/// A web vital report, in web-vitals' shape. A metric reported more than once keeps its `id`
+/// and raises `seq`; statistics use the report with the highest `seq`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebVital {
+    pub name: VitalName,
+    pub value: f64,
+    pub delta: f64,
+    /// web-vitals' metric id (`v6-<ms>-<random>`), unique per metric instance.
+    pub id: String,
+    /// Rises with every report of the same `id`, from 1.
+    #[serde(default = "first_seq")]
+    pub seq: u32,
+    pub rating: Rating,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub navigation_type: Option<NavigationType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+fn first_seq() -> u32 {
+    1
+}
+
+impl WebVital {
+    fn validate(&self) -> Result<(), ValidationError> {
+        if self.name.is_duration() {
+            v::duration("value", self.value)?;
+        } else {
+            v::finite("value", self.value)?;
+            if self.value < 0.0 {
+                return Err(ValidationError::Negative {
+                    field: "value",
+                    value: self.value,
+                });
+            }
+        }
+        // A delta may be negative: INP can fall as more interactions arrive.
+        v::finite("delta", self.delta)?;
+        v::required_string("id", &self.id, LIMITS.name_bytes)?;
+        if self.seq == 0 {
+            return Err(ValidationError::NotPositive { field: "seq" });
+        }
+        Ok(())
+    }
+}
+
+/// The navigation timing breakdown of a page load, in ms after `time_origin` (durations for the
+/// phases, marks for `dom_*` and `load`), and the document's sizes in bytes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Navigation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub navigation_type: Option<NavigationType>,
+    /// `nextHopProtocol`, e.g. `h2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<f64>,
+    /// `responseStart`, as TTFB measures it but without the activationStart correction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttfb: Option<f64>,
+    /// `responseEnd - responseStart`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dom_interactive: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dom_content_loaded: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dom_complete: Option<f64>,
+    /// `loadEventEnd`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoded_body_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoded_body_size: Option<u64>,
+}
+
+impl Navigation {
+    fn validate(&self) -> Result<(), ValidationError> {
+        v::opt_string("protocol", self.protocol.as_deref(), LIMITS.name_bytes)?;
+        for (field, value) in [
+            ("redirect", self.redirect),
+            ("dns", self.dns),
+            ("connect", self.connect),
+            ("tls", self.tls),
+            ("ttfb", self.ttfb),
+            ("download", self.download),
+            ("dom_interactive", self.dom_interactive),
+            ("dom_content_loaded", self.dom_content_loaded),
+            ("dom_complete", self.dom_complete),
+            ("load", self.load),
+        ] {
+            v::opt_duration(field, value)?;
+        }
+        for (field, value) in [
+            ("transfer_size", self.transfer_size),
+            ("encoded_body_size", self.encoded_body_size),
+            ("decoded_body_size", self.decoded_body_size),
+        ] {
+            v::opt_size(field, value)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,424 @@
+//! Parsing a browser batch: the envelope whole, then every event on its own.
+
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use thiserror::Error;
+
+use crate::browser::{BatchHeader, Event};
+use crate::limits::LIMITS;
+use crate::validate::ValidationError;
+use crate::PROTOCOL_VERSION;
+
+/// Why a whole batch was refused. [`BatchError::is_malformed`] tells a body that is not a JSON
+/// object (400) from an object whose envelope breaks a rule (422).
+#[derive(Debug, Error)]
+pub enum BatchError {
+    #[error("the body is not valid UTF-8 (first bad byte at offset {offset}); send JSON encoded as UTF-8")]
+    NotUtf8 { offset: usize },
+    #[error("the body is not valid JSON: {0}")]
+    NotJson(String),
+    #[error("a batch must be a JSON object, like {{\"v\": 1, \"app\": ..., \"events\": [...]}}; got {0}")]
+    NotAnObject(&'static str),
+    #[error("the batch envelope is invalid: {0}")]
+    Envelope(String),
+    #[error("protocol version {0} is not supported; this collector speaks v{PROTOCOL_VERSION}")]
+    Version(u32),
+    #[error("the batch has {count} events; at most {max} are accepted in one batch, split it")]
+    TooManyEvents { count: usize, max: usize },
+    #[error("the batch envelope is invalid: {0}")]
+    Rule(#[from] ValidationError),
+}
+
+impl BatchError {
+    /// True when the body is not a JSON object at all (HTTP 400); false when it is one whose
+    /// envelope breaks a rule (HTTP 422).
+    pub fn is_malformed(&self) -> bool {
+        matches!(
+            self,
+            Self::NotUtf8 { .. } | Self::NotJson(_) | Self::NotAnObject(_)
+        )
+    }
+}
+
+/// One refused item of a sound batch, as the collector reports it back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemRejection {
+    /// Index of the item in `events`.
+    pub index: usize,
+    pub reason: String,
+}
+
+/// A batch whose envelope is sound: its header, the events that passed, and why the others failed.
+#[derive(Debug, Clone)]
+pub struct ParsedBatch {
+    pub header: BatchHeader,
+    /// Accepted events with their index in `events`.
+    pub accepted: Vec<(usize, Event)>,
+    pub rejected: Vec<ItemRejection>,
+}
+
+#[derive(Deserialize)]
+struct EventsOnly<'a> {
+    #[serde(borrow)]
+    events: Vec<&'a RawValue>,
+}
+
+/// Parses and validates a browser batch. The caller has already bounded the body's size.
+pub fn parse_browser_batch(body: &[u8]) -> Result<ParsedBatch, BatchError> {
+    let text = std::str::from_utf8(body).map_err(|e| BatchError::NotUtf8 {
+        offset: e.valid_up_to(),
+    })?;
+    // Syntax first, so that a broken body is always a 400 whatever its first fields say.
+    serde_json::from_str::<IgnoredAny>(text).map_err(|e| BatchError::NotJson(e.to_string()))?;
+    match text.trim_start().as_bytes().first() {
+        Some(b'{') => {}
+        Some(b'[') => return Err(BatchError::NotAnObject("an array")),
+        Some(b'"') => return Err(BatchError::NotAnObject("a string")),
+        _ => return Err(BatchError::NotAnObject("a number, boolean or null")),
+    }
+
+    let header: BatchHeader =
+        serde_json::from_str(text).map_err(|e| BatchError::Envelope(without_position(&e)))?;
+    if header.v != PROTOCOL_VERSION {
+        return Err(BatchError::Version(header.v));
+    }
+    let events = serde_json::from_str::<EventsOnly<'_>>(text)
+        .map_err(|e| match without_position(&e) {
+            missing if missing.starts_with("missing field") => BatchError::Envelope(missing),
+            other => BatchError::Envelope(format!("`events` must be an array of events ({other})")),
+        })?
+        .events;
+    if events.len() > LIMITS.browser_batch_events {
+        return Err(BatchError::TooManyEvents {
+            count: events.len(),
+            max: LIMITS.browser_batch_events,
+        });
+    }
+    header.validate()?;
+
+    let mut accepted = Vec::with_capacity(events.len());
+    let mut rejected = Vec::new();
+    for (index, raw) in events.into_iter().enumerate() {
+        let checked = serde_json::from_str::<Event>(raw.get())
+            .map_err(|e| without_position(&e))
+            .and_then(|event| {
+                event
+                    .validate(&header)
+                    .map(|()| event)
+                    .map_err(|e| e.to_string())
+            });
+        match checked {
+            Ok(event) => accepted.push((index, event)),
+            Err(reason) => rejected.push(ItemRejection { index, reason }),
+        }
+    }
+    Ok(ParsedBatch {
+        header,
+        accepted,
+        rejected,
+    })
+}
+
+/// serde_json's message without "at line 1 column 80": positions inside a one-line beacon body
+/// help nobody, the field name does.
+fn without_position(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    match msg.rfind(" at line ") {
+        Some(cut) => msg[..cut].to_string(),
+        None => msg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::browser::{EventBody, NavigationType, Rating, VitalName};
+    use serde_json::json;
+
+    const SENT: f64 = 1_795_676_400_000.0;
+
+    fn batch(events: serde_json::Value) -> serde_json::Value {
+        json!({
+            "v": 1, "app": "ai-hub", "release": "1.4.2", "session_id": "s1", "page_view_id": "p1",
+            "user_id": "u_42", "url": "https://app.example/chat", "route": "/chat/:id",
+            "time_origin": SENT - 5000.5, "sent_at": SENT, "events": events
+        })
+    }
+
+    fn parse(value: &serde_json::Value) -> Result<ParsedBatch, BatchError> {
+        parse_browser_batch(value.to_string().as_bytes())
+    }
+
+    fn vital(name: &str, value: f64) -> serde_json::Value {
+        json!({"type": "web_vital", "name": name, "value": value, "delta": value,
+               "id": "v6-1-1", "seq": 1, "rating": "good", "navigation_type": "navigate"})
+    }
+
+    #[test]
+    fn parses_the_contract_example() {
+        let parsed = parse(&batch(json!([
+            {"type": "page_view", "page_view_id": "p1", "url": "https://app.example/chat",
+             "route": "/chat/:id", "navigation_type": "navigate", "start_time": 0, "event_id": "e1"},
+            {"type": "web_vital", "name": "LCP", "value": 1234.5, "delta": 1234.5, "id": "v6-1-2",
+             "seq": 1, "rating": "needs-improvement", "navigation_type": "navigate", "attribution": {}},
+            {"type": "navigation", "dns": 1.5, "connect": 2.0, "tls": 0, "ttfb": 80.25,
+             "dom_interactive": 120, "load": 300, "transfer_size": 1200, "unknown_field": [1, 2]}
+        ])))
+        .unwrap();
+        assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
+        assert_eq!(parsed.accepted.len(), 3);
+        assert_eq!(parsed.header.app, "ai-hub");
+        assert_eq!(parsed.accepted[0].1.event_id.as_deref(), Some("e1"));
+        match &parsed.accepted[1].1.body {
+            EventBody::WebVital(w) => {
+                assert_eq!(w.name, VitalName::LCP);
+                assert_eq!(w.value, 1234.5);
+                assert_eq!(w.rating, Rating::NeedsImprovement);
+                assert_eq!(w.navigation_type, Some(NavigationType::Navigate));
+            }
+            other => panic!("expected a web vital, got {other:?}"),
+        }
+        match &parsed.accepted[2].1.body {
+            EventBody::Navigation(n) => {
+                assert_eq!(n.ttfb, Some(80.25));
+                assert_eq!(n.transfer_size, Some(1200));
+            }
+            other => panic!("expected navigation, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_utf8_is_malformed() {
+        let mut body = batch(json!([])).to_string().into_bytes();
+        body.insert(10, 0xff);
+        let err = parse_browser_batch(&body).unwrap_err();
+        assert!(matches!(err, BatchError::NotUtf8 { offset: 10 }));
+        assert!(err.is_malformed());
+    }
+
+    #[test]
+    fn broken_json_is_malformed_even_when_fields_are_also_wrong() {
+        let err = parse_browser_batch(br#"{"v": "one", "events": [}"#).unwrap_err();
+        assert!(matches!(err, BatchError::NotJson(_)), "{err}");
+        assert!(err.is_malformed());
+        assert!(parse_browser_batch(b"").unwrap_err().is_malformed());
+    }
+
+    #[test]
+    fn a_non_object_body_is_malformed() {
+        for body in [&b"[1,2]"[..], b"\"batch\"", b"42", b"null"] {
+            let err = parse_browser_batch(body).unwrap_err();
+            assert!(matches!(err, BatchError::NotAnObject(_)), "{err}");
+            assert!(err.is_malformed());
+        }
+    }
+
+    #[test]
+    fn missing_version_breaks_the_envelope() {
+        let mut b = batch(json!([]));
+        b.as_object_mut().unwrap().remove("v");
+        let err = parse(&b).unwrap_err();
+        assert!(!err.is_malformed());
+        assert!(err.to_string().contains("missing field `v`"), "{err}");
+    }
+
+    #[test]
+    fn other_versions_are_refused() {
+        let mut b = batch(json!([]));
+        b["v"] = json!(2);
+        assert!(matches!(parse(&b).unwrap_err(), BatchError::Version(2)));
+    }
+
+    #[test]
+    fn events_must_be_an_array() {
+        let err = parse(&batch(json!({"type": "page_view"}))).unwrap_err();
+        assert!(matches!(err, BatchError::Envelope(_)), "{err}");
+        assert!(
+            err.to_string().contains("`events` must be an array"),
+            "{err}"
+        );
+        let mut b = batch(json!([]));
+        b.as_object_mut().unwrap().remove("events");
+        let err = parse(&b).unwrap_err();
+        assert!(err.to_string().contains("`events`"), "{err}");
+    }
+
+    #[test]
+    fn too_many_events_break_the_envelope() {
+        let events: Vec<_> = (0..=LIMITS.browser_batch_events)
+            .map(|_| json!({"type": "page_view", "start_time": 0}))
+            .collect();
+        let err = parse(&batch(json!(events))).unwrap_err();
+        assert!(matches!(
+            err,
+            BatchError::TooManyEvents {
+                count: 201,
+                max: 200
+            }
+        ));
+        let events: Vec<_> = (0..LIMITS.browser_batch_events)
+            .map(|_| json!({"type": "page_view", "start_time": 0}))
+            .collect();
+        assert_eq!(parse(&batch(json!(events))).unwrap().accepted.len(), 200);
+    }
+
+    #[test]
+    fn envelope_strings_are_bounded_and_required() {
+        let mut b = batch(json!([]));
+        b["app"] = json!("");
+        assert!(matches!(
+            parse(&b).unwrap_err(),
+            BatchError::Rule(ValidationError::Empty { field: "app" })
+        ));
+        let mut b = batch(json!([]));
+        b["session_id"] = json!("s".repeat(257));
+        assert!(matches!(
+            parse(&b).unwrap_err(),
+            BatchError::Rule(ValidationError::StringTooLong {
+                field: "session_id",
+                ..
+            })
+        ));
+        let mut b = batch(json!([]));
+        b["url"] = json!(format!("https://x/{}", "a".repeat(2048)));
+        assert!(parse(&b).is_err());
+    }
+
+    #[test]
+    fn envelope_times_must_be_positive_and_ordered() {
+        let mut b = batch(json!([]));
+        b["time_origin"] = json!(-1.0);
+        assert!(matches!(
+            parse(&b).unwrap_err(),
+            BatchError::Rule(ValidationError::NotPositive { .. })
+        ));
+        // A page that started an hour after its batch was sent.
+        let mut b = batch(json!([]));
+        b["time_origin"] = json!(SENT + 3_600_000.0);
+        assert!(matches!(
+            parse(&b).unwrap_err(),
+            BatchError::Rule(ValidationError::TooFarAhead { .. })
+        ));
+        // Numbers JSON cannot hold as f64 are a parse error, not an infinity.
+        let text = batch(json!([]))
+            .to_string()
+            .replace(&format!("\"sent_at\":{}", json!(SENT)), "\"sent_at\":1e400");
+        assert!(parse_browser_batch(text.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn a_bad_item_is_rejected_alone_with_its_index_and_reason() {
+        let parsed = parse(&batch(json!([
+            vital("FCP", 100.0),
+            {"type": "teleport", "start_time": 0},
+            vital("LCP", -5.0),
+            {"type": "web_vital", "name": "XYZ", "value": 1, "delta": 1, "id": "a", "rating": "good"},
+            {"type": "page_view", "start_time": 0, "event_id": "e".repeat(300)},
+            "not an object",
+            vital("TTFB", 80.0),
+        ])))
+        .unwrap();
+        let accepted: Vec<usize> = parsed.accepted.iter().map(|(i, _)| *i).collect();
+        assert_eq!(accepted, vec![0, 6]);
+        let rejected: Vec<usize> = parsed.rejected.iter().map(|r| r.index).collect();
+        assert_eq!(rejected, vec![1, 2, 3, 4, 5]);
+        assert!(parsed.rejected[0].reason.contains("teleport"));
+        assert!(parsed.rejected[1]
+            .reason
+            .contains("`value` must not be negative"));
+        assert!(parsed.rejected[2].reason.contains("XYZ"));
+        assert!(parsed.rejected[3].reason.contains("`event_id`"));
+    }
+
+    #[test]
+    fn vital_rules() {
+        let mut zero_seq = vital("LCP", 1.0);
+        zero_seq["seq"] = json!(0);
+        let mut cls_negative = vital("CLS", 0.1);
+        cls_negative["value"] = json!(-0.01);
+        let mut negative_delta = vital("INP", 120.0);
+        negative_delta["delta"] = json!(-40.0);
+        let mut empty_id = vital("FCP", 1.0);
+        empty_id["id"] = json!("");
+        let mut bad_rating = vital("FCP", 1.0);
+        bad_rating["rating"] = json!("great");
+        let parsed = parse(&batch(json!([
+            zero_seq,
+            cls_negative,
+            negative_delta,
+            empty_id,
+            bad_rating
+        ])))
+        .unwrap();
+        let accepted: Vec<usize> = parsed.accepted.iter().map(|(i, _)| *i).collect();
+        assert_eq!(accepted, vec![2], "{:?}", parsed.rejected);
+    }
+
+    #[test]
+    fn seq_defaults_to_one() {
+        let mut v = vital("FCP", 10.0);
+        v.as_object_mut().unwrap().remove("seq");
+        let parsed = parse(&batch(json!([v]))).unwrap();
+        match &parsed.accepted[0].1.body {
+            EventBody::WebVital(w) => assert_eq!(w.seq, 1),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn items_outside_the_time_window_are_rejected() {
+        // time_origin is 5 s before sent_at; an item 6 minutes after sent_at is too far ahead.
+        let ahead = json!({"type": "page_view", "start_time": 5000.5 + 360_000.0});
+        let ok = json!({"type": "page_view", "start_time": 5000.5 + 60_000.0});
+        let parsed = parse(&batch(json!([ahead, ok]))).unwrap();
+        assert_eq!(parsed.rejected.len(), 1);
+        assert_eq!(parsed.rejected[0].index, 0);
+        assert!(parsed.rejected[0]
+            .reason
+            .contains("after the batch was sent"));
+        // A page loaded 31 days before its batch was sent (a replayed offline batch).
+        let mut old = batch(json!([vital("FCP", 1.0)]));
+        old["time_origin"] = json!(SENT - 31.0 * 86_400_000.0);
+        let parsed = parse(&old).unwrap();
+        assert!(parsed.rejected[0].reason.contains("older than"));
+    }
+
+    #[test]
+    fn navigation_durations_must_not_be_negative() {
+        let parsed = parse(&batch(json!([
+            {"type": "navigation", "dns": -1},
+            {"type": "navigation", "load": 1e12},
+            {"type": "navigation", "transfer_size": -3},
+        ])))
+        .unwrap();
+        assert!(parsed.accepted.is_empty());
+        assert!(parsed.rejected[0].reason.contains("`dns`"));
+        assert!(parsed.rejected[1].reason.contains("`load`"));
+    }
+
+    #[test]
+    fn serialized_events_parse_back_identically() {
+        let events = json!([
+            {"type": "page_view", "start_time": 12.5, "navigation_type": "back-forward-cache"},
+            vital("CLS", 0.125),
+            {"type": "navigation", "protocol": "h2", "ttfb": 33.3}
+        ]);
+        let parsed = parse(&batch(events)).unwrap();
+        for (_, event) in &parsed.accepted {
+            let text = serde_json::to_string(event).unwrap();
+            let again: Event = serde_json::from_str(&text).unwrap();
+            assert_eq!(&again, event);
+        }
+    }
+
+    #[test]
+    fn ratings_follow_web_vitals_thresholds() {
+        assert_eq!(VitalName::LCP.rate(2500.0), Rating::Good);
+        assert_eq!(VitalName::LCP.rate(2500.1), Rating::NeedsImprovement);
+        assert_eq!(VitalName::LCP.rate(4000.1), Rating::Poor);
+        assert_eq!(VitalName::CLS.rate(0.1), Rating::Good);
+        assert_eq!(VitalName::CLS.rate(0.26), Rating::Poor);
+        assert_eq!(VitalName::TTFB.rate(801.0), Rating::NeedsImprovement);
+    }
+}

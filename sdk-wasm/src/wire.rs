@@ -1,0 +1,305 @@
+//! The JSON the SDK sends: protocol v1 (`perfwatch-protocol`), written by hand to keep the
+//! module small (serde_json would add ~2.4 KB gzip; Rust float formatting ~9 KB). Everything
+//! here is pure Rust over plain data, so a round-trip test can prove the protocol crate parses
+//! what it writes (tests/roundtrip.rs).
+
+/// Formats a number as JSON. In the browser this is JavaScript's `String(n)` (shortest
+/// round-trip form); natively (unit tests) Rust's `Display`, which is also shortest round-trip.
+/// Non-finite numbers become `null`, which the collector rejects with a reason.
+pub fn number(out: &mut String, value: f64) {
+    if !value.is_finite() {
+        out.push_str("null");
+        return;
+    }
+    #[cfg(target_arch = "wasm32")]
+    out.push_str(&crate::bindings::number_to_string(value));
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use std::fmt::Write;
+        let _ = write!(out, "{value}");
+    }
+}
+
+/// Appends `value` as a JSON string literal.
+pub fn string(out: &mut String, value: &str) {
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(HEX[(c as usize) >> 4] as char);
+                out.push(HEX[(c as usize) & 0xf] as char);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Writes one JSON object, field by field.
+pub struct Object<'a> {
+    out: &'a mut String,
+    empty: bool,
+}
+
+impl<'a> Object<'a> {
+    pub fn new(out: &'a mut String) -> Self {
+        out.push('{');
+        Object { out, empty: true }
+    }
+
+    fn key(&mut self, key: &str) -> &mut String {
+        if !self.empty {
+            self.out.push(',');
+        }
+        self.empty = false;
+        string(self.out, key);
+        self.out.push(':');
+        self.out
+    }
+
+    pub fn str(&mut self, key: &str, value: &str) -> &mut Self {
+        string(self.key(key), value);
+        self
+    }
+
+    pub fn opt_str(&mut self, key: &str, value: Option<&str>) -> &mut Self {
+        if let Some(value) = value {
+            self.str(key, value);
+        }
+        self
+    }
+
+    pub fn num(&mut self, key: &str, value: f64) -> &mut Self {
+        number(self.key(key), value);
+        self
+    }
+
+    pub fn opt_num(&mut self, key: &str, value: Option<f64>) -> &mut Self {
+        if let Some(value) = value {
+            self.num(key, value);
+        }
+        self
+    }
+
+    /// A value that is already JSON (an array of events).
+    pub fn raw(&mut self, key: &str, json: &str) -> &mut Self {
+        self.key(key).push_str(json);
+        self
+    }
+
+    pub fn finish(self) {
+        self.out.push('}');
+    }
+}
+
+/// The batch's own fields (protocol `BatchHeader`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    pub app: String,
+    pub release: Option<String>,
+    pub session_id: String,
+    pub page_view_id: String,
+    pub user_id: Option<String>,
+    pub url: String,
+    pub route: Option<String>,
+    pub time_origin: f64,
+}
+
+/// Writes a batch: the header, `sent_at`, and events that are already JSON objects.
+pub fn batch(header: &Header, sent_at: f64, events: &[String]) -> String {
+    let mut out = String::with_capacity(256 + events.iter().map(|e| e.len() + 1).sum::<usize>());
+    let mut o = Object::new(&mut out);
+    o.num("v", 1.0)
+        .str("app", &header.app)
+        .opt_str("release", header.release.as_deref())
+        .str("session_id", &header.session_id)
+        .str("page_view_id", &header.page_view_id)
+        .opt_str("user_id", header.user_id.as_deref())
+        .str("url", &header.url)
+        .opt_str("route", header.route.as_deref())
+        .num("time_origin", header.time_origin)
+        .num("sent_at", sent_at)
+        .raw("events", &join(events));
+    o.finish();
+    out
+}
+
+fn join(events: &[String]) -> String {
+    let mut out = String::from("[");
+    for (i, e) in events.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(e);
+    }
+    out.push(']');
+    out
+}
+
+/// Bytes a batch with `header` and no events takes, plus room for `sent_at`.
+pub fn batch_overhead(header: &Header) -> usize {
+    batch(header, 1e13, &[]).len()
+}
+
+/// A `page_view` event.
+pub fn page_view(event_id: &str, navigation_type: &str, start_time: f64) -> String {
+    let mut out = String::new();
+    let mut o = Object::new(&mut out);
+    o.str("type", "page_view")
+        .str("event_id", event_id)
+        .str("navigation_type", navigation_type)
+        .num("start_time", start_time);
+    o.finish();
+    out
+}
+
+/// A `web_vital` report, in web-vitals' shape plus `seq`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VitalReport<'a> {
+    pub name: &'a str,
+    pub value: f64,
+    pub delta: f64,
+    pub id: &'a str,
+    pub seq: u32,
+    pub rating: &'a str,
+    pub navigation_type: &'a str,
+}
+
+/// A `web_vital` event; its `event_id` is the metric id and `seq`, unique within the session.
+pub fn web_vital(r: &VitalReport<'_>) -> String {
+    let mut out = String::new();
+    let seq = f64::from(r.seq);
+    let mut event_id = String::with_capacity(r.id.len() + 4);
+    event_id.push_str(r.id);
+    event_id.push('-');
+    number(&mut event_id, seq);
+    let mut o = Object::new(&mut out);
+    o.str("type", "web_vital")
+        .str("event_id", &event_id)
+        .str("name", r.name)
+        .num("value", r.value)
+        .num("delta", r.delta)
+        .str("id", r.id)
+        .num("seq", seq)
+        .str("rating", r.rating)
+        .str("navigation_type", r.navigation_type);
+    o.finish();
+    out
+}
+
+/// The navigation timing breakdown (protocol `Navigation`), in ms after `time_origin`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NavigationTiming {
+    pub navigation_type: String,
+    pub protocol: Option<String>,
+    pub redirect: f64,
+    pub dns: f64,
+    pub connect: f64,
+    pub tls: f64,
+    pub ttfb: f64,
+    pub download: f64,
+    pub dom_interactive: f64,
+    pub dom_content_loaded: f64,
+    pub dom_complete: f64,
+    pub load: f64,
+    pub transfer_size: Option<f64>,
+    pub encoded_body_size: Option<f64>,
+    pub decoded_body_size: Option<f64>,
+}
+
+/// A `navigation` event.
+pub fn navigation(event_id: &str, n: &NavigationTiming) -> String {
+    let mut out = String::new();
+    let mut o = Object::new(&mut out);
+    o.str("type", "navigation")
+        .str("event_id", event_id)
+        .str("navigation_type", &n.navigation_type)
+        .opt_str("protocol", n.protocol.as_deref().filter(|p| !p.is_empty()))
+        .num("redirect", n.redirect)
+        .num("dns", n.dns)
+        .num("connect", n.connect)
+        .num("tls", n.tls)
+        .num("ttfb", n.ttfb)
+        .num("download", n.download)
+        .num("dom_interactive", n.dom_interactive)
+        .num("dom_content_loaded", n.dom_content_loaded)
+        .num("dom_complete", n.dom_complete)
+        .num("load", n.load)
+        .opt_num("transfer_size", n.transfer_size)
+        .opt_num("encoded_body_size", n.encoded_body_size)
+        .opt_num("decoded_body_size", n.decoded_body_size);
+    o.finish();
+    out
+}
+
+/// Splits queued events into batches of at most `max_events` events and `max_bytes` bytes
+/// (header included). An event that alone would not fit is returned in `oversized` rather than
+/// sent to be refused.
+pub fn split(
+    events: Vec<String>,
+    overhead: usize,
+    max_events: usize,
+    max_bytes: usize,
+) -> (Vec<Vec<String>>, usize) {
+    let mut batches = Vec::new();
+    let mut current: Vec<String> = Vec::new();
+    let mut size = overhead;
+    let mut oversized = 0;
+    for event in events {
+        let cost = event.len() + 1;
+        if overhead + cost > max_bytes {
+            oversized += 1;
+            continue;
+        }
+        if !current.is_empty() && (current.len() == max_events || size + cost > max_bytes) {
+            batches.push(std::mem::take(&mut current));
+            size = overhead;
+        }
+        size += cost;
+        current.push(event);
+    }
+    if !current.is_empty() {
+        batches.push(current);
+    }
+    (batches, oversized)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_escaped() {
+        let mut out = String::new();
+        string(&mut out, "a\"b\\c\nd\u{1}é界");
+        assert_eq!(out, r#""a\"b\\c\nd\u0001é界""#);
+    }
+
+    #[test]
+    fn non_finite_numbers_become_null() {
+        let mut out = String::new();
+        number(&mut out, f64::NAN);
+        assert_eq!(out, "null");
+    }
+
+    #[test]
+    fn split_respects_count_and_bytes() {
+        let events: Vec<String> = (0..5).map(|i| format!("{{\"i\":{i}}}")).collect();
+        let (batches, oversized) = split(events.clone(), 10, 2, 1000);
+        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 1]);
+        assert_eq!(oversized, 0);
+        // Each event costs 8 bytes with its comma; 10 + 3 * 8 = 34 > 30.
+        let (batches, _) = split(events, 10, 100, 30);
+        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 1]);
+        let (batches, oversized) = split(vec!["x".repeat(50)], 10, 100, 30);
+        assert!(batches.is_empty());
+        assert_eq!(oversized, 1);
+    }
+}

@@ -1,0 +1,150 @@
+//! The protocol crate parses everything the SDK writes, with every value intact. Runs natively
+//! (`cargo test`) and as WebAssembly under Node (`cargo test --target wasm32-unknown-unknown`),
+//! where numbers are formatted by JavaScript exactly as in the browser.
+
+use perfwatch_protocol::{parse_browser_batch, EventBody, NavigationType, Rating, VitalName};
+use perfwatch_sdk::wire::{self, Header, NavigationTiming, VitalReport};
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+const SENT_AT: f64 = 1_795_676_400_000.0;
+
+fn header() -> Header {
+    Header {
+        app: "ai-hub \"quoted\" \\ 界".to_string(),
+        release: Some("1.4.2".to_string()),
+        session_id: "0123456789abcdef0123456789abcdef".to_string(),
+        page_view_id: "fedcba9876543210fedcba9876543210".to_string(),
+        user_id: Some("u_42\n\t\u{1}".to_string()),
+        url: "https://app.example/chat/é?".to_string(),
+        route: None,
+        time_origin: SENT_AT - 12_345.678_9,
+    }
+}
+
+fn vital<'a>(name: &'a str, value: f64, rating: &'a str) -> VitalReport<'a> {
+    VitalReport {
+        name,
+        value,
+        delta: value,
+        id: "v6-1795676399000-1234567890123",
+        seq: 3,
+        rating,
+        navigation_type: "back-forward-cache",
+    }
+}
+
+#[test]
+fn every_event_the_sdk_writes_parses_back_with_its_values() {
+    let awkward = [0.1 + 0.2, 1234.5, 1e-7, 4_000.000_000_1, 0.0];
+    let mut events = vec![wire::page_view("pv-1", "navigate", 0.0)];
+    for (i, value) in awkward.iter().enumerate() {
+        events.push(wire::web_vital(&VitalReport {
+            seq: i as u32 + 1,
+            ..vital("LCP", *value, "good")
+        }));
+    }
+    events.push(wire::web_vital(&vital(
+        "CLS",
+        0.123_456_789,
+        "needs-improvement",
+    )));
+    events.push(wire::web_vital(&vital("INP", 96.0, "good")));
+    events.push(wire::web_vital(&vital("FCP", 3000.5, "poor")));
+    events.push(wire::web_vital(&vital("TTFB", 12.300_000_000_1, "good")));
+    let timing = NavigationTiming {
+        navigation_type: "reload".to_string(),
+        protocol: Some("h2".to_string()),
+        dns: 1.25,
+        ttfb: 80.123_456_7,
+        load: 300.5,
+        transfer_size: Some(1_234_567.0),
+        encoded_body_size: Some(0.0),
+        ..NavigationTiming::default()
+    };
+    events.push(wire::navigation("nav-1", &timing));
+
+    let body = wire::batch(&header(), SENT_AT, &events);
+    let parsed = parse_browser_batch(body.as_bytes()).expect("the batch parses");
+    assert!(parsed.rejected.is_empty(), "{:?}\n{body}", parsed.rejected);
+    assert_eq!(parsed.accepted.len(), events.len());
+
+    let h = &parsed.header;
+    let expected = header();
+    assert_eq!(h.v, 1);
+    assert_eq!(h.app, expected.app);
+    assert_eq!(h.user_id, expected.user_id);
+    assert_eq!(h.url, expected.url);
+    assert_eq!(h.route, None);
+    assert_eq!(h.time_origin, expected.time_origin);
+    assert_eq!(h.sent_at, SENT_AT);
+
+    let vitals: Vec<_> = parsed
+        .accepted
+        .iter()
+        .filter_map(|(_, e)| match &e.body {
+            EventBody::WebVital(w) => Some((e.event_id.clone(), w.clone())),
+            _ => None,
+        })
+        .collect();
+    for (i, value) in awkward.iter().enumerate() {
+        let (event_id, w) = &vitals[i];
+        assert_eq!(w.name, VitalName::LCP);
+        assert_eq!(w.value.to_bits(), value.to_bits(), "value {value} survives");
+        assert_eq!(w.delta.to_bits(), value.to_bits());
+        assert_eq!(w.seq, i as u32 + 1);
+        assert_eq!(w.navigation_type, Some(NavigationType::BackForwardCache));
+        assert_eq!(
+            event_id.as_deref(),
+            Some(format!("v6-1795676399000-1234567890123-{}", i + 1).as_str())
+        );
+    }
+    assert_eq!(vitals[5].1.name, VitalName::CLS);
+    assert_eq!(vitals[5].1.value, 0.123_456_789);
+    assert_eq!(vitals[5].1.rating, Rating::NeedsImprovement);
+    assert_eq!(vitals[7].1.rating, Rating::Poor);
+    assert_eq!(vitals[8].1.value, 12.300_000_000_1);
+
+    match &parsed.accepted.last().expect("navigation").1.body {
+        EventBody::Navigation(n) => {
+            assert_eq!(n.navigation_type, Some(NavigationType::Reload));
+            assert_eq!(n.protocol.as_deref(), Some("h2"));
+            assert_eq!(n.dns, Some(1.25));
+            assert_eq!(n.ttfb, Some(80.123_456_7));
+            assert_eq!(n.load, Some(300.5));
+            assert_eq!(n.transfer_size, Some(1_234_567));
+            assert_eq!(n.encoded_body_size, Some(0));
+            assert_eq!(n.decoded_body_size, None);
+        }
+        other => panic!("expected navigation, got {other:?}"),
+    }
+}
+
+#[test]
+fn batches_split_by_the_sdk_fit_the_collectors_limits() {
+    let limits = perfwatch_protocol::LIMITS;
+    let events: Vec<String> = (0..450)
+        .map(|i| {
+            wire::web_vital(&VitalReport {
+                seq: i + 1,
+                ..vital("INP", f64::from(i) * 1.5, "good")
+            })
+        })
+        .collect();
+    let header = header();
+    let (batches, oversized) = wire::split(
+        events,
+        wire::batch_overhead(&header),
+        limits.browser_batch_events,
+        limits.browser_batch_bytes,
+    );
+    assert_eq!(oversized, 0);
+    assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), 450);
+    for events in batches {
+        let body = wire::batch(&header, SENT_AT, &events);
+        assert!(body.len() <= limits.browser_batch_bytes);
+        let parsed = parse_browser_batch(body.as_bytes()).expect("parses");
+        assert_eq!(parsed.accepted.len(), events.len());
+    }
+}

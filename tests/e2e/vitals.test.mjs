@@ -1,0 +1,94 @@
+// A web vital from a real browser reaches the collector's API: the example app, built with the
+// packed `perfwatch` tarball, runs in headless Chromium next to web-vitals 6 on the same page
+// load; the values perfwatch hands to `onMetric` must match web-vitals', and the collector must
+// then report them.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { eventually, launchChromium, root, serveStatic, startCollector } from './harness.mjs';
+
+const require = createRequire(import.meta.url);
+const VITALS = ['FCP', 'LCP', 'TTFB'];
+
+let collector;
+let site;
+let browser;
+
+before(async () => {
+  collector = await startCollector();
+  site = await serveStatic(join(root, 'examples/react-app/dist'));
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await site?.close();
+  if (collector) {
+    const { code } = await collector.stop();
+    assert.equal(code, 0, `collector exits 0 on SIGTERM; logs:\n${collector.logs.join('\n')}`);
+  }
+});
+
+/** web-vitals' IIFE build, recording what it reports into `window.__webVitals`. */
+async function webVitalsScript(endpoint) {
+  // The package's `exports` map hides the IIFE build; it sits next to the main entry in dist/.
+  const dist = dirname(require.resolve('web-vitals'));
+  const iife = await readFile(join(dist, 'web-vitals.iife.js'), 'utf8');
+  return `${iife}
+    window.__PERFWATCH_ENDPOINT__ = ${JSON.stringify(endpoint)};
+    window.__webVitals = {};
+    for (const name of ${JSON.stringify(VITALS)}) {
+      webVitals['on' + name]((m) => { window.__webVitals[m.name] = m.value; });
+    }`;
+}
+
+/** The metrics the example app received through `onMetric`, from what it renders. */
+function perfwatchMetrics(page) {
+  return page.$$eval('[data-testid="vitals"] li', (items) =>
+    Object.fromEntries(items.map((li) => [li.dataset.name, Number(li.dataset.value)])),
+  );
+}
+
+test('FCP, LCP and TTFB match web-vitals on the same load and reach the collector', async (t) => {
+  const page = await browser.context.newPage();
+  await page.addInitScript({ content: await webVitalsScript(collector.url) });
+  await page.goto(site.url, { waitUntil: 'load' });
+
+  // FCP and TTFB are reported by themselves; LCP is final at the first trusted input.
+  await eventually(async () => {
+    const [ours, theirs] = [await perfwatchMetrics(page), await page.evaluate(() => window.__webVitals)];
+    return ours.FCP !== undefined && ours.TTFB !== undefined && theirs.FCP !== undefined && theirs.TTFB !== undefined;
+  }, 15_000, 'FCP and TTFB');
+  await page.keyboard.press('Shift');
+  const [ours, theirs] = await eventually(async () => {
+    const pair = [await perfwatchMetrics(page), await page.evaluate(() => window.__webVitals)];
+    return VITALS.every((name) => pair[0][name] !== undefined && pair[1][name] !== undefined) && pair;
+  }, 15_000, 'LCP after a key press');
+
+  t.diagnostic(`perfwatch ${JSON.stringify(ours)}; web-vitals ${JSON.stringify(theirs)}`);
+  for (const name of VITALS) {
+    assert.ok(theirs[name] > 0, `web-vitals measured ${name} (${theirs[name]})`);
+    assert.ok(
+      Math.abs(ours[name] - theirs[name]) <= 1,
+      `${name}: perfwatch ${ours[name]} vs web-vitals ${theirs[name]}`,
+    );
+  }
+
+  // Leaving the page hides it: the SDK sends its batch with sendBeacon.
+  await page.goto('about:blank');
+  const vitals = await eventually(async () => {
+    const { status, body } = await collector.api('/api/v1/monitoring/frontend/vitals?hours=1');
+    assert.equal(status, 200);
+    const v = body.data.vitals;
+    return VITALS.every((name) => v[name]?.count === 1) && v;
+  }, 15_000, 'the collector to report the vitals');
+
+  t.diagnostic(`collector ${JSON.stringify(vitals)}`);
+  for (const name of VITALS) {
+    // One page view: the p75 is that page view's value, stored as a 64-bit float.
+    assert.equal(vitals[name].p75, ours[name], `${name} p75 at the collector`);
+  }
+  await page.close();
+});
