@@ -1,7 +1,7 @@
 //! The errors a request can end in, and the one place that maps each to its HTTP status code.
 //!
 //! Every layer has its own `thiserror` type ([`BodyError`], [`BatchError`], [`WindowError`],
-//! [`StoreError`]); [`ApiError`] gathers them, and its [`ResponseError`] impl below is the only
+//! [`StoreError`], [`QueueError`]); [`ApiError`] gathers them, and its [`ResponseError`] impl below is the only
 //! code that decides status codes, error codes and extra headers. Bad input is always a 4xx:
 //! the only 5xx is 503 for a store that cannot answer, with `Retry-After`.
 
@@ -13,11 +13,16 @@ use thiserror::Error;
 
 use crate::body::BodyError;
 use crate::envelope;
+use crate::ingest_queue::QueueError;
 use crate::store::StoreError;
 use crate::window::WindowError;
 
 /// Seconds a client should wait before retrying when the store is down.
 pub const STORE_RETRY_AFTER_SECS: u32 = 5;
+
+/// Seconds a client should wait before retrying when the ingest queue is full: the writer
+/// empties it within about a commit, so a short wait is enough.
+pub const OVERLOAD_RETRY_AFTER_SECS: u32 = 1;
 
 /// Everything an API request can fail with.
 #[derive(Debug, Error)]
@@ -34,6 +39,12 @@ pub enum ApiError {
     /// The query string does not fit the endpoint (an unknown `group_by`, say).
     #[error("invalid query string: {0}")]
     Query(String),
+    /// The ingest queue did not take or store the batch; the client should retry.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    /// The collector cannot take batches now (`/health`).
+    #[error("not ready: {0}")]
+    NotReady(String),
     /// The store did not answer; the client should retry.
     #[error("the store is unavailable, try again in {STORE_RETRY_AFTER_SECS} s: {0}")]
     Store(#[from] StoreError),
@@ -68,7 +79,10 @@ impl ApiError {
             Self::Batch(e) if e.is_malformed() => "malformed_body",
             Self::Batch(_) => "invalid_batch",
             Self::Window(_) | Self::Query(_) => "invalid_query",
-            Self::Store(_) => "store_unavailable",
+            Self::Store(_) | Self::Queue(QueueError::Store(_)) => "store_unavailable",
+            Self::Queue(QueueError::Full { .. }) => "overloaded",
+            Self::Queue(QueueError::Closed) => "shutting_down",
+            Self::NotReady(_) => "not_ready",
             Self::NotFound { .. } => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
         }
@@ -91,7 +105,7 @@ impl ResponseError for ApiError {
             Self::Batch(e) if e.is_malformed() => StatusCode::BAD_REQUEST,
             Self::Batch(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Window(_) | Self::Query(_) => StatusCode::BAD_REQUEST,
-            Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Store(_) | Self::Queue(_) | Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
         }
@@ -100,8 +114,11 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut builder = HttpResponse::build(self.status_code());
         match self {
-            Self::Store(_) => {
+            Self::Store(_) | Self::Queue(QueueError::Store(_)) | Self::NotReady(_) => {
                 builder.insert_header((RETRY_AFTER, STORE_RETRY_AFTER_SECS));
+            }
+            Self::Queue(QueueError::Full { .. } | QueueError::Closed) => {
+                builder.insert_header((RETRY_AFTER, OVERLOAD_RETRY_AFTER_SECS));
             }
             Self::MethodNotAllowed { allowed, .. } => {
                 builder.insert_header((ALLOW, *allowed));

@@ -10,8 +10,9 @@
 //! size limit (counted after gzip decoding), and hands the bytes to the protocol crate, which
 //! refuses a malformed body (400) or a broken envelope (422) whole and checks every item on its
 //! own. The accepted items are normalized (page overrides resolved, times moved to the
-//! collector's clock) and written in one SQLite transaction on the blocking pool; the answer
-//! lists the refused items with their reasons.
+//! collector's clock) and put on the bounded ingest queue; its one writer thread commits every
+//! batch waiting in one transaction, and only then is the request answered, listing the
+//! refused items with their reasons. A 200 therefore means the batch is in the database.
 //!
 //! ```text
 //!  browser ──POST text/plain [gzip] ?key=──▶ RequestLog ─▶ Cors ─▶ routes::ingest
@@ -25,9 +26,12 @@
 //!                               ▼                                    │
 //!        normalize::browser_records (page overrides, clock skew)     │
 //!                               ▼                                    │
-//!        Store::insert_browser_records ── one transaction, on web::block
-//!            seen_events (event_id once) · page_views · web_vitals (highest seq) · navigations
-//!                               ▼                                    │
+//!        IngestQueue::submit ── bounded (batches, bytes): full ─▶ 503 + Retry-After
+//!                               ▼
+//!        writer thread: every batch waiting, one transaction (group commit)
+//!        Store::write_group ── seen_events (event_id once) · page_views ·
+//!                              web_vitals (highest seq) · navigations
+//!                               ▼   (the handler waits for its batch's commit)
 //!        200 {"success": true, "data": {"accepted": N, "rejected": [...]}}
 //!
 //!  dashboard ──GET /frontend/vitals?hours=──▶ Window ─▶ Store::vital_rows ─▶ stats::VitalsReport
@@ -42,6 +46,7 @@ pub mod clock;
 pub mod config;
 pub mod envelope;
 pub mod error;
+pub mod ingest_queue;
 pub mod normalize;
 pub mod request_log;
 pub mod routes;
@@ -65,9 +70,9 @@ use actix_web::{web, App, HttpServer};
 pub use config::{Config, ConfigError};
 pub use state::AppState;
 
-use config::StoreLocation;
+use ingest_queue::{IngestQueue, QueueLimits};
 use request_log::RequestLog;
-use store::Store;
+use std::sync::Arc;
 use system::SystemInfo;
 
 /// How long browsers may cache a preflight answer, in seconds.
@@ -118,9 +123,9 @@ fn cors() -> Cors {
 /// Runs the collector until SIGTERM or Ctrl-C: opens the store, binds, prints
 /// `perfwatch-collector listening on http://IP:PORT` (the bound address) on stdout, and serves.
 ///
-/// On a signal actix stops accepting and lets in-flight requests finish. Writes are synchronous
-/// in this version (a request's events are committed before it is answered), so no queue is
-/// left to drain and the process exits 0.
+/// On a signal actix stops accepting and lets in-flight requests finish (each waits for its
+/// batch's commit); then the ingest queue is closed and the writer drains it, and the process
+/// exits 0.
 pub async fn run(config: Config) -> io::Result<()> {
     config
         .validate()
@@ -134,16 +139,12 @@ pub async fn run(config: Config) -> io::Result<()> {
             ),
         )
     })?;
-    let StoreLocation::Sqlite(db_path) = &config.store;
-    let store = Store::open_sqlite(db_path).map_err(|e| {
-        io::Error::other(format!(
-            "cannot open the store at {}: {e}",
-            db_path.display()
-        ))
-    })?;
-    tracing::info!(path = %store.path().display(), kind = store.kind(), "store open");
+    let store = store::open(&config.store)
+        .map_err(|e| io::Error::other(format!("cannot open the store: {e}")))?;
+    tracing::info!(kind = store.kind(), "store open");
+    let (queue, writer) = IngestQueue::start(Arc::clone(&store), QueueLimits::default())?;
 
-    let state = AppState::new(store, SystemInfo::gather());
+    let state = AppState::new(store, queue.clone(), SystemInfo::gather());
     let server = HttpServer::new(move || app(state.clone()))
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
         .bind(config.listen)?;
@@ -153,7 +154,12 @@ pub async fn run(config: Config) -> io::Result<()> {
         .copied()
         .ok_or_else(|| io::Error::other("the server bound no address"))?;
     announce(addr)?;
-    server.run().await?;
+    let served = server.run().await;
+    // The server has stopped accepting and its requests are answered: refuse what is left,
+    // let the writer commit everything queued, then exit.
+    queue.close();
+    writer.join();
+    served?;
     tracing::info!("perfwatch-collector stopped");
     Ok(())
 }

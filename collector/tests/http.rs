@@ -126,7 +126,10 @@ async fn health_reports_store_limits_and_version() {
     assert_eq!(data["status"], json!("ok"));
     assert_eq!(data["version"], json!(env!("CARGO_PKG_VERSION")));
     assert!(data["uptime_seconds"].is_u64());
-    assert_eq!(data["store"], json!({"kind": "sqlite", "reachable": true}));
+    assert_eq!(data["store"]["kind"], json!("sqlite"));
+    assert_eq!(data["store"]["reachable"], json!(true));
+    assert_eq!(data["store"]["schema_version"], json!(2));
+    assert_eq!(data["queue_depth"], json!(0));
     assert_eq!(data["queue_depth"], json!(0));
     assert_eq!(data["limits"]["browser_batch_bytes"], json!(65536));
     assert_eq!(data["limits"]["browser_batch_events"], json!(200));

@@ -6,13 +6,13 @@ use serde::Serialize;
 
 use crate::envelope;
 use crate::error::ApiError;
+use crate::ingest_queue::QueueStats;
 use crate::state::AppState;
-use crate::store::Store;
 
 /// The health answer's `data`.
 #[derive(Debug, Serialize)]
 pub struct Health {
-    /// `ok` (an unreachable store answers 503 instead).
+    /// `ok`: the store answers and the ingest queue has room (otherwise 503 `not_ready`).
     pub status: &'static str,
     /// The collector's version.
     pub version: &'static str,
@@ -20,8 +20,10 @@ pub struct Health {
     pub uptime_seconds: u64,
     /// The store.
     pub store: StoreHealth,
-    /// Events waiting to be written; writes are synchronous in this version, so always 0.
+    /// Batches waiting for the writer.
     pub queue_depth: usize,
+    /// The ingest queue in detail.
+    pub queue: QueueStats,
     /// The published limits, so that clients can split their batches to fit.
     pub limits: Limits,
 }
@@ -29,15 +31,31 @@ pub struct Health {
 /// The store part of [`Health`].
 #[derive(Debug, Serialize)]
 pub struct StoreHealth {
-    /// `sqlite`.
+    /// `sqlite` or `postgres`.
     pub kind: &'static str,
-    /// Whether `SELECT 1` answered.
+    /// Whether the store answered a ping.
     pub reachable: bool,
+    /// The database's schema version.
+    pub schema_version: i64,
 }
 
-/// 200 when the store answers, 503 with `Retry-After` when it does not.
+/// 200 when the collector can take batches; 503 `not_ready` with `Retry-After` when the store
+/// does not answer or the ingest queue is full, so that a load balancer sends traffic elsewhere.
 pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.with_store(Store::ping).await?;
+    let schema_version = state
+        .with_store(|store| {
+            store.ping()?;
+            store.schema_version()
+        })
+        .await
+        .map_err(|e| ApiError::NotReady(format!("the store does not answer: {e}")))?;
+    let queue = state.queue.stats();
+    if !state.queue.has_room() {
+        return Err(ApiError::NotReady(format!(
+            "the ingest queue is full ({} batches, {} bytes waiting)",
+            queue.depth_batches, queue.depth_bytes
+        )));
+    }
     Ok(envelope::success(&Health {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
@@ -45,8 +63,10 @@ pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         store: StoreHealth {
             kind: state.store.kind(),
             reachable: true,
+            schema_version,
         },
-        queue_depth: 0,
+        queue_depth: queue.depth_batches,
+        queue,
         limits: LIMITS,
     }))
 }

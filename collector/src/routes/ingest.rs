@@ -27,7 +27,8 @@ pub struct IngestOutcome {
 }
 
 /// Takes a batch: checks its type and encoding, reads it within the size limit, parses it,
-/// stores the good items and says which were refused.
+/// queues the good items for the writer and answers once they are committed, saying which
+/// items were refused.
 pub async fn frontend_metrics(
     req: HttpRequest,
     payload: web::Payload,
@@ -51,9 +52,7 @@ pub async fn frontend_metrics(
         rejected: std::mem::take(&mut parsed.rejected),
     };
     let records = normalize::browser_records(parsed, received_at_ms);
-    let stored = state
-        .with_store(move |store| store.insert_browser_records(&records))
-        .await?;
+    let stored = state.queue.submit(records, bytes.len()).await?;
     tracing::debug!(
         stored = stored.stored,
         duplicates = stored.duplicates,

@@ -10,7 +10,10 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::{HeaderMap, CONTENT_ENCODING, CONTENT_TYPE};
 use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
-use perfwatch_collector::store::Store;
+use std::sync::Arc;
+
+use perfwatch_collector::ingest_queue::{IngestQueue, QueueLimits};
+use perfwatch_collector::store::{SharedStore, SqliteStore};
 use perfwatch_collector::system::SystemInfo;
 use perfwatch_collector::AppState;
 use serde_json::{json, Value};
@@ -21,11 +24,15 @@ pub const HEALTH: &str = "/api/v1/monitoring/health";
 pub const VITALS: &str = "/api/v1/monitoring/frontend/vitals";
 pub const SYSTEM_INFO: &str = "/api/v1/monitoring/system/info";
 
-/// A fresh data directory and the state over a SQLite store in it (keep the directory alive).
+/// A fresh data directory and the state over a SQLite store in it, with its writer thread
+/// running (keep the directory alive).
 pub fn fresh_state() -> (TempDir, AppState) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open_sqlite(&dir.path().join("perfwatch.db")).expect("store");
-    (dir, AppState::new(store, SystemInfo::gather()))
+    let store: SharedStore =
+        Arc::new(SqliteStore::open(&dir.path().join("perfwatch.db")).expect("store"));
+    let (queue, _writer) =
+        IngestQueue::start(Arc::clone(&store), QueueLimits::default()).expect("writer thread");
+    (dir, AppState::new(store, queue, SystemInfo::gather()))
 }
 
 /// The service the binary runs, over a fresh store: `let (_dir, app) = service!();`.

@@ -1,28 +1,28 @@
 //! The SQLite store: one file, `<data-dir>/perfwatch.db`, in WAL mode.
 //!
-//! One connection behind a [`Mutex`]; callers run store methods on actix's blocking pool
-//! ([`crate::state::AppState::with_store`]) so that no request blocks the async workers. One batch
-//! is one transaction. Writes are synchronous in this version: when a request has its answer,
-//! its events are in the database, so shutting down leaves nothing to drain.
+//! Two connections: the writer's (only the ingest queue's writer thread writes) and the
+//! readers', each behind a [`Mutex`]. WAL lets the reader see the last commit while the writer
+//! writes, so statistics never wait for ingest.
 //!
-//! Idempotency: an event that carries an `event_id` is stored once per
-//! `(app, session_id, event_id)` (`seen_events`, checked in the batch's transaction), so a batch
-//! retried after a lost answer does not count twice. A web vital reported again under the same
-//! metric `id` keeps the report with the highest `seq`, whatever order the reports arrive in.
+//! Durability: `synchronous = FULL`, so a commit returns only after the WAL is fsync'd. A batch
+//! the collector acknowledged survives the process being killed *and* a power loss (on a disk
+//! that honours fsync). Group commit pays that fsync once for every batch waiting.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
+
+use super::{Store, StoreError, StoreOutcome, VitalRows, VitalSample};
 use std::time::Duration;
 
 use perfwatch_protocol::{EventBody, Navigation, NavigationType, VitalName, WebVital};
 use rusqlite::{params, Connection, Transaction};
-use thiserror::Error;
 
 use crate::normalize::{BrowserRecords, Record};
 
-/// The schema version this collector writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+/// The schema version this collector writes (`PRAGMA user_version`): the number of
+/// [`MIGRATIONS`].
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// How long a statement waits for a lock held by another connection.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
@@ -105,95 +105,43 @@ CREATE TABLE IF NOT EXISTS seen_events (
 ) WITHOUT ROWID;
 ";
 
-/// Why the store could not do what was asked. At request time every variant is a 503 with
-/// `Retry-After` (see [`crate::error`]).
-#[derive(Debug, Error)]
-pub enum StoreError {
-    /// The database file's directory could not be created.
-    #[error("cannot create the directory {}: {source}", path.display())]
-    CreateDir {
-        /// The directory.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// SQLite refused or failed.
-    #[error("SQLite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// The database was written by a newer collector.
-    #[error("the database has schema version {found}; this collector knows versions up to {SCHEMA_VERSION}, upgrade it")]
-    SchemaTooNew {
-        /// The database's `user_version`.
-        found: i64,
-    },
-    /// A request panicked while holding the connection.
-    #[error("the store's connection lock is poisoned")]
-    Poisoned,
-    /// The blocking pool did not run the store call.
-    #[error("the store's worker did not complete")]
-    Blocking,
-}
+/// Migration 2: retention will prune `seen_events` by age.
+const SCHEMA_V2: &str = "
+CREATE INDEX IF NOT EXISTS seen_events_by_received ON seen_events (received_at_ms);
+";
 
-/// What storing a batch did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StoreOutcome {
-    /// Events written (or, for web vitals, offered to the highest-`seq` upsert).
-    pub stored: usize,
-    /// Events skipped because their `event_id` was already stored.
-    pub duplicates: usize,
-}
+/// The schema's history, oldest first: migration `n` (1-based) brings a database from version
+/// `n - 1` to `n`. Never edit a released entry; append a new one.
+pub const MIGRATIONS: [&str; 2] = [SCHEMA_V1, SCHEMA_V2];
 
-/// One web vital measurement in a read window.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VitalSample {
-    /// Which vital.
-    pub name: VitalName,
-    /// Its value (ms, or unitless for CLS).
-    pub value: f64,
-    /// The page it was measured on: its route, or its URL when it has no route.
-    pub page: String,
-}
-
-/// The rows a vitals report is computed from.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct VitalRows {
-    /// Every metric's latest report measured in the window.
-    pub samples: Vec<VitalSample>,
-    /// Page views started in the window, per page (route, or URL when it has no route).
-    pub page_views: Vec<(String, u64)>,
-}
-
-/// The collector's database.
+/// The SQLite store.
 #[derive(Debug)]
-pub struct Store {
-    conn: Mutex<Connection>,
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
     path: PathBuf,
 }
 
-impl Store {
+impl SqliteStore {
     /// Opens (creating it and its directory if needed) the SQLite database at `path`, sets it up
-    /// for concurrent readers (WAL) and applies the schema.
-    pub fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
+    /// for concurrent readers (WAL) and brings its schema to [`SCHEMA_VERSION`].
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.to_path_buf(),
                 source,
             })?;
         }
-        let mut conn = Connection::open(path)?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        migrate(&mut conn)?;
+        let mut writer = connect(path)?;
+        writer
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
+        migrate(&mut writer, &MIGRATIONS)?;
+        let reader = connect(path)?;
         Ok(Self {
-            conn: Mutex::new(conn),
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
             path: path.to_path_buf(),
         })
-    }
-
-    /// The kind of store, as `GET /health` reports it.
-    pub fn kind(&self) -> &'static str {
-        "sqlite"
     }
 
     /// The database file.
@@ -201,46 +149,52 @@ impl Store {
         &self.path
     }
 
-    /// Checks that the database answers (`SELECT 1`).
-    pub fn ping(&self) -> Result<(), StoreError> {
-        self.lock()?
+    fn writer(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.writer.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    fn reader(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.reader.lock().map_err(|_| StoreError::Poisoned)
+    }
+}
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
+}
+
+impl Store for SqliteStore {
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        self.reader()?
             .query_row("SELECT 1", [], |row| row.get::<_, i64>(0))?;
         Ok(())
     }
 
-    /// Stores the records of one browser batch in one transaction.
-    pub fn insert_browser_records(
-        &self,
-        batch: &BrowserRecords,
-    ) -> Result<StoreOutcome, StoreError> {
-        let mut conn = self.lock()?;
-        let tx = conn.transaction()?;
-        let mut outcome = StoreOutcome::default();
-        for record in &batch.records {
-            if let Some(event_id) = &record.event_id {
-                if !first_sighting(&tx, batch, event_id)? {
-                    outcome.duplicates += 1;
-                    continue;
-                }
-            }
-            match &record.body {
-                EventBody::PageView(page_view) => {
-                    insert_page_view(&tx, batch, record, page_view.navigation_type)?
-                }
-                EventBody::WebVital(vital) => upsert_web_vital(&tx, batch, record, vital)?,
-                EventBody::Navigation(navigation) => {
-                    upsert_navigation(&tx, batch, record, navigation)?
-                }
-            }
-            outcome.stored += 1;
-        }
-        tx.commit()?;
-        Ok(outcome)
+    fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .reader()?
+            .pragma_query_value(None, "user_version", |row| row.get(0))?)
     }
 
-    /// The web vitals measured, and the page views started, since `since_ms`.
-    pub fn vital_rows(&self, since_ms: i64) -> Result<VitalRows, StoreError> {
-        let conn = self.lock()?;
+    fn write_group(&self, batches: &[&BrowserRecords]) -> Result<Vec<StoreOutcome>, StoreError> {
+        let mut conn = self.writer()?;
+        let tx = conn.transaction()?;
+        let outcomes = batches
+            .iter()
+            .map(|batch| write_batch(&tx, batch))
+            .collect::<Result<Vec<_>, _>>()?;
+        tx.commit()?;
+        Ok(outcomes)
+    }
+
+    fn vital_rows(&self, since_ms: i64) -> Result<VitalRows, StoreError> {
+        let conn = self.reader()?;
         let mut rows = VitalRows::default();
         let mut stmt = conn.prepare_cached(
             "SELECT name, value, COALESCE(NULLIF(route, ''), url) FROM web_vitals
@@ -270,26 +224,46 @@ impl Store {
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }
-
-    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
-        self.conn.lock().map_err(|_| StoreError::Poisoned)
-    }
 }
 
-/// Brings the database to [`SCHEMA_VERSION`].
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    match found {
-        0 => {
-            let tx = conn.transaction()?;
-            tx.execute_batch(SCHEMA_V1)?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-            tx.commit()?;
-            Ok(())
+/// Writes one batch's records inside the group's transaction.
+fn write_batch(tx: &Transaction<'_>, batch: &BrowserRecords) -> Result<StoreOutcome, StoreError> {
+    let mut outcome = StoreOutcome::default();
+    for record in &batch.records {
+        if let Some(event_id) = &record.event_id {
+            if !first_sighting(tx, batch, event_id)? {
+                outcome.duplicates += 1;
+                continue;
+            }
         }
-        SCHEMA_VERSION => Ok(()),
-        found => Err(StoreError::SchemaTooNew { found }),
+        match &record.body {
+            EventBody::PageView(page_view) => {
+                insert_page_view(tx, batch, record, page_view.navigation_type)?
+            }
+            EventBody::WebVital(vital) => upsert_web_vital(tx, batch, record, vital)?,
+            EventBody::Navigation(navigation) => upsert_navigation(tx, batch, record, navigation)?,
+        }
+        outcome.stored += 1;
     }
+    Ok(outcome)
+}
+
+/// Brings the database to the version `migrations` reach, each migration in its own
+/// transaction with the version it sets.
+fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<(), StoreError> {
+    let known = migrations.len() as i64;
+    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if found > known {
+        return Err(StoreError::SchemaTooNew { found, known });
+    }
+    for (version, sql) in (1..).zip(migrations).skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+        tracing::info!(version, "SQLite schema migrated");
+    }
+    Ok(())
 }
 
 /// Notes `event_id` as seen; false if it already was.
@@ -433,20 +407,21 @@ mod tests {
     fn opening_creates_the_directory_and_the_schema_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nested").join("perfwatch.db");
-        let store = Store::open_sqlite(&path).unwrap();
+        let store = SqliteStore::open(&path).unwrap();
         store.ping().unwrap();
         drop(store);
         // Reopening an up-to-date database applies nothing and works.
-        let store = Store::open_sqlite(&path).unwrap();
-        let conn = store.lock().unwrap();
-        let version: i64 = conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .unwrap();
-        assert_eq!(version, SCHEMA_VERSION);
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let conn = store.reader().unwrap();
         let mode: String = conn
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+        let sync: i64 = conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap();
+        assert_eq!(sync, 2, "synchronous = FULL");
     }
 
     fn records(events: serde_json::Value) -> BrowserRecords {
@@ -458,42 +433,44 @@ mod tests {
         crate::normalize::browser_records(parsed, 1_002_000.0)
     }
 
+    fn count(conn: &Connection, table: &str) -> i64 {
+        conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+
     #[test]
     fn events_with_an_id_are_stored_once_per_session() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_sqlite(&dir.path().join("perfwatch.db")).unwrap();
+        let store = SqliteStore::open(&dir.path().join("perfwatch.db")).unwrap();
         let batch = records(serde_json::json!([
             {"type": "page_view", "start_time": 0, "event_id": "e1"},
             {"type": "navigation", "ttfb": 12.5, "transfer_size": 9_007_199_254_740_991_u64, "event_id": "e2"},
             {"type": "web_vital", "name": "CLS", "value": 0.2, "delta": 0.2, "id": "m1",
              "rating": "good"},
         ]));
-        let first = store.insert_browser_records(&batch).unwrap();
+        let first = store.write_group(&[&batch]).unwrap();
         assert_eq!(
             first,
-            StoreOutcome {
+            [StoreOutcome {
                 stored: 3,
                 duplicates: 0
-            }
+            }]
         );
-        let again = store.insert_browser_records(&batch).unwrap();
+        // The same batch twice in one group, then again: each id is kept once.
+        let again = store.write_group(&[&batch, &batch]).unwrap();
         assert_eq!(
             again,
-            StoreOutcome {
+            [StoreOutcome {
                 stored: 1,
                 duplicates: 2
-            }
+            }; 2]
         );
-        let conn = store.lock().unwrap();
-        let count = |table: &str| -> i64 {
-            conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
-                .unwrap()
-        };
+        let conn = store.reader().unwrap();
         assert_eq!(
             (
-                count("page_views"),
-                count("navigations"),
-                count("web_vitals")
+                count(&conn, "page_views"),
+                count(&conn, "navigations"),
+                count(&conn, "web_vitals")
             ),
             (1, 1, 1)
         );
@@ -511,6 +488,42 @@ mod tests {
     }
 
     #[test]
+    fn a_database_made_by_an_older_version_is_migrated_with_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("perfwatch.db");
+        {
+            // What the walking skeleton's collector (schema version 1) left behind.
+            let mut old = Connection::open(&path).unwrap();
+            migrate(&mut old, &MIGRATIONS[..1]).unwrap();
+            old.execute(
+                "INSERT INTO seen_events (app, session_id, event_id, received_at_ms)
+                 VALUES ('a', 's', 'e1', 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let conn = store.reader().unwrap();
+        assert_eq!(count(&conn, "seen_events"), 1);
+        let index: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master
+                 WHERE type = 'index' AND name = 'seen_events_by_received'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(index, 1, "migration 2 added its index");
+        drop(conn);
+        // The event stored under version 1 still counts as seen.
+        let batch = records(serde_json::json!([
+            {"type": "page_view", "start_time": 0, "event_id": "e1"}
+        ]));
+        assert_eq!(store.write_group(&[&batch]).unwrap()[0].duplicates, 1);
+    }
+
+    #[test]
     fn a_newer_schema_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("perfwatch.db");
@@ -518,9 +531,9 @@ mod tests {
             .unwrap()
             .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
             .unwrap();
-        let err = Store::open_sqlite(&path).unwrap_err();
+        let err = SqliteStore::open(&path).unwrap_err();
         assert!(
-            matches!(err, StoreError::SchemaTooNew { found: 2 }),
+            matches!(err, StoreError::SchemaTooNew { found, known } if found == SCHEMA_VERSION + 1 && known == SCHEMA_VERSION),
             "{err}"
         );
     }

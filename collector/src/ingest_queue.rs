@@ -1,0 +1,502 @@
+//! The bounded queue between the ingest handlers and the one writer thread.
+//!
+//! ```text
+//!  handler ─submit(records)─▶ [ bounded: batches and bytes ] ─▶ writer thread
+//!     ▲                          full → 503 + Retry-After           │ takes every batch waiting
+//!     └──────── ack (after the commit) ◀── Store::write_group ◀─────┘ (one transaction)
+//! ```
+//!
+//! Handlers never touch the store: they validate, submit, and answer when the writer has
+//! committed their batch — so a 200 means the batch is in the database (group commit: the
+//! writer pays one commit for every batch that arrived while the previous commit ran). When
+//! the queue is full the handler answers 503 with `Retry-After` at once instead of growing
+//! memory; when the store fails, every batch of that commit answers 503 and the client retries.
+//!
+//! Shutdown: [`IngestQueue::close`] refuses new batches; the writer drains what is queued,
+//! commits it, answers its handlers and exits, and [`Writer::join`] waits for it.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use serde::Serialize;
+use thiserror::Error;
+use tokio::sync::oneshot;
+
+use crate::normalize::BrowserRecords;
+use crate::store::{SharedStore, StoreOutcome};
+
+/// How much may wait for the writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueLimits {
+    /// Batches waiting in the queue, at most (the group the writer is committing comes on top).
+    /// `/health` reports not ready from this many waiting or being written.
+    pub max_batches: usize,
+    /// Bytes of batch bodies waiting, at most.
+    pub max_bytes: usize,
+    /// Batches written in one transaction, at most.
+    pub max_group: usize,
+}
+
+impl Default for QueueLimits {
+    fn default() -> Self {
+        Self {
+            max_batches: 4096,
+            max_bytes: 64 * 1024 * 1024,
+            max_group: 256,
+        }
+    }
+}
+
+/// Why a batch was not stored. Each maps to 503 with `Retry-After` in [`crate::error`].
+#[derive(Debug, Error)]
+pub enum QueueError {
+    /// The queue is at its limit: the writer cannot keep up.
+    #[error("the collector is overloaded ({batches} batches, {bytes} bytes waiting to be written); retry later")]
+    Full {
+        /// Batches waiting.
+        batches: usize,
+        /// Bytes waiting.
+        bytes: usize,
+    },
+    /// The collector is shutting down and takes no more batches.
+    #[error("the collector is shutting down; retry later")]
+    Closed,
+    /// The store failed to commit the batch.
+    #[error("the store failed to write the batch; retry later: {0}")]
+    Store(String),
+}
+
+/// The queue's state, for `/health` and `/metrics`.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct QueueStats {
+    /// Batches waiting for the writer.
+    pub depth_batches: usize,
+    /// Bytes of batch bodies waiting.
+    pub depth_bytes: usize,
+    /// The limits.
+    pub max_batches: usize,
+    /// The limits.
+    pub max_bytes: usize,
+    /// Commits done since start.
+    pub commits: u64,
+    /// Batches written since start.
+    pub batches_written: u64,
+    /// Commits that failed since start.
+    pub commit_failures: u64,
+    /// How long the last commit took, in microseconds.
+    pub last_commit_micros: u64,
+    /// Whether the last commit succeeded (false until the store works again).
+    pub store_ok: bool,
+}
+
+struct Job {
+    records: BrowserRecords,
+    bytes: usize,
+    done: oneshot::Sender<Result<StoreOutcome, QueueError>>,
+}
+
+#[derive(Default)]
+struct Counters {
+    depth_batches: AtomicUsize,
+    depth_bytes: AtomicUsize,
+    commits: AtomicU64,
+    batches_written: AtomicU64,
+    commit_failures: AtomicU64,
+    last_commit_micros: AtomicU64,
+    store_failing: AtomicBool,
+}
+
+/// The handlers' end of the queue; cheap to clone.
+#[derive(Clone)]
+pub struct IngestQueue {
+    sender: Arc<Mutex<Option<SyncSender<Job>>>>,
+    counters: Arc<Counters>,
+    limits: QueueLimits,
+}
+
+impl std::fmt::Debug for IngestQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IngestQueue")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+/// The writer thread; [`Writer::join`] after [`IngestQueue::close`].
+pub struct Writer {
+    thread: JoinHandle<()>,
+}
+
+impl Writer {
+    /// Waits until the writer has drained the queue and exited.
+    pub fn join(self) {
+        if self.thread.join().is_err() {
+            tracing::error!("the writer thread panicked");
+        }
+    }
+}
+
+impl IngestQueue {
+    /// Starts the writer thread over `store`.
+    pub fn start(store: SharedStore, limits: QueueLimits) -> std::io::Result<(Self, Writer)> {
+        let (sender, receiver) = mpsc::sync_channel(limits.max_batches);
+        let counters = Arc::new(Counters::default());
+        let thread = std::thread::Builder::new()
+            .name("perfwatch-writer".into())
+            .spawn({
+                let counters = Arc::clone(&counters);
+                move || write_loop(&receiver, store.as_ref(), &counters, limits.max_group)
+            })?;
+        let queue = Self {
+            sender: Arc::new(Mutex::new(Some(sender))),
+            counters,
+            limits,
+        };
+        Ok((queue, Writer { thread }))
+    }
+
+    /// Queues `records` (whose body was `bytes` long) and waits until they are committed.
+    pub async fn submit(
+        &self,
+        records: BrowserRecords,
+        bytes: usize,
+    ) -> Result<StoreOutcome, QueueError> {
+        let c = &self.counters;
+        let waiting_bytes = c.depth_bytes.fetch_add(bytes, Ordering::AcqRel) + bytes;
+        if waiting_bytes > self.limits.max_bytes {
+            c.depth_bytes.fetch_sub(bytes, Ordering::AcqRel);
+            return Err(self.full());
+        }
+        // Counted before sending, so the writer never takes away what was not yet added.
+        c.depth_batches.fetch_add(1, Ordering::AcqRel);
+        let (done, answer) = oneshot::channel();
+        let job = Job {
+            records,
+            bytes,
+            done,
+        };
+        let sent = match self.sender.lock() {
+            Ok(guard) => match guard.as_ref() {
+                Some(sender) => sender.try_send(job),
+                None => Err(TrySendError::Disconnected(job)),
+            },
+            Err(_) => Err(TrySendError::Disconnected(job)),
+        };
+        if let Err(refused) = sent {
+            c.depth_batches.fetch_sub(1, Ordering::AcqRel);
+            c.depth_bytes.fetch_sub(bytes, Ordering::AcqRel);
+            return Err(match refused {
+                TrySendError::Full(_) => self.full(),
+                TrySendError::Disconnected(_) => QueueError::Closed,
+            });
+        }
+        // A dropped sender means the writer stopped without answering (it only does so when
+        // shutting down).
+        answer.await.unwrap_or(Err(QueueError::Closed))
+    }
+
+    fn full(&self) -> QueueError {
+        QueueError::Full {
+            batches: self.counters.depth_batches.load(Ordering::Acquire),
+            bytes: self.counters.depth_bytes.load(Ordering::Acquire),
+        }
+    }
+
+    /// Refuses new batches; the writer drains the queue and exits.
+    pub fn close(&self) {
+        if let Ok(mut sender) = self.sender.lock() {
+            sender.take();
+        }
+    }
+
+    /// True while the queue has room (whether the store answers is the store's to say).
+    pub fn has_room(&self) -> bool {
+        let stats = self.stats();
+        stats.depth_batches < stats.max_batches && stats.depth_bytes < stats.max_bytes
+    }
+
+    /// The queue's state now.
+    pub fn stats(&self) -> QueueStats {
+        let c = &self.counters;
+        QueueStats {
+            depth_batches: c.depth_batches.load(Ordering::Acquire),
+            depth_bytes: c.depth_bytes.load(Ordering::Acquire),
+            max_batches: self.limits.max_batches,
+            max_bytes: self.limits.max_bytes,
+            commits: c.commits.load(Ordering::Acquire),
+            batches_written: c.batches_written.load(Ordering::Acquire),
+            commit_failures: c.commit_failures.load(Ordering::Acquire),
+            last_commit_micros: c.last_commit_micros.load(Ordering::Acquire),
+            store_ok: !c.store_failing.load(Ordering::Acquire),
+        }
+    }
+}
+
+/// The writer: takes every batch waiting (up to `max_group`), commits them together, answers.
+fn write_loop(
+    receiver: &Receiver<Job>,
+    store: &dyn crate::store::Store,
+    counters: &Counters,
+    max_group: usize,
+) {
+    // `recv` fails once the queue is closed *and* empty: everything queued is written first.
+    while let Ok(first) = receiver.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < max_group {
+            match receiver.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let results = commit(store, counters, &jobs);
+        for (job, result) in jobs.into_iter().zip(results) {
+            counters.depth_batches.fetch_sub(1, Ordering::AcqRel);
+            counters.depth_bytes.fetch_sub(job.bytes, Ordering::AcqRel);
+            // The handler may have gone (client disconnected); the batch is stored anyway.
+            let _ = job.done.send(result);
+        }
+    }
+    tracing::info!("writer drained the queue and stopped");
+}
+
+/// Commits `jobs` as one group; if that fails, each alone, so that one batch the store refuses
+/// does not fail the others.
+fn commit(
+    store: &dyn crate::store::Store,
+    counters: &Counters,
+    jobs: &[Job],
+) -> Vec<Result<StoreOutcome, QueueError>> {
+    let group: Vec<&BrowserRecords> = jobs.iter().map(|job| &job.records).collect();
+    let started = Instant::now();
+    let result = store.write_group(&group);
+    counters
+        .last_commit_micros
+        .store(started.elapsed().as_micros() as u64, Ordering::Release);
+    counters.commits.fetch_add(1, Ordering::AcqRel);
+    match result {
+        Ok(outcomes) => {
+            counters.store_failing.store(false, Ordering::Release);
+            counters
+                .batches_written
+                .fetch_add(jobs.len() as u64, Ordering::AcqRel);
+            outcomes.into_iter().map(Ok).collect()
+        }
+        Err(e) if jobs.len() > 1 => {
+            tracing::warn!(error = %e, batches = jobs.len(), "group commit failed; writing batches one by one");
+            counters.commit_failures.fetch_add(1, Ordering::AcqRel);
+            jobs.iter()
+                .flat_map(|job| commit(store, counters, std::slice::from_ref(job)))
+                .collect()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "commit failed");
+            counters.commit_failures.fetch_add(1, Ordering::AcqRel);
+            counters.store_failing.store(true, Ordering::Release);
+            vec![Err(QueueError::Store(e.to_string()))]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Condvar, Mutex};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::store::{SqliteStore, Store, StoreError, VitalRows};
+
+    /// A real SQLite store whose writes wait at a gate the test opens, so that batches pile up
+    /// behind a commit deterministically.
+    #[derive(Debug)]
+    struct GatedStore {
+        inner: SqliteStore,
+        open: Mutex<bool>,
+        opened: Condvar,
+        groups: Mutex<Vec<usize>>,
+    }
+
+    impl GatedStore {
+        fn new(dir: &tempfile::TempDir) -> Arc<Self> {
+            Arc::new(Self {
+                inner: SqliteStore::open(&dir.path().join("perfwatch.db")).unwrap(),
+                open: Mutex::new(false),
+                opened: Condvar::new(),
+                groups: Mutex::new(Vec::new()),
+            })
+        }
+
+        fn open_gate(&self) {
+            *self.open.lock().unwrap() = true;
+            self.opened.notify_all();
+        }
+    }
+
+    impl Store for GatedStore {
+        fn kind(&self) -> &'static str {
+            "gated"
+        }
+        fn ping(&self) -> Result<(), StoreError> {
+            self.inner.ping()
+        }
+        fn schema_version(&self) -> Result<i64, StoreError> {
+            self.inner.schema_version()
+        }
+        fn write_group(
+            &self,
+            batches: &[&BrowserRecords],
+        ) -> Result<Vec<StoreOutcome>, StoreError> {
+            let mut open = self.open.lock().unwrap();
+            while !*open {
+                open = self.opened.wait(open).unwrap();
+            }
+            drop(open);
+            self.groups.lock().unwrap().push(batches.len());
+            self.inner.write_group(batches)
+        }
+        fn vital_rows(&self, since_ms: i64) -> Result<VitalRows, StoreError> {
+            self.inner.vital_rows(since_ms)
+        }
+    }
+
+    fn records(event_id: &str) -> BrowserRecords {
+        let body = serde_json::json!({
+            "v": 1, "app": "a", "session_id": "s", "page_view_id": "p", "url": "https://x/",
+            "time_origin": 1_000_000.0, "sent_at": 1_001_000.0,
+            "events": [{"type": "page_view", "start_time": 0, "event_id": event_id}]
+        });
+        let parsed = perfwatch_protocol::parse_browser_batch(body.to_string().as_bytes()).unwrap();
+        crate::normalize::browser_records(parsed, 1_002_000.0)
+    }
+
+    fn limits(max_batches: usize, max_bytes: usize) -> QueueLimits {
+        QueueLimits {
+            max_batches,
+            max_bytes,
+            max_group: 64,
+        }
+    }
+
+    /// Waits until `n` batches are queued or held by the writer (letting the submits run).
+    async fn until_depth(queue: &IngestQueue, n: usize) {
+        for _ in 0..1000 {
+            if queue.stats().depth_batches == n {
+                return;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(2)).await;
+        }
+        panic!("queue depth never reached {n}: {:?}", queue.stats());
+    }
+
+    fn spawn_submit(
+        queue: &IngestQueue,
+        event_id: &str,
+        bytes: usize,
+    ) -> actix_web::rt::task::JoinHandle<Result<StoreOutcome, QueueError>> {
+        let queue = queue.clone();
+        let records = records(event_id);
+        actix_web::rt::spawn(async move { queue.submit(records, bytes).await })
+    }
+
+    #[actix_web::test]
+    async fn batches_waiting_behind_a_commit_are_written_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = GatedStore::new(&dir);
+        let (queue, writer) = IngestQueue::start(store.clone(), limits(100, 1 << 20)).unwrap();
+        let submits: Vec<_> = (0..10)
+            .map(|i| spawn_submit(&queue, &format!("e{i}"), 100))
+            .collect();
+        // Everything is queued (the writer holds the first at the gate) before it opens.
+        until_depth(&queue, 10).await;
+        store.open_gate();
+        for submit in submits {
+            let outcome = submit.await.unwrap().unwrap();
+            assert_eq!(outcome.stored, 1);
+        }
+        let groups = store.groups.lock().unwrap().clone();
+        assert_eq!(groups.iter().sum::<usize>(), 10);
+        assert!(
+            groups.len() <= 2,
+            "one commit for the first, one for the rest: {groups:?}"
+        );
+        let stats = queue.stats();
+        assert_eq!((stats.depth_batches, stats.depth_bytes), (0, 0));
+        assert_eq!(stats.batches_written, 10);
+        queue.close();
+        writer.join();
+    }
+
+    #[actix_web::test]
+    async fn a_full_queue_refuses_at_once_instead_of_growing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = GatedStore::new(&dir);
+        let (queue, writer) = IngestQueue::start(store.clone(), limits(2, 1 << 20)).unwrap();
+        // The writer holds the first batch at the gate; the channel takes two more.
+        let mut accepted = Vec::new();
+        for (i, event_id) in ["e1", "e2", "e3"].into_iter().enumerate() {
+            accepted.push(spawn_submit(&queue, event_id, 10));
+            until_depth(&queue, i + 1).await;
+        }
+        let refused = queue.submit(records("e4"), 10).await;
+        assert!(
+            matches!(refused, Err(QueueError::Full { batches: 3, .. })),
+            "{refused:?}"
+        );
+        assert!(!queue.has_room());
+        assert_eq!(
+            queue.stats().depth_batches,
+            3,
+            "the refused batch is not counted"
+        );
+        store.open_gate();
+        for submit in accepted {
+            assert_eq!(submit.await.unwrap().unwrap().stored, 1);
+        }
+        assert!(queue.has_room());
+        queue.close();
+        writer.join();
+    }
+
+    #[actix_web::test]
+    async fn the_byte_bound_refuses_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = GatedStore::new(&dir);
+        let (queue, writer) = IngestQueue::start(store.clone(), limits(100, 1000)).unwrap();
+        let first = spawn_submit(&queue, "e1", 600);
+        until_depth(&queue, 1).await;
+        let second = queue.submit(records("e2"), 600).await;
+        match second {
+            Err(QueueError::Full { bytes, .. }) => assert_eq!(bytes, 600),
+            other => panic!("expected Full, got {other:?}"),
+        }
+        store.open_gate();
+        assert!(first.await.unwrap().is_ok());
+        assert_eq!(queue.stats().depth_bytes, 0);
+        queue.close();
+        writer.join();
+    }
+
+    #[actix_web::test]
+    async fn closing_drains_what_is_queued_and_refuses_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = GatedStore::new(&dir);
+        let (queue, writer) = IngestQueue::start(store.clone(), limits(100, 1 << 20)).unwrap();
+        let queued: Vec<_> = (0..5)
+            .map(|i| spawn_submit(&queue, &format!("e{i}"), 10))
+            .collect();
+        until_depth(&queue, 5).await;
+        queue.close();
+        assert!(matches!(
+            queue.submit(records("late"), 10).await,
+            Err(QueueError::Closed)
+        ));
+        store.open_gate();
+        for submit in queued {
+            assert_eq!(submit.await.unwrap().unwrap().stored, 1);
+        }
+        writer.join();
+        assert_eq!(store.groups.lock().unwrap().iter().sum::<usize>(), 5);
+    }
+}

@@ -1,0 +1,123 @@
+//! Storage: one interface ([`Store`]), two implementations — SQLite (the default, one file in
+//! the data dir) and PostgreSQL (several collectors sharing one database).
+//!
+//! Request handlers never write: they put batches on the [`crate::ingest_queue::IngestQueue`],
+//! whose single writer thread calls [`Store::write_group`] with every batch waiting, in one
+//! transaction (group commit), and answers each request only after that commit. Reads
+//! ([`Store::vital_rows`]) run on actix's blocking pool.
+//!
+//! What both implementations guarantee:
+//! - an event that carries an `event_id` is stored once per `(app, session_id, event_id)`, so a
+//!   batch retried after a lost answer does not count twice;
+//! - a web vital reported again under the same metric `id` keeps the report with the highest
+//!   `seq`, whatever order the reports arrive in;
+//! - the schema is brought to the current version at start-up by numbered migrations, and a
+//!   database written by a newer collector is refused rather than misread.
+
+pub mod sqlite;
+
+use std::fmt::Debug;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use perfwatch_protocol::VitalName;
+use thiserror::Error;
+
+use crate::config::StoreLocation;
+use crate::normalize::BrowserRecords;
+
+pub use sqlite::SqliteStore;
+
+/// What a store does for the collector. Methods block: call them from the writer thread or the
+/// blocking pool, never from an async worker.
+pub trait Store: Send + Sync + Debug + 'static {
+    /// `sqlite` or `postgres`, as `GET /health` reports it.
+    fn kind(&self) -> &'static str;
+
+    /// Checks that the database answers.
+    fn ping(&self) -> Result<(), StoreError>;
+
+    /// The schema version of the database.
+    fn schema_version(&self) -> Result<i64, StoreError>;
+
+    /// Writes `batches` in one transaction and returns one outcome per batch, in order. When it
+    /// returns `Ok`, the batches survive the process being killed (and, with the durability the
+    /// implementation documents, a power loss).
+    fn write_group(&self, batches: &[&BrowserRecords]) -> Result<Vec<StoreOutcome>, StoreError>;
+
+    /// The web vitals measured, and the page views started, since `since_ms` (epoch ms).
+    fn vital_rows(&self, since_ms: i64) -> Result<VitalRows, StoreError>;
+}
+
+/// A store shared by the writer thread and the request handlers.
+pub type SharedStore = Arc<dyn Store>;
+
+/// Opens the store `location` names, applying migrations.
+pub fn open(location: &StoreLocation) -> Result<SharedStore, StoreError> {
+    match location {
+        StoreLocation::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path)?)),
+    }
+}
+
+/// Why the store could not do what was asked. At request time every variant is a 503 with
+/// `Retry-After` (see [`crate::error`]).
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The database file's directory could not be created.
+    #[error("cannot create the directory {}: {source}", path.display())]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// SQLite refused or failed.
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database was written by a newer collector.
+    #[error("the database has schema version {found}; this collector knows versions up to {known}, upgrade it")]
+    SchemaTooNew {
+        /// The database's schema version.
+        found: i64,
+        /// The newest version this collector knows.
+        known: i64,
+    },
+    /// A request panicked while holding the connection.
+    #[error("the store's connection lock is poisoned")]
+    Poisoned,
+    /// The blocking pool did not run the store call.
+    #[error("the store's worker did not complete")]
+    Blocking,
+    /// The writer stopped before the batch was written (the collector is shutting down).
+    #[error("the collector is shutting down; the batch was not written")]
+    WriterGone,
+}
+
+/// What storing a batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreOutcome {
+    /// Events written (or, for web vitals, offered to the highest-`seq` upsert).
+    pub stored: usize,
+    /// Events skipped because their `event_id` was already stored.
+    pub duplicates: usize,
+}
+
+/// One web vital measurement in a read window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VitalSample {
+    /// Which vital.
+    pub name: VitalName,
+    /// Its value (ms, or unitless for CLS).
+    pub value: f64,
+    /// The page it was measured on: its route, or its URL when it has no route.
+    pub page: String,
+}
+
+/// The rows a vitals report is computed from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VitalRows {
+    /// Every metric's latest report measured in the window.
+    pub samples: Vec<VitalSample>,
+    /// Page views started in the window, per page (route, or URL when it has no route).
+    pub page_views: Vec<(String, u64)>,
+}
