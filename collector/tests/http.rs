@@ -130,7 +130,6 @@ async fn health_reports_store_limits_and_version() {
     assert_eq!(data["store"]["reachable"], json!(true));
     assert_eq!(data["store"]["schema_version"], json!(2));
     assert_eq!(data["queue_depth"], json!(0));
-    assert_eq!(data["queue_depth"], json!(0));
     assert_eq!(data["limits"]["browser_batch_bytes"], json!(65536));
     assert_eq!(data["limits"]["browser_batch_events"], json!(200));
 }
@@ -196,4 +195,38 @@ async fn a_store_that_cannot_write_answers_503_with_retry_after() {
         send(&app, post_batch(body).to_request()).await.status,
         StatusCode::OK
     );
+}
+
+#[actix_web::test]
+async fn metrics_expose_the_ingest_pipeline_in_prometheus_text() {
+    let (_dir, app) = service!();
+    let body = batch(json!([vital("LCP", 1200.0, "m1", 1)])).to_string();
+    let stored = send(&app, post_batch(body).to_request()).await;
+    assert_eq!(stored.status, StatusCode::OK);
+    let reply = get(&app, "/metrics").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(
+        reply
+            .header("content-type")
+            .starts_with("text/plain; version=0.0.4"),
+        "{}",
+        reply.header("content-type")
+    );
+    let sample = |name: &str| -> f64 {
+        reply
+            .text
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} missing in:\n{}", reply.text))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(sample("perfwatch_store_batches_written_total"), 1.0);
+    assert_eq!(sample("perfwatch_ingest_queue_batches"), 0.0);
+    assert!(sample("perfwatch_store_commits_total") >= 1.0);
+    assert!(sample("perfwatch_store_last_commit_seconds") > 0.0);
+    assert_eq!(sample("perfwatch_store_up"), 1.0);
+    assert!(reply
+        .text
+        .contains("# TYPE perfwatch_store_commits_total counter"));
 }

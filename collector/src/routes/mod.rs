@@ -4,6 +4,7 @@
 pub mod health;
 pub mod index;
 pub mod ingest;
+pub mod metrics;
 pub mod system;
 pub mod vitals;
 
@@ -20,6 +21,8 @@ pub const FRONTEND_METRICS: &str = "/api/v1/monitoring/frontend-metrics";
 pub const HEALTH: &str = "/api/v1/monitoring/health";
 /// `GET`: the host's facts.
 pub const SYSTEM_INFO: &str = "/api/v1/monitoring/system/info";
+/// `GET`: the Prometheus exposition.
+pub const METRICS: &str = "/metrics";
 /// `GET`: web vitals statistics.
 pub const FRONTEND_VITALS: &str = "/api/v1/monitoring/frontend/vitals";
 
@@ -43,6 +46,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource(FRONTEND_VITALS)
             .route(web::get().to(vitals::frontend_vitals))
+            .default_service(web::to(method_not_allowed("GET"))),
+    )
+    .service(
+        web::resource(METRICS)
+            .route(web::get().to(metrics::metrics))
             .default_service(web::to(method_not_allowed("GET"))),
     )
     .service(
