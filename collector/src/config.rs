@@ -4,7 +4,9 @@
 //! The environment is passed in as a function ([`Config::resolve`]) rather than read here, so
 //! that precedence can be tested without touching the process environment.
 
+use std::fmt;
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
@@ -50,8 +52,8 @@ pub struct Args {
     /// Directory for the collector's data [env: PERFWATCH_DATA_DIR] [default: ./perfwatch-data]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Store URL: sqlite://PATH (PostgreSQL is not available yet) [env: PERFWATCH_STORE]
-    /// [default: SQLite at DIR/perfwatch.db, DIR being the data dir]
+    /// Store URL: sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE
+    /// [env: PERFWATCH_STORE] [default: SQLite at DIR/perfwatch.db, DIR being the data dir]
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
     /// TLS certificate (PEM); not supported yet [env: PERFWATCH_TLS_CERT]
@@ -72,7 +74,8 @@ pub struct FileConfig {
     /// Directory for the collector's data, relative to the working directory.
     /// Default `./perfwatch-data`.
     pub data_dir: Option<PathBuf>,
-    /// Store URL, `sqlite://PATH`. Default: SQLite at `<data_dir>/perfwatch.db`.
+    /// Store URL, `sqlite://PATH` or `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`
+    /// (`postgresql://` too). Default: SQLite at `<data_dir>/perfwatch.db`.
     pub store: Option<String>,
 }
 
@@ -91,15 +94,45 @@ impl FileConfig {
 }
 
 /// Where events are stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` and `Display` never show a password: print it as it is.
+#[derive(Clone, PartialEq, Eq)]
 pub enum StoreLocation {
     /// An SQLite database file (created if missing).
     Sqlite(PathBuf),
+    /// A PostgreSQL database: the URL as given (`postgres://` or `postgresql://`, in the
+    /// syntax libpq and the `postgres` crate accept). It may carry a password; see
+    /// [`redact_url`].
+    Postgres(String),
+    /// No store: batches are validated and dropped (`discard:`), only to measure the ingest
+    /// path's ceiling in benchmarks.
+    Discard,
+}
+
+impl fmt::Debug for StoreLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            Self::Postgres(url) => f.debug_tuple("Postgres").field(&redact_url(url)).finish(),
+            Self::Discard => f.write_str("Discard"),
+        }
+    }
+}
+
+impl fmt::Display for StoreLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            Self::Postgres(url) => f.write_str(&redact_url(url)),
+            Self::Discard => f.write_str("discard:"),
+        }
+    }
 }
 
 impl StoreLocation {
     /// Parses a store URL: `sqlite://PATH` or `sqlite:PATH` (`sqlite:///abs/path.db` for an
-    /// absolute path). `postgres://` is recognized but not available yet.
+    /// absolute path), or `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?PARAMS]`
+    /// (`postgresql://` too), whose syntax is checked here; `discard:` keeps nothing (benchmarks).
     pub fn parse(url: &str) -> Result<Self, ConfigError> {
         let (scheme, rest) = url.split_once(':').unwrap_or((url, ""));
         match scheme.to_ascii_lowercase().as_str() {
@@ -110,7 +143,13 @@ impl StoreLocation {
                 }
                 Ok(Self::Sqlite(PathBuf::from(path)))
             }
-            "postgres" | "postgresql" => Err(ConfigError::PostgresNotAvailable),
+            "discard" => Ok(Self::Discard),
+            "postgres" | "postgresql" => match url.parse::<postgres::Config>() {
+                Ok(_) => Ok(Self::Postgres(url.to_owned())),
+                Err(err) => Err(ConfigError::PostgresUrl {
+                    reason: scrub_secrets(&crate::store::postgres::describe(&err), url),
+                }),
+            },
             // Only the scheme is quoted: a URL may carry a password.
             _ => Err(ConfigError::UnknownStore {
                 scheme: scheme.chars().take(20).collect(),
@@ -157,11 +196,14 @@ pub enum ConfigError {
         /// Why it does not parse.
         source: std::net::AddrParseError,
     },
-    /// `--store postgres://...`.
-    #[error("PostgreSQL storage is not available yet in this version; leave --store unset to use SQLite at <data-dir>/perfwatch.db, or give sqlite://PATH")]
-    PostgresNotAvailable,
+    /// A `postgres://` store URL that does not parse.
+    #[error("the PostgreSQL store URL is not valid ({reason}); the form is postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE")]
+    PostgresUrl {
+        /// Why (never the password).
+        reason: String,
+    },
     /// A store URL with an unknown scheme.
-    #[error("the store URL scheme `{scheme}` is not supported; use sqlite://PATH")]
+    #[error("the store URL scheme `{scheme}` is not supported; use sqlite://PATH or postgres://USER@HOST/DATABASE")]
     UnknownStore {
         /// The URL's scheme.
         scheme: String,
@@ -239,5 +281,99 @@ impl Config {
             return Err(ConfigError::NotLoopback { addr: self.listen });
         }
         Ok(())
+    }
+}
+
+/// `url` with every password it carries replaced by `***`: the one in the user info
+/// (`postgres://user:PASSWORD@host/db`) and any `password=` query parameter. For logs, messages
+/// and `Debug`.
+pub fn redact_url(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    let mut last = 0;
+    for range in secret_ranges(url) {
+        out.push_str(&url[last..range.start]);
+        out.push_str("***");
+        last = range.end;
+    }
+    out.push_str(&url[last..]);
+    out
+}
+
+/// `message` with every password of `url` (as written in it) replaced by `***`, for errors that
+/// might quote part of the URL.
+pub fn scrub_secrets(message: &str, url: &str) -> String {
+    secret_ranges(url)
+        .into_iter()
+        .map(|range| &url[range])
+        .filter(|secret| !secret.is_empty())
+        .fold(message.to_owned(), |text, secret| {
+            text.replace(secret, "***")
+        })
+}
+
+/// Where `url`'s passwords are, in order. The user info ends at the first `@`, as the
+/// `postgres` crate reads it (a password containing `@`, `/` or `?` must be percent-encoded
+/// there, but a careless one is redacted all the same).
+fn secret_ranges(url: &str) -> Vec<Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut query_from = 0;
+    if let Some(scheme_end) = url.find("://") {
+        let rest = scheme_end + 3;
+        if let Some(at) = url[rest..].find('@').map(|i| rest + i) {
+            if let Some(colon) = url[rest..at].find(':').map(|i| rest + i) {
+                ranges.push(colon + 1..at);
+            }
+            query_from = at + 1;
+        }
+    }
+    // `password=` parameters, wherever a parameter may start after the user info.
+    let mut from = query_from;
+    while let Some(found) = url[from..].find(['?', '&']).map(|i| from + i) {
+        let key_start = found + 1;
+        let value_start = key_start + "password=".len();
+        if url
+            .get(key_start..value_start)
+            .is_some_and(|key| key.eq_ignore_ascii_case("password="))
+        {
+            let value_end = url[value_start..]
+                .find('&')
+                .map_or(url.len(), |i| value_start + i);
+            ranges.push(value_start..value_end);
+        }
+        from = key_start;
+    }
+    ranges
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_wherever_they_are() {
+        for (url, redacted) in [
+            ("postgres://u:pw@db/x", "postgres://u:***@db/x"),
+            ("postgresql://u@db:5433/x", "postgresql://u@db:5433/x"),
+            (
+                "postgres://u:p%40w@db/x?sslmode=disable",
+                "postgres://u:***@db/x?sslmode=disable",
+            ),
+            ("postgres://u:pa/s?s@db/x", "postgres://u:***@db/x"),
+            (
+                "postgres://db/x?user=u&password=s3&sslmode=disable",
+                "postgres://db/x?user=u&password=***&sslmode=disable",
+            ),
+            (
+                "postgres://u:a@db/x?PASSWORD=b",
+                "postgres://u:***@db/x?PASSWORD=***",
+            ),
+            ("postgres://u:@db/x", "postgres://u:***@db/x"),
+        ] {
+            assert_eq!(redact_url(url), redacted, "{url}");
+        }
+        assert_eq!(
+            scrub_secrets("failed near `s3cret` for u", "postgres://u:s3cret@db/x"),
+            "failed near `***` for u"
+        );
     }
 }

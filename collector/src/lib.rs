@@ -139,9 +139,14 @@ pub async fn run(config: Config) -> io::Result<()> {
             ),
         )
     })?;
-    let store = store::open(&config.store)
-        .map_err(|e| io::Error::other(format!("cannot open the store: {e}")))?;
-    tracing::info!(kind = store.kind(), "store open");
+    // Opening connects and migrates: blocking work, kept off the async thread (the PostgreSQL
+    // client would panic there).
+    let location = config.store.clone();
+    let store = web::block(move || store::open(&location))
+        .await
+        .map_err(|e| io::Error::other(format!("cannot open the store: {e}")))?
+        .map_err(|e| io::Error::other(format!("cannot open the store {}: {e}", config.store)))?;
+    tracing::info!(kind = store.kind(), location = %config.store, "store open");
     let (queue, writer) = IngestQueue::start(Arc::clone(&store), QueueLimits::default())?;
 
     let state = AppState::new(store, queue.clone(), SystemInfo::gather());

@@ -128,19 +128,53 @@ fn a_non_loopback_listen_address_is_refused() {
 }
 
 #[test]
-fn what_this_version_cannot_do_is_refused_clearly() {
-    let err =
-        Config::resolve(args(&["--store", "postgres://u:pw@db/perfwatch"]), no_env).unwrap_err();
-    let message = err.to_string();
+fn postgres_urls_select_postgresql_and_never_show_their_password() {
+    for url in [
+        "postgres://u:pw@db/perfwatch",
+        "postgresql://u:pw@db:5433/perfwatch?sslmode=disable",
+    ] {
+        let config = Config::resolve(args(&["--store", url]), no_env).expect("resolve");
+        assert_eq!(config.store, StoreLocation::Postgres(url.to_owned()));
+        for shown in [format!("{:?}", config.store), config.store.to_string()] {
+            assert!(shown.contains("u:***@db"), "{shown}");
+            assert!(!shown.contains("pw@"), "{shown}");
+        }
+        // Nor does the whole config's Debug.
+        assert!(!format!("{config:?}").contains("pw@"));
+    }
+    let env = env_of(&[(
+        "PERFWATCH_STORE",
+        "postgres://u@db/perfwatch?password=s3cret",
+    )]);
+    let config = Config::resolve(args(&[]), env).expect("resolve");
     assert!(
-        message.contains("PostgreSQL storage is not available yet in this version"),
-        "{message}"
-    );
-    assert!(
-        !message.contains("pw@"),
-        "a store URL may carry a password: {message}"
+        !format!("{:?}", config.store).contains("s3cret"),
+        "{:?}",
+        config.store
     );
 
+    // A URL that does not parse is refused at start-up, without quoting the password.
+    for bad in [
+        "postgres://u:s3cret@db:notaport/perfwatch",
+        "postgres://u:s3cret@db/perfwatch?sslmode=sometimes",
+        "postgres://u:s3cret@db/perfwatch?no_such_option=1",
+    ] {
+        let err = Config::resolve(args(&["--store", bad]), no_env).unwrap_err();
+        assert!(
+            matches!(err, ConfigError::PostgresUrl { .. }),
+            "{bad}: {err}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("PostgreSQL store URL is not valid"),
+            "{message}"
+        );
+        assert!(!message.contains("s3cret"), "{message}");
+    }
+}
+
+#[test]
+fn what_this_version_cannot_do_is_refused_clearly() {
     let err =
         Config::resolve(args(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]), no_env).unwrap_err();
     assert!(matches!(err, ConfigError::TlsNotSupported), "{err}");
@@ -174,4 +208,11 @@ fn config_file_problems_are_named() {
         .into_owned();
     let err = Config::resolve(args(&["--config", &missing]), no_env).unwrap_err();
     assert!(matches!(err, ConfigError::ReadFile { .. }), "{err}");
+}
+
+#[test]
+fn discard_switches_the_store_off_for_benchmarks() {
+    let config = Config::resolve(args(&["--store", "discard:"]), no_env).unwrap();
+    assert_eq!(config.store, StoreLocation::Discard);
+    assert_eq!(config.store.to_string(), "discard:");
 }

@@ -14,6 +14,8 @@
 //! - the schema is brought to the current version at start-up by numbered migrations, and a
 //!   database written by a newer collector is refused rather than misread.
 
+pub mod discard;
+pub mod postgres;
 pub mod sqlite;
 
 use std::fmt::Debug;
@@ -26,6 +28,8 @@ use thiserror::Error;
 use crate::config::StoreLocation;
 use crate::normalize::BrowserRecords;
 
+pub use self::postgres::{PostgresOptions, PostgresStore};
+pub use discard::DiscardStore;
 pub use sqlite::SqliteStore;
 
 /// What a store does for the collector. Methods block: call them from the writer thread or the
@@ -52,10 +56,19 @@ pub trait Store: Send + Sync + Debug + 'static {
 /// A store shared by the writer thread and the request handlers.
 pub type SharedStore = Arc<dyn Store>;
 
-/// Opens the store `location` names, applying migrations.
+/// Opens the store `location` names, applying migrations. Blocks (PostgreSQL connects): call it
+/// from a plain thread or the blocking pool, not from an async worker.
 pub fn open(location: &StoreLocation) -> Result<SharedStore, StoreError> {
     match location {
         StoreLocation::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path)?)),
+        StoreLocation::Postgres(url) => Ok(Arc::new(PostgresStore::open(
+            url,
+            PostgresOptions::default(),
+        )?)),
+        StoreLocation::Discard => {
+            tracing::warn!("store switched off (discard:): nothing received is kept");
+            Ok(Arc::new(DiscardStore))
+        }
     }
 }
 
@@ -74,6 +87,24 @@ pub enum StoreError {
     /// SQLite refused or failed.
     #[error("SQLite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL refused or failed (the message never holds the URL's password).
+    #[error("PostgreSQL: {}", self::postgres::describe(.0))]
+    Postgres(#[from] ::postgres::Error),
+    /// The PostgreSQL URL does not parse.
+    #[error("the PostgreSQL URL is not valid: {reason}")]
+    PostgresUrl {
+        /// Why, with any password of the URL replaced by `***`.
+        reason: String,
+    },
+    /// The first connection to PostgreSQL failed (wrong address, credentials or database).
+    #[error(transparent)]
+    PostgresConnect(self::postgres::ConnectError),
+    /// No pooled PostgreSQL connection became free, or could be made, in time.
+    #[error("PostgreSQL connection pool: {0}")]
+    Pool(#[from] r2d2::Error),
+    /// The store is being dropped.
+    #[error("the store is closed")]
+    Closed,
     /// The database was written by a newer collector.
     #[error("the database has schema version {found}; this collector knows versions up to {known}, upgrade it")]
     SchemaTooNew {

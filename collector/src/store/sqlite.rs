@@ -249,8 +249,10 @@ fn write_batch(tx: &Transaction<'_>, batch: &BrowserRecords) -> Result<StoreOutc
 }
 
 /// Brings the database to the version `migrations` reach, each migration in its own
-/// transaction with the version it sets.
-fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<(), StoreError> {
+/// transaction with the version it sets. Refuses a database newer than `migrations`
+/// ([`StoreError::SchemaTooNew`]). Public so that tests can build a database as an older
+/// collector left it (`&MIGRATIONS[..1]`).
+pub fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<(), StoreError> {
     let known = migrations.len() as i64;
     let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if found > known {

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: the app over a fresh SQLite store, realistic
-//! batches, and assertions on the JSON envelope.
+//! batches, assertions on the JSON envelope, and ([`postgres`]) a real PostgreSQL server.
 #![allow(dead_code)] // each test binary uses its own part of these helpers
+
+pub mod postgres;
 
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -30,9 +32,14 @@ pub fn fresh_state() -> (TempDir, AppState) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store: SharedStore =
         Arc::new(SqliteStore::open(&dir.path().join("perfwatch.db")).expect("store"));
+    (dir, state_over(store))
+}
+
+/// The state over `store`, with its writer thread running.
+pub fn state_over(store: SharedStore) -> AppState {
     let (queue, _writer) =
         IngestQueue::start(Arc::clone(&store), QueueLimits::default()).expect("writer thread");
-    (dir, AppState::new(store, queue, SystemInfo::gather()))
+    AppState::new(store, queue, SystemInfo::gather())
 }
 
 /// The service the binary runs, over a fresh store: `let (_dir, app) = service!();`.

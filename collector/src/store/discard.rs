@@ -1,0 +1,38 @@
+//! The store switched off: batches are parsed, validated and queued as usual, then dropped.
+//! Only for measuring the ingest path's ceiling (`--store discard:`, scripts/bench-ingest.sh);
+//! nothing is kept and every statistic reads empty.
+
+use super::{Store, StoreError, StoreOutcome, VitalRows};
+use crate::normalize::BrowserRecords;
+
+/// A store that keeps nothing.
+#[derive(Debug, Default)]
+pub struct DiscardStore;
+
+impl Store for DiscardStore {
+    fn kind(&self) -> &'static str {
+        "discard"
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(0)
+    }
+
+    fn write_group(&self, batches: &[&BrowserRecords]) -> Result<Vec<StoreOutcome>, StoreError> {
+        Ok(batches
+            .iter()
+            .map(|batch| StoreOutcome {
+                stored: batch.records.len(),
+                duplicates: 0,
+            })
+            .collect())
+    }
+
+    fn vital_rows(&self, _since_ms: i64) -> Result<VitalRows, StoreError> {
+        Ok(VitalRows::default())
+    }
+}
