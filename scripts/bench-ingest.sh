@@ -39,7 +39,7 @@ start_postgres() {
   pgport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   mkdir -p "$work/pg" && chown postgres "$work/pg" 2>/dev/null || true
   as_postgres "$pgbin/initdb" -D "$work/pg" -A trust -U postgres >/dev/null
-  as_postgres "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w start \
+  as_postgres "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg/server.log" -w start \
     -o "-p $pgport -c listen_addresses=127.0.0.1 -c unix_socket_directories=$work/pg -c fsync=on -c synchronous_commit=on" >/dev/null
   echo "postgres://postgres@127.0.0.1:$pgport/postgres"
 }
@@ -67,7 +67,7 @@ run() {
   local max_rss
   max_rss=$(sort -n "$work/$name.rss" | tail -1)
   if [ -n "${OHA_BODY:-}" ] && command -v oha >/dev/null; then
-    oha_rps=$(oha --no-tui -j -z "${DURATION}s" -c "$CONNECTIONS" -m POST -T 'text/plain;charset=UTF-8' \
+    oha_rps=$(oha --no-tui --output-format json -z "${DURATION}s" -c "$CONNECTIONS" -m POST -T 'text/plain;charset=UTF-8' \
       -D "$OHA_BODY" "http://$addr/api/v1/monitoring/frontend-metrics?key=bench" | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["summary"]["requestsPerSec"]))')
     echo "  (oha, one repeated body, same collector: $((oha_rps * EVENTS)) events/s)" >&2
   fi

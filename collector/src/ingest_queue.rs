@@ -262,8 +262,8 @@ fn write_loop(
     tracing::info!("writer drained the queue and stopped");
 }
 
-/// Commits `jobs` as one group; if that fails, each alone, so that one batch the store refuses
-/// does not fail the others.
+/// Commits `jobs` as one group; if that fails for a reason other than the store being down,
+/// each alone, so that one batch the store refuses does not fail the others.
 fn commit(
     store: &dyn crate::store::Store,
     counters: &Counters,
@@ -284,7 +284,9 @@ fn commit(
                 .fetch_add(jobs.len() as u64, Ordering::AcqRel);
             outcomes.into_iter().map(Ok).collect()
         }
-        Err(e) if jobs.len() > 1 => {
+        // A store that is down fails every batch alike; retrying them one by one would only
+        // make each wait again. Any other failure may belong to one batch: isolate it.
+        Err(e) if jobs.len() > 1 && !e.is_unavailable() => {
             tracing::warn!(error = %e, batches = jobs.len(), "group commit failed; writing batches one by one");
             counters.commit_failures.fetch_add(1, Ordering::AcqRel);
             jobs.iter()
@@ -292,10 +294,13 @@ fn commit(
                 .collect()
         }
         Err(e) => {
-            tracing::error!(error = %e, "commit failed");
+            tracing::error!(error = %e, batches = jobs.len(), "commit failed");
             counters.commit_failures.fetch_add(1, Ordering::AcqRel);
             counters.store_failing.store(true, Ordering::Release);
-            vec![Err(QueueError::Store(e.to_string()))]
+            let message = e.to_string();
+            jobs.iter()
+                .map(|_| Err(QueueError::Store(message.clone())))
+                .collect()
         }
     }
 }

@@ -124,6 +124,42 @@ pub enum StoreError {
     WriterGone,
 }
 
+impl StoreError {
+    /// True when the store could not be reached or was too busy: the same write may succeed
+    /// later, and writing a group's batches one by one would only wait again. False for an
+    /// error that may be specific to the data written.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Sqlite(e) => matches!(
+                e.sqlite_error_code(),
+                Some(
+                    rusqlite::ErrorCode::DatabaseBusy
+                        | rusqlite::ErrorCode::DatabaseLocked
+                        | rusqlite::ErrorCode::CannotOpen
+                        | rusqlite::ErrorCode::DiskFull
+                        | rusqlite::ErrorCode::SystemIoFailure
+                )
+            ),
+            // No SQLSTATE: the connection itself failed. Classes 08 (connection exception),
+            // 53 (insufficient resources) and 57 (operator intervention: shutting down, ...).
+            Self::Postgres(e) => {
+                e.is_closed()
+                    || e.code().is_none_or(|state| {
+                        let code = state.code();
+                        code.starts_with("08") || code.starts_with("53") || code.starts_with("57")
+                    })
+            }
+            Self::PostgresConnect(_)
+            | Self::Pool(_)
+            | Self::Closed
+            | Self::Poisoned
+            | Self::Blocking
+            | Self::WriterGone => true,
+            Self::CreateDir { .. } | Self::PostgresUrl { .. } | Self::SchemaTooNew { .. } => false,
+        }
+    }
+}
+
 /// What storing a batch did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StoreOutcome {

@@ -35,8 +35,74 @@ static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
 
 struct Server {
     port: u16,
+    /// `pg_ctl`, to stop and start the server again ([`stop_server`], [`start_server`]).
+    pg_ctl: PathBuf,
+    data: String,
+    log: String,
+    options: String,
+    as_postgres: bool,
     /// Held open until the process exits: its closing tells the watchdog to stop the server.
     _watchdog: Mutex<ChildStdin>,
+}
+
+/// The running server, started if needed; panics (failing the test) when it cannot start.
+fn server() -> &'static Server {
+    match SERVER.get_or_init(Server::start) {
+        Ok(server) => server,
+        Err(why) => panic!("{why}"),
+    }
+}
+
+/// Stops this test binary's server (fast shutdown), to test what an outage does. Every test
+/// of the binary shares the server: use it only in a binary of its own.
+pub fn stop_server() {
+    let s = server();
+    run_as(
+        s.as_postgres,
+        &s.pg_ctl,
+        &["stop", "-w", "-t", "60", "-m", "fast", "-D", &s.data],
+    )
+    .unwrap_or_else(|why| panic!("stopping the test server: {why}"));
+}
+
+/// Starts the server [`stop_server`] stopped, on the same port and data.
+pub fn start_server() {
+    let s = server();
+    run_as(
+        s.as_postgres,
+        &s.pg_ctl,
+        &[
+            "start", "-w", "-t", "60", "-D", &s.data, "-l", &s.log, "-o", &s.options,
+        ],
+    )
+    .unwrap_or_else(|why| panic!("starting the test server again: {why}"));
+}
+
+/// Runs `program` with `args`, as the postgres user when `as_postgres`.
+fn run_as(as_postgres: bool, program: &Path, args: &[&str]) -> Result<(), String> {
+    let mut command = if as_postgres {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    };
+    let out = command
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("running {}: {e}", program.display()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} {args:?} failed ({}):\n{}{}",
+            program.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
 }
 
 /// A fresh, empty database on the shared server.
@@ -74,10 +140,7 @@ impl TestDb {
 /// Creates a database on the test binary's PostgreSQL server, starting it first if needed.
 /// Panics (failing the test) when the server cannot start, saying why.
 pub fn test_db() -> TestDb {
-    let server = match SERVER.get_or_init(Server::start) {
-        Ok(server) => server,
-        Err(why) => panic!("{why}"),
-    };
+    let server = server();
     let name = format!("t_{:016x}", random());
     let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", server.port);
     on_plain_thread(|| {
@@ -224,31 +287,7 @@ impl Server {
             .map_err(|e| format!("starting the watchdog shell: {e}"))?;
         let watchdog_stdin = watchdog.stdin.take().ok_or("the watchdog has no stdin")?;
 
-        let run = |program: &Path, args: &[&str]| -> Result<(), String> {
-            let mut command = if as_postgres {
-                let mut c = Command::new("runuser");
-                c.args(["-u", "postgres", "--"]).arg(program);
-                c
-            } else {
-                Command::new(program)
-            };
-            let out = command
-                .args(args)
-                .stdin(Stdio::null())
-                .output()
-                .map_err(|e| format!("running {}: {e}", program.display()))?;
-            if out.status.success() {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{} {args:?} failed ({}):\n{}{}",
-                    program.display(),
-                    out.status,
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                ))
-            }
-        };
+        let run = |program: &Path, args: &[&str]| run_as(as_postgres, program, args);
         let data = dir.join("data");
         let data_arg = data.to_string_lossy().into_owned();
         run(
@@ -286,6 +325,11 @@ impl Server {
                 Ok(()) => {
                     return Ok(Self {
                         port,
+                        pg_ctl,
+                        data: data_arg,
+                        log: log_arg,
+                        options,
+                        as_postgres,
                         _watchdog: Mutex::new(watchdog_stdin),
                     })
                 }
