@@ -5,7 +5,7 @@
 # (synchronous_commit=on), side by side in one run. Results go to BENCHMARKS.md by hand.
 #
 #   scripts/bench-ingest.sh                 # 64 connections, 20 s per store, 50 events a batch
-#   CONNECTIONS=32 DURATION=30 EVENTS=50 scripts/bench-ingest.sh
+#   CONNECTIONS=32 DURATION=30 EVENTS=50 STORES="off sqlite" scripts/bench-ingest.sh
 #
 # The load comes from collector/examples/loadgen.rs, which sends a different batch every time
 # (fresh event ids), so every event is really stored; oha, for comparison, can only repeat one
@@ -17,6 +17,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 CONNECTIONS=${CONNECTIONS:-64}
 DURATION=${DURATION:-20}
 EVENTS=${EVENTS:-50}
+STORES=${STORES:-off sqlite postgres}   # which of them to run
 
 cargo build --release -q -p perfwatch-collector --bin perfwatch-collector --example loadgen
 bin=$PWD/target/release/perfwatch-collector
@@ -34,8 +35,8 @@ trap cleanup EXIT
 as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 # A throwaway PostgreSQL cluster on a free loopback port, durable settings (fsync on).
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
 start_postgres() {
-  pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
   pgport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   mkdir -p "$work/pg" && chown postgres "$work/pg" 2>/dev/null || true
   as_postgres "$pgbin/initdb" -D "$work/pg" -A trust -U postgres >/dev/null
@@ -97,11 +98,14 @@ echo "ingest benchmark: $CONNECTIONS connections, ${DURATION}s per store, $EVENT
 echo
 echo "| store | events/s | batches/s | latency p50 / p99 (ms) | 503s | resident memory idle → peak |"
 echo "|---|---|---|---|---|---|"
-run off "off (parse, validate, discard)" "discard:"
+wanted() { [[ " $STORES " == *" $1 "* ]]; }
+if wanted off; then run off "off (parse, validate, discard)" "discard:"; fi
 OHA_BODY=""
-run sqlite "sqlite (synchronous=FULL)" "sqlite://$work/perfwatch.db"
-if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  run postgres "postgresql (synchronous_commit=on)" "$(start_postgres)"
-else
-  echo "| postgresql | not installed (scripts/setup-test.sh installs it) | | | | |"
+if wanted sqlite; then run sqlite "sqlite (synchronous=FULL)" "sqlite://$work/perfwatch.db"; fi
+if wanted postgres; then
+  if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    run postgres "postgresql (synchronous_commit=on)" "$(start_postgres)"
+  else
+    echo "| postgresql | not installed (scripts/setup-test.sh installs it) | | | | |"
+  fi
 fi
