@@ -105,8 +105,32 @@ pub fn get(addr: SocketAddr, path: &str) -> Option<u16> {
     )
 }
 
+/// GETs `path` and parses the answer's body as JSON; panics unless it is a 200.
+pub fn get_json(addr: SocketAddr, path: &str) -> serde_json::Value {
+    let response = exchange_full(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+    )
+    .unwrap_or_else(|| panic!("GET {path}: no answer"));
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP answer");
+    assert!(
+        head.starts_with("HTTP/1.1 200"),
+        "GET {path}: {head}\n{body}"
+    );
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+}
+
 /// One HTTP/1.1 request on its own connection; the answer's status code.
 fn exchange(addr: SocketAddr, request: &str) -> Option<u16> {
+    exchange_full(addr, request)?
+        .split(' ')
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// One HTTP/1.1 request on its own connection; the whole answer.
+fn exchange_full(addr: SocketAddr, request: &str) -> Option<String> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
@@ -114,7 +138,7 @@ fn exchange(addr: SocketAddr, request: &str) -> Option<u16> {
     stream.write_all(request.as_bytes()).ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
-    response.split(' ').nth(1)?.parse().ok()
+    Some(response)
 }
 
 /// A batch of web vitals whose metric ids (and event ids) are `ids`.

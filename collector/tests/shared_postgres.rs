@@ -1,0 +1,108 @@
+//! Two collectors sharing one PostgreSQL database, each fed half of a known data set, answer
+//! exactly what one collector fed all of it answers (on a database of its own), and agree with
+//! each other. The data set has several pages, vitals reported twice with rising `seq` (one
+//! report to each collector, in either order) and a batch retried to the other collector.
+
+mod common;
+
+use common::load::{get_json, post, Collector};
+use common::now_ms;
+use common::postgres::test_db;
+use serde_json::{json, Value};
+
+const PAGE_VIEWS: usize = 24;
+const ROUTES: [&str; 3] = ["/chat/:id", "/models", "/settings"];
+
+/// The batches of the data set, in order: for every page view a first report of FCP, LCP and
+/// TTFB, then a second, higher-`seq` LCP report.
+fn data_set() -> Vec<Value> {
+    let now = now_ms();
+    let mut batches = Vec::new();
+    for i in 0..PAGE_VIEWS {
+        let session = format!("s{}", i % 5);
+        let page_view = format!("pv{i}");
+        let route = ROUTES[i % ROUTES.len()];
+        let vital = |name: &str, value: f64, seq: u32| {
+            let id = format!("{page_view}-{name}");
+            json!({"type": "web_vital", "event_id": format!("{id}-{seq}"), "name": name,
+                   "value": value, "delta": value, "id": id, "seq": seq,
+                   "rating": "good", "navigation_type": "navigate"})
+        };
+        let header = |events: Vec<Value>| {
+            json!({"v": 1, "app": "shared", "session_id": session, "page_view_id": page_view,
+                   "url": format!("https://app.example{route}"), "route": route,
+                   "time_origin": now - 60_000.0, "sent_at": now, "events": events})
+        };
+        let fcp = 100.0 + (i * 37 % 900) as f64;
+        let ttfb = 20.0 + (i * 13 % 300) as f64 + 0.25;
+        let lcp_first = fcp + 50.0;
+        let lcp_final = fcp + 400.0 + (i * 71 % 2000) as f64;
+        batches.push(header(vec![
+            json!({"type": "page_view", "event_id": format!("{page_view}-pv"),
+                   "navigation_type": "navigate", "start_time": 0}),
+            vital("FCP", fcp, 1),
+            vital("LCP", lcp_first, 1),
+            vital("TTFB", ttfb, 1),
+        ]));
+        batches.push(header(vec![vital("LCP", lcp_final, 2)]));
+    }
+    batches
+}
+
+fn send(collector: &Collector, batch: &Value) {
+    assert_eq!(post(collector.addr, &batch.to_string()), Some(200));
+}
+
+fn vitals(collector: &Collector) -> Value {
+    let mut body = get_json(
+        collector.addr,
+        "/api/v1/monitoring/frontend/vitals?hours=1&group_by=page",
+    );
+    body["data"].take()
+}
+
+#[test]
+fn two_collectors_on_one_database_answer_as_one_fed_everything() {
+    let shared = test_db();
+    let alone = test_db();
+    let dirs: Vec<_> = (0..3)
+        .map(|_| tempfile::tempdir().expect("temp dir"))
+        .collect();
+    let store = |url: &str| vec!["--store".to_owned(), url.to_owned()];
+    let first = Collector::start(dirs[0].path(), &store(&shared.url));
+    let second = Collector::start(dirs[1].path(), &store(&shared.url));
+    let single = Collector::start(dirs[2].path(), &store(&alone.url));
+    for c in [&first, &second, &single] {
+        c.until_healthy();
+    }
+
+    let batches = data_set();
+    for (n, batch) in batches.iter().enumerate() {
+        // Alternate halves; for odd page views the seq-2 report reaches the collector before
+        // the seq-1 report reaches the other one.
+        let (a, b) = if (n / 2) % 2 == 0 {
+            (&first, &second)
+        } else {
+            (&second, &first)
+        };
+        send(if n % 2 == 0 { a } else { b }, batch);
+        send(&single, batch);
+    }
+    // A retry of an already stored batch, to the other collector: stored once.
+    send(&second, &batches[0]);
+    send(&single, &batches[0]);
+
+    let (one, two, reference) = (vitals(&first), vitals(&second), vitals(&single));
+    assert_eq!(one, two, "collectors sharing a database agree");
+    assert_eq!(one, reference, "two halves answer as one whole");
+    assert_eq!(reference["page_views"], json!(PAGE_VIEWS));
+    assert_eq!(reference["vitals"]["LCP"]["count"], json!(PAGE_VIEWS));
+    assert_eq!(
+        reference["pages"].as_array().map(Vec::len),
+        Some(ROUTES.len())
+    );
+
+    for c in [first, second, single] {
+        assert!(c.sigterm().success());
+    }
+}
