@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use serde::Deserialize;
 use thiserror::Error;
 
@@ -43,18 +43,18 @@ pub const ENV_TLS_KEY: &str = "PERFWATCH_TLS_KEY";
 )]
 pub struct Args {
     /// TOML config file with the keys `listen`, `data_dir` and `store` [env: PERFWATCH_CONFIG]
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
     /// Address to listen on; port 0 picks a free one. Loopback only while access keys are not
     /// configurable [env: PERFWATCH_LISTEN] [default: 127.0.0.1:8001]
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<String>,
     /// Directory for the collector's data [env: PERFWATCH_DATA_DIR] [default: ./perfwatch-data]
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     pub data_dir: Option<PathBuf>,
     /// Store URL: sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE
     /// [env: PERFWATCH_STORE] [default: SQLite at DIR/perfwatch.db, DIR being the data dir]
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", global = true)]
     pub store: Option<String>,
     /// TLS certificate (PEM); not supported yet [env: PERFWATCH_TLS_CERT]
     #[arg(long, value_name = "FILE")]
@@ -62,6 +62,37 @@ pub struct Args {
     /// TLS private key (PEM); not supported yet [env: PERFWATCH_TLS_KEY]
     #[arg(long, value_name = "FILE")]
     pub tls_key: Option<PathBuf>,
+    /// What to do instead of serving (the store flags above apply to it too)
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Maintenance commands; without one, the collector serves.
+#[derive(Debug, Clone, PartialEq, Subcommand)]
+pub enum Command {
+    /// Copies the SQLite database to FILE, consistent and compacted, while a collector may be
+    /// running on it. For PostgreSQL use pg_dump.
+    Backup {
+        /// The copy to write; it must not exist yet
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Writes the raw events of a time window as NDJSON, one object per line
+    Export {
+        /// Start of the window: RFC 3339 (2026-11-26T07:00:00Z) or epoch milliseconds
+        /// [default: --hours before --to]
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// End of the window, excluded: RFC 3339 or epoch milliseconds [default: now]
+        #[arg(long, value_name = "TIME")]
+        to: Option<String>,
+        /// Length of the window when --from is not given [default: 24]
+        #[arg(long, value_name = "HOURS")]
+        hours: Option<f64>,
+        /// Where to write [default: standard output]
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// The config file (`--config FILE`). Every key is optional; unknown keys are an error, so a

@@ -321,6 +321,8 @@ mod tests {
         open: Mutex<bool>,
         opened: Condvar,
         groups: Mutex<Vec<usize>>,
+        /// Groups that reached the gate.
+        arrived: AtomicUsize,
     }
 
     impl GatedStore {
@@ -330,7 +332,19 @@ mod tests {
                 open: Mutex::new(false),
                 opened: Condvar::new(),
                 groups: Mutex::new(Vec::new()),
+                arrived: AtomicUsize::new(0),
             })
+        }
+
+        /// Waits until `n` groups have reached the gate (the writer holds their batches).
+        async fn until_arrived(&self, n: usize) {
+            for _ in 0..1000 {
+                if self.arrived.load(Ordering::Acquire) >= n {
+                    return;
+                }
+                actix_web::rt::time::sleep(Duration::from_millis(2)).await;
+            }
+            panic!("the writer never reached the gate");
         }
 
         fn open_gate(&self) {
@@ -353,6 +367,7 @@ mod tests {
             &self,
             batches: &[&BrowserRecords],
         ) -> Result<Vec<StoreOutcome>, StoreError> {
+            self.arrived.fetch_add(1, Ordering::AcqRel);
             let mut open = self.open.lock().unwrap();
             while !*open {
                 open = self.opened.wait(open).unwrap();
@@ -363,6 +378,17 @@ mod tests {
         }
         fn vital_rows(&self, since_ms: i64) -> Result<VitalRows, StoreError> {
             self.inner.vital_rows(since_ms)
+        }
+        fn export(
+            &self,
+            from_ms: i64,
+            to_ms: i64,
+            out: &mut dyn std::io::Write,
+        ) -> Result<u64, StoreError> {
+            self.inner.export(from_ms, to_ms, out)
+        }
+        fn backup(&self, to: &std::path::Path) -> Result<(), StoreError> {
+            self.inner.backup(to)
         }
     }
 
@@ -438,11 +464,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = GatedStore::new(&dir);
         let (queue, writer) = IngestQueue::start(store.clone(), limits(2, 1 << 20)).unwrap();
-        // The writer holds the first batch at the gate; the channel takes two more.
-        let mut accepted = Vec::new();
-        for (i, event_id) in ["e1", "e2", "e3"].into_iter().enumerate() {
+        // The writer holds the first batch at the gate; then the channel takes two more.
+        let mut accepted = vec![spawn_submit(&queue, "e1", 10)];
+        store.until_arrived(1).await;
+        for (i, event_id) in ["e2", "e3"].into_iter().enumerate() {
             accepted.push(spawn_submit(&queue, event_id, 10));
-            until_depth(&queue, i + 1).await;
+            until_depth(&queue, i + 2).await;
         }
         let refused = queue.submit(records("e4"), 10).await;
         assert!(

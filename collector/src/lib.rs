@@ -42,6 +42,7 @@
 
 pub mod access;
 pub mod body;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod envelope;

@@ -1,5 +1,6 @@
 //! `perfwatch-collector [--config FILE] [--listen ADDR:PORT] [--data-dir DIR] [--store URL]
-//! [--tls-cert F --tls-key F]`: see [`perfwatch_collector::config`].
+//! [--tls-cert F --tls-key F] [backup --to FILE | export ...]`: see
+//! [`perfwatch_collector::config`] and [`perfwatch_collector::cli`].
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -9,7 +10,8 @@ use perfwatch_collector::config::{Args, Config};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    let command = args.command.take();
     init_tracing();
     let config = match Config::resolve(args, |name| std::env::var(name).ok()) {
         Ok(config) => config,
@@ -18,6 +20,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(command) = command {
+        return match perfwatch_collector::cli::run(command, &config) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("perfwatch-collector: {err}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match actix_web::rt::System::new().block_on(perfwatch_collector::run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -2,6 +2,9 @@
 //! Only for measuring the ingest path's ceiling (`--store discard:`, scripts/bench-ingest.sh);
 //! nothing is kept and every statistic reads empty.
 
+use std::io::Write;
+use std::path::Path;
+
 use super::{Store, StoreError, StoreOutcome, VitalRows};
 use crate::normalize::BrowserRecords;
 
@@ -34,5 +37,15 @@ impl Store for DiscardStore {
 
     fn vital_rows(&self, _since_ms: i64) -> Result<VitalRows, StoreError> {
         Ok(VitalRows::default())
+    }
+
+    fn export(&self, _from_ms: i64, _to_ms: i64, _out: &mut dyn Write) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
+    fn backup(&self, _to: &Path) -> Result<(), StoreError> {
+        Err(StoreError::Unsupported(
+            "the discard store keeps nothing to back up",
+        ))
     }
 }

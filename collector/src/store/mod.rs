@@ -15,11 +15,13 @@
 //!   database written by a newer collector is refused rather than misread.
 
 pub mod discard;
+pub mod export;
 pub mod postgres;
 pub mod sqlite;
 
 use std::fmt::Debug;
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use perfwatch_protocol::VitalName;
@@ -51,6 +53,14 @@ pub trait Store: Send + Sync + Debug + 'static {
 
     /// The web vitals measured, and the page views started, since `since_ms` (epoch ms).
     fn vital_rows(&self, since_ms: i64) -> Result<VitalRows, StoreError>;
+
+    /// Writes the raw events dated in `[from_ms, to_ms)` to `out` as NDJSON ([`export`]);
+    /// returns how many lines.
+    fn export(&self, from_ms: i64, to_ms: i64, out: &mut dyn Write) -> Result<u64, StoreError>;
+
+    /// Copies the database to `to` while the collector may be running. Only SQLite can; for
+    /// PostgreSQL the answer says to use `pg_dump`.
+    fn backup(&self, to: &Path) -> Result<(), StoreError>;
 }
 
 /// A store shared by the writer thread and the request handlers.
@@ -102,6 +112,12 @@ pub enum StoreError {
     /// No pooled PostgreSQL connection became free, or could be made, in time.
     #[error("PostgreSQL connection pool: {0}")]
     Pool(#[from] r2d2::Error),
+    /// Writing the export failed.
+    #[error("writing the export: {0}")]
+    Io(#[from] std::io::Error),
+    /// The store cannot do this.
+    #[error("{0}")]
+    Unsupported(&'static str),
     /// The store is being dropped.
     #[error("the store is closed")]
     Closed,
@@ -155,7 +171,11 @@ impl StoreError {
             | Self::Poisoned
             | Self::Blocking
             | Self::WriterGone => true,
-            Self::CreateDir { .. } | Self::PostgresUrl { .. } | Self::SchemaTooNew { .. } => false,
+            Self::CreateDir { .. }
+            | Self::PostgresUrl { .. }
+            | Self::SchemaTooNew { .. }
+            | Self::Io(_)
+            | Self::Unsupported(_) => false,
         }
     }
 }

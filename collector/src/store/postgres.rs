@@ -48,7 +48,12 @@ use postgres::{Client, GenericClient, NoTls, Statement};
 use r2d2::{HandleError, ManageConnection, Pool, PooledConnection};
 use thiserror::Error;
 
-use super::{Store, StoreError, StoreOutcome, VitalRows, VitalSample};
+use std::io::Write;
+use std::path::Path;
+
+use postgres::types::Type;
+
+use super::{export, Store, StoreError, StoreOutcome, VitalRows, VitalSample};
 use crate::config::{redact_url, scrub_secrets};
 use crate::normalize::{BrowserRecords, Record};
 
@@ -392,6 +397,36 @@ impl Store for PostgresStore {
                 .push((row.try_get(0)?, u64::try_from(count).unwrap_or_default()));
         }
         Ok(rows)
+    }
+
+    fn export(&self, from_ms: i64, to_ms: i64, out: &mut dyn Write) -> Result<u64, StoreError> {
+        let mut conn = self.connection()?;
+        let mut lines = 0;
+        for (kind, table, time_column) in export::TABLES {
+            let sql = export::query(table, time_column, "$1", "$2");
+            for row in conn.client.query(sql.as_str(), &[&from_ms, &to_ms])? {
+                let mut columns = Vec::with_capacity(row.len());
+                for (i, column) in row.columns().iter().enumerate() {
+                    let value = match *column.type_() {
+                        Type::INT8 => row.try_get::<_, Option<i64>>(i)?.into(),
+                        Type::INT4 => row.try_get::<_, Option<i32>>(i)?.into(),
+                        Type::FLOAT8 => row.try_get::<_, Option<f64>>(i)?.into(),
+                        _ => row.try_get::<_, Option<String>>(i)?.into(),
+                    };
+                    columns.push((column.name().to_owned(), value));
+                }
+                export::write_line(out, kind, columns)?;
+                lines += 1;
+            }
+        }
+        Ok(lines)
+    }
+
+    fn backup(&self, _to: &Path) -> Result<(), StoreError> {
+        Err(StoreError::Unsupported(
+            "the collector backs up SQLite only; back up a PostgreSQL database with pg_dump \
+             (e.g. pg_dump --format=custom --file=perfwatch.dump DATABASE_URL)",
+        ))
     }
 }
 

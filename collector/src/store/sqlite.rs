@@ -12,7 +12,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use super::{Store, StoreError, StoreOutcome, VitalRows, VitalSample};
+use std::io::Write;
+
+use rusqlite::types::ValueRef;
+
+use super::{export, Store, StoreError, StoreOutcome, VitalRows, VitalSample};
 use std::time::Duration;
 
 use perfwatch_protocol::{EventBody, Navigation, NavigationType, VitalName, WebVital};
@@ -229,6 +233,47 @@ impl Store for SqliteStore {
             })?
             .collect::<Result<_, _>>()?;
         Ok(rows)
+    }
+
+    fn export(&self, from_ms: i64, to_ms: i64, out: &mut dyn Write) -> Result<u64, StoreError> {
+        let conn = self.reader()?;
+        let mut lines = 0;
+        for (kind, table, time_column) in export::TABLES {
+            let mut stmt = conn.prepare(&export::query(table, time_column, "?1", "?2"))?;
+            let names: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
+            let mut rows = stmt.query([from_ms, to_ms])?;
+            while let Some(row) = rows.next()? {
+                let mut columns = Vec::with_capacity(names.len());
+                for (i, name) in names.iter().enumerate() {
+                    let value = match row.get_ref(i)? {
+                        ValueRef::Null => serde_json::Value::Null,
+                        ValueRef::Integer(n) => n.into(),
+                        ValueRef::Real(x) => x.into(),
+                        ValueRef::Text(t) | ValueRef::Blob(t) => {
+                            String::from_utf8_lossy(t).into_owned().into()
+                        }
+                    };
+                    columns.push((name.clone(), value));
+                }
+                export::write_line(out, kind, columns)?;
+                lines += 1;
+            }
+        }
+        Ok(lines)
+    }
+
+    /// `VACUUM INTO`: a consistent copy from one read transaction, so the writer carries on
+    /// meanwhile (unlike the page-by-page backup API, which restarts whenever another
+    /// connection writes). The copy is compacted and must not exist yet.
+    fn backup(&self, to: &Path) -> Result<(), StoreError> {
+        if to.exists() {
+            return Err(StoreError::Unsupported(
+                "the backup file already exists; choose a new name",
+            ));
+        }
+        let target = to.to_string_lossy().into_owned();
+        self.reader()?.execute("VACUUM INTO ?1", [target])?;
+        Ok(())
     }
 }
 
