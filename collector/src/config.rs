@@ -108,6 +108,8 @@ pub struct FileConfig {
     /// Store URL, `sqlite://PATH` or `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`
     /// (`postgresql://` too). Default: SQLite at `<data_dir>/perfwatch.db`.
     pub store: Option<String>,
+    /// Days raw events (page views, web vitals, navigations) are kept. Default 7.
+    pub retention_days: Option<u32>,
 }
 
 impl FileConfig {
@@ -198,11 +200,19 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Where events are stored.
     pub store: StoreLocation,
+    /// Days raw events are kept (from the file's `retention_days`; default 7).
+    pub retention_days: u32,
 }
+
+/// Days raw events are kept when the config file does not say.
+pub const DEFAULT_RETENTION_DAYS: u32 = 7;
 
 /// Why the settings cannot start a collector. The binary prints the message and exits non-zero.
 #[derive(Debug, Error)]
 pub enum ConfigError {
+    /// `retention_days = 0` would delete events as they arrive.
+    #[error("`retention_days` must be at least 1")]
+    RetentionDays,
     /// The config file could not be read.
     #[error("cannot read the config file {}: {source}", path.display())]
     ReadFile {
@@ -296,10 +306,15 @@ impl Config {
             return Err(ConfigError::TlsNotSupported);
         }
 
+        let retention_days = file.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS);
+        if retention_days == 0 {
+            return Err(ConfigError::RetentionDays);
+        }
         let config = Self {
             listen,
             data_dir,
             store,
+            retention_days,
         };
         config.validate()?;
         Ok(config)

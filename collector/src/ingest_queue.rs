@@ -390,6 +390,9 @@ mod tests {
         fn backup(&self, to: &std::path::Path) -> Result<(), StoreError> {
             self.inner.backup(to)
         }
+        fn prune(&self, raw: i64, seen: i64, limit: usize) -> Result<usize, StoreError> {
+            self.inner.prune(raw, seen, limit)
+        }
     }
 
     fn records(event_id: &str) -> BrowserRecords {

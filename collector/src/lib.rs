@@ -50,6 +50,7 @@ pub mod error;
 pub mod ingest_queue;
 pub mod normalize;
 pub mod request_log;
+pub mod retention;
 pub mod routes;
 pub mod state;
 pub mod stats;
@@ -73,6 +74,7 @@ pub use state::AppState;
 
 use ingest_queue::{IngestQueue, QueueLimits};
 use request_log::RequestLog;
+use retention::{Pruner, RetentionPolicy};
 use std::sync::Arc;
 use system::SystemInfo;
 
@@ -149,6 +151,12 @@ pub async fn run(config: Config) -> io::Result<()> {
         .map_err(|e| io::Error::other(format!("cannot open the store {}: {e}", config.store)))?;
     tracing::info!(kind = store.kind(), location = %config.store, "store open");
     let (queue, writer) = IngestQueue::start(Arc::clone(&store), QueueLimits::default())?;
+    let pruner = Pruner::start(
+        Arc::clone(&store),
+        RetentionPolicy {
+            raw_days: config.retention_days,
+        },
+    )?;
 
     let state = AppState::new(store, queue.clone(), SystemInfo::gather());
     let server = HttpServer::new(move || app(state.clone()))
@@ -165,6 +173,7 @@ pub async fn run(config: Config) -> io::Result<()> {
     // let the writer commit everything queued, then exit.
     queue.close();
     writer.join();
+    pruner.stop();
     served?;
     tracing::info!("perfwatch-collector stopped");
     Ok(())

@@ -123,6 +123,7 @@ fn a_non_loopback_listen_address_is_refused() {
         listen: addr("0.0.0.0:0"),
         data_dir: "unused".into(),
         store: StoreLocation::Sqlite("unused.db".into()),
+        retention_days: 7,
     };
     assert!(config.validate().is_err());
 }
@@ -215,4 +216,25 @@ fn discard_switches_the_store_off_for_benchmarks() {
     let config = Config::resolve(args(&["--store", "discard:"]), no_env).unwrap();
     assert_eq!(config.store, StoreLocation::Discard);
     assert_eq!(config.store.to_string(), "discard:");
+}
+
+#[test]
+fn retention_days_come_from_the_file_default_7_and_never_0() {
+    assert_eq!(
+        Config::resolve(args(&[]), no_env).unwrap().retention_days,
+        7
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("collector.toml");
+    let flag = file.to_string_lossy().into_owned();
+    std::fs::write(&file, "retention_days = 30\n").expect("write config");
+    assert_eq!(
+        Config::resolve(args(&["--config", &flag]), no_env)
+            .unwrap()
+            .retention_days,
+        30
+    );
+    std::fs::write(&file, "retention_days = 0\n").expect("write config");
+    let err = Config::resolve(args(&["--config", &flag]), no_env).unwrap_err();
+    assert!(err.to_string().contains("retention_days"), "{err}");
 }

@@ -178,6 +178,7 @@ both_stores!(
     a_newer_schema_is_refused,
     the_largest_group_is_written_whole,
     a_nul_character_does_not_poison_a_batch,
+    old_events_are_pruned_in_chunks_and_recent_ones_kept,
 );
 
 /// The records of a batch from app `a`, session `session`, page view `p` (route `/a`), sent
@@ -717,4 +718,57 @@ async fn a_postgres_store_can_be_dropped_on_an_async_thread() {
         others
     });
     assert_eq!(others, 0, "connections left open");
+}
+
+/// Retention: raw rows dated before the cut-off and event ids received before theirs are
+/// deleted, a chunk at a time; everything newer stays.
+fn old_events_are_pruned_in_chunks_and_recent_ones_kept(backend: &dyn Backend) {
+    let store = backend.open().expect("open");
+    let ten_days_ago = (common::now_ms() - 10.0 * 86_400_000.0) as i64;
+    let mut old = records(
+        "old",
+        json!([
+            with_event_id(json!({"type": "page_view", "start_time": 0}), "o1"),
+            with_event_id(vital("LCP", 1.0, "old-lcp", 1), "o2"),
+            with_event_id(vital("FCP", 1.0, "old-fcp", 1), "o3"),
+            with_event_id(json!({"type": "navigation", "ttfb": 5.0}), "o4"),
+        ]),
+    );
+    old.received_at_ms = ten_days_ago;
+    for record in &mut old.records {
+        record.at_ms = ten_days_ago;
+    }
+    let recent = records(
+        "new",
+        json!([
+            with_event_id(json!({"type": "page_view", "start_time": 0}), "n1"),
+            with_event_id(vital("LCP", 2.0, "new-lcp", 1), "n2"),
+        ]),
+    );
+    write(&store, &[&old, &recent]);
+    let cutoff = (common::now_ms() - 7.0 * 86_400_000.0) as i64;
+
+    // One row per table and chunk: the two old vitals need two chunks.
+    let first = on_plain_thread(|| store.prune(cutoff, cutoff, 1)).expect("prune");
+    assert_eq!(
+        first, 4,
+        "a page view, a vital, a navigation and an event id"
+    );
+    let mut total = first;
+    loop {
+        let deleted = on_plain_thread(|| store.prune(cutoff, cutoff, 1)).expect("prune");
+        if deleted == 0 {
+            break;
+        }
+        total += deleted;
+    }
+    assert_eq!(total, 4 + 4, "4 raw rows and 4 event ids");
+    assert_eq!(backend.count("page_views"), 1);
+    assert_eq!(backend.count("web_vitals"), 1);
+    assert_eq!(backend.count("navigations"), 0);
+    assert_eq!(backend.count("seen_events"), 2);
+    assert_eq!(
+        backend.number("SELECT value FROM web_vitals WHERE metric_id = 'new-lcp'"),
+        2.0
+    );
 }

@@ -43,6 +43,10 @@ impl Store for DiscardStore {
         Ok(0)
     }
 
+    fn prune(&self, _raw: i64, _seen: i64, _limit: usize) -> Result<usize, StoreError> {
+        Ok(0)
+    }
+
     fn backup(&self, _to: &Path) -> Result<(), StoreError> {
         Err(StoreError::Unsupported(
             "the discard store keeps nothing to back up",

@@ -61,7 +61,25 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// Copies the database to `to` while the collector may be running. Only SQLite can; for
     /// PostgreSQL the answer says to use `pg_dump`.
     fn backup(&self, to: &Path) -> Result<(), StoreError>;
+
+    /// Deletes at most `limit` rows from each raw event table dated before `raw_before_ms`,
+    /// and at most `limit` remembered event ids received before `seen_before_ms`; returns how
+    /// many rows went. Small chunks keep each delete's transaction short, so ingest never
+    /// waits long ([`crate::retention`] calls it until nothing is left).
+    fn prune(
+        &self,
+        raw_before_ms: i64,
+        seen_before_ms: i64,
+        limit: usize,
+    ) -> Result<usize, StoreError>;
 }
+
+/// The raw event tables and the column that dates their rows, for retention.
+pub const RAW_TABLES: [(&str, &str); 3] = [
+    ("page_views", "started_at_ms"),
+    ("web_vitals", "measured_at_ms"),
+    ("navigations", "started_at_ms"),
+];
 
 /// A store shared by the writer thread and the request handlers.
 pub type SharedStore = Arc<dyn Store>;

@@ -422,6 +422,33 @@ impl Store for PostgresStore {
         Ok(lines)
     }
 
+    /// Deletes by `ctid`, a chunk per table, in one short transaction. Several collectors may
+    /// prune one database at once: deleting what is already gone deletes nothing.
+    fn prune(
+        &self,
+        raw_before_ms: i64,
+        seen_before_ms: i64,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut conn = self.connection()?;
+        let mut tx = conn.client.transaction()?;
+        let mut deleted = 0;
+        let tables = super::RAW_TABLES
+            .iter()
+            .map(|(table, column)| (*table, *column, raw_before_ms))
+            .chain([("seen_events", "received_at_ms", seen_before_ms)]);
+        for (table, column, before) in tables {
+            let sql = format!(
+                "DELETE FROM {table} WHERE ctid IN \
+                 (SELECT ctid FROM {table} WHERE {column} < $1 LIMIT $2)"
+            );
+            deleted += tx.execute(sql.as_str(), &[&before, &limit])?;
+        }
+        tx.commit()?;
+        Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
+    }
+
     fn backup(&self, _to: &Path) -> Result<(), StoreError> {
         Err(StoreError::Unsupported(
             "the collector backs up SQLite only; back up a PostgreSQL database with pg_dump \

@@ -262,6 +262,38 @@ impl Store for SqliteStore {
         Ok(lines)
     }
 
+    /// Deletes by rowid (the raw tables) or by key (`seen_events`, `WITHOUT ROWID`), a chunk
+    /// per table, in one short transaction on the writer's connection: the ingest writer waits
+    /// for one chunk at most.
+    fn prune(
+        &self,
+        raw_before_ms: i64,
+        seen_before_ms: i64,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut conn = self.writer()?;
+        let tx = conn.transaction()?;
+        let mut deleted = 0;
+        for (table, column) in super::RAW_TABLES {
+            deleted += tx.execute(
+                &format!(
+                    "DELETE FROM {table} WHERE rowid IN \
+                     (SELECT rowid FROM {table} WHERE {column} < ?1 LIMIT ?2)"
+                ),
+                params![raw_before_ms, limit],
+            )?;
+        }
+        deleted += tx.execute(
+            "DELETE FROM seen_events WHERE (app, session_id, event_id) IN
+             (SELECT app, session_id, event_id FROM seen_events
+              WHERE received_at_ms < ?1 LIMIT ?2)",
+            params![seen_before_ms, limit],
+        )?;
+        tx.commit()?;
+        Ok(deleted)
+    }
+
     /// `VACUUM INTO`: a consistent copy from one read transaction, so the writer carries on
     /// meanwhile (unlike the page-by-page backup API, which restarts whenever another
     /// connection writes). The copy is compacted and must not exist yet.

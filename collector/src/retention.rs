@@ -1,0 +1,140 @@
+//! Retention: raw events are kept `retention_days` (default 7), then deleted in small chunks by
+//! a background thread, so that no delete holds the store long enough to stall ingest.
+//!
+//! Remembered event ids (`seen_events`, which make retried batches count once) are kept at least
+//! as long as the protocol accepts an item (30 days, plus a day): pruning them sooner would let
+//! a late retry count twice.
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use perfwatch_protocol::LIMITS;
+
+use crate::clock;
+use crate::store::{SharedStore, Store, StoreError};
+
+const MS_PER_DAY: i64 = 86_400_000;
+/// Rows deleted per table and chunk.
+pub const CHUNK_ROWS: usize = 1000;
+/// Pause between chunks, leaving the store to ingest.
+const CHUNK_PAUSE: Duration = Duration::from_millis(20);
+/// How often the pruner runs, after a first run soon after start-up.
+const INTERVAL: Duration = Duration::from_secs(600);
+const FIRST_RUN_AFTER: Duration = Duration::from_secs(60);
+
+/// How long what is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    /// Days raw events are kept.
+    pub raw_days: u32,
+}
+
+impl RetentionPolicy {
+    /// The cut-offs at `now_ms`: raw events dated before the first, event ids received before
+    /// the second are deleted.
+    pub fn cutoffs(self, now_ms: i64) -> (i64, i64) {
+        let raw = now_ms - i64::from(self.raw_days) * MS_PER_DAY;
+        let accepted_window = LIMITS.max_age_ms as i64 + MS_PER_DAY;
+        let seen = now_ms - accepted_window.max(i64::from(self.raw_days) * MS_PER_DAY);
+        (raw, seen)
+    }
+}
+
+/// Deletes everything `policy` no longer keeps, chunk by chunk; returns how many rows went.
+pub fn prune_all(
+    store: &dyn Store,
+    policy: RetentionPolicy,
+    now_ms: i64,
+) -> Result<usize, StoreError> {
+    let (raw, seen) = policy.cutoffs(now_ms);
+    let mut total = 0;
+    loop {
+        let deleted = store.prune(raw, seen, CHUNK_ROWS)?;
+        total += deleted;
+        if deleted == 0 {
+            return Ok(total);
+        }
+        std::thread::sleep(CHUNK_PAUSE);
+    }
+}
+
+/// The pruning thread; [`Pruner::stop`] ends it.
+pub struct Pruner {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    thread: JoinHandle<()>,
+}
+
+impl Pruner {
+    /// Starts pruning `store` by `policy`: soon after start-up, then every ten minutes.
+    pub fn start(store: SharedStore, policy: RetentionPolicy) -> std::io::Result<Pruner> {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let thread = std::thread::Builder::new()
+            .name("perfwatch-retention".into())
+            .spawn({
+                let stop = Arc::clone(&stop);
+                move || {
+                    let mut wait = FIRST_RUN_AFTER;
+                    while !stopped_within(&stop, wait) {
+                        let now = clock::to_epoch_ms(clock::now_ms());
+                        match prune_all(store.as_ref(), policy, now) {
+                            Ok(0) => {}
+                            Ok(rows) => tracing::info!(rows, "retention deleted old rows"),
+                            Err(e) => tracing::warn!(error = %e, "retention could not prune"),
+                        }
+                        wait = INTERVAL;
+                    }
+                }
+            })?;
+        Ok(Pruner { stop, thread })
+    }
+
+    /// Stops the thread (after the chunk it is deleting, if any).
+    pub fn stop(self) {
+        let (stopped, wake) = &*self.stop;
+        if let Ok(mut stopped) = stopped.lock() {
+            *stopped = true;
+        }
+        wake.notify_all();
+        if self.thread.join().is_err() {
+            tracing::error!("the retention thread panicked");
+        }
+    }
+}
+
+/// Waits up to `wait`; true when asked to stop meanwhile.
+fn stopped_within(stop: &(Mutex<bool>, Condvar), wait: Duration) -> bool {
+    let (stopped, wake) = stop;
+    let Ok(guard) = stopped.lock() else {
+        return true;
+    };
+    match wake.wait_timeout_while(guard, wait, |stopped| !*stopped) {
+        Ok((guard, _)) => *guard,
+        Err(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_ids_outlive_the_protocols_acceptance_window() {
+        let now = 100 * MS_PER_DAY;
+        let (raw, seen) = RetentionPolicy { raw_days: 7 }.cutoffs(now);
+        assert_eq!(raw, now - 7 * MS_PER_DAY);
+        assert_eq!(seen, now - 31 * MS_PER_DAY);
+        let (raw, seen) = RetentionPolicy { raw_days: 90 }.cutoffs(now);
+        assert_eq!((raw, seen), (now - 90 * MS_PER_DAY, now - 90 * MS_PER_DAY));
+    }
+
+    #[test]
+    fn the_pruner_stops_promptly_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: SharedStore =
+            Arc::new(crate::store::SqliteStore::open(&dir.path().join("p.db")).unwrap());
+        let pruner = Pruner::start(store, RetentionPolicy { raw_days: 7 }).unwrap();
+        // It waits a minute before its first run; stop must not wait for that.
+        pruner.stop();
+    }
+}
