@@ -1,6 +1,7 @@
 //! NDJSON export of the raw events of a time window (`perfwatch-collector export`): one JSON
-//! object per stored row, `type` first (`page_view`, `web_vital`, `navigation`), then the row's
-//! columns by name, ordered by time within each type. The same queries serve both stores.
+//! object per stored row, with a `type` (`page_view`, `web_vital`, `navigation`) and the row's
+//! columns by name (keys in alphabetical order), rows ordered by time within each type. The
+//! same queries serve both stores.
 
 use std::io::Write;
 
@@ -20,7 +21,7 @@ pub fn query(table: &str, time_column: &str, from: &str, to: &str) -> String {
     )
 }
 
-/// Writes one exported row as a line: `{"type": ..., column: value, ...}`.
+/// Writes one exported row as a line: `{"type": ..., column: value, ...}`, keys sorted.
 pub fn write_line(
     out: &mut dyn Write,
     kind: &str,
