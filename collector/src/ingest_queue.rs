@@ -64,8 +64,9 @@ pub enum QueueError {
     /// The collector is shutting down and takes no more batches.
     #[error("the collector is shutting down; retry later")]
     Closed,
-    /// The store failed to commit the batch.
-    #[error("the store failed to write the batch; retry later: {0}")]
+    /// The store failed to commit the batch. The detail (the database's own message) is for
+    /// the collector's log, not for the client on the open internet: `Display` leaves it out.
+    #[error("the store could not write the batch; retry later")]
     Store(String),
 }
 

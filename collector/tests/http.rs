@@ -188,6 +188,10 @@ async fn a_store_that_cannot_write_answers_503_with_retry_after() {
     assert_eq!(reply.header("retry-after"), "5");
     assert_eq!(reply.header("content-type"), "application/json");
     assert_eq!(reply.json["error"]["code"], json!("store_unavailable"));
+    // The database's own words stay in the log: the answer goes to the open internet.
+    let message = reply.json["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("retry later"), "{message}");
+    assert!(!message.to_lowercase().contains("sqlite"), "{message}");
     blocker.execute_batch("ROLLBACK").expect("unlock");
     // Once the lock is gone, the same batch goes in.
     let body = batch(json!([vital("LCP", 1000.0, "v6-x", 1)])).to_string();
