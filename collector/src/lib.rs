@@ -161,14 +161,20 @@ pub async fn run(config: Config) -> io::Result<()> {
     let state = AppState::new(store, queue.clone(), SystemInfo::gather());
     let server = HttpServer::new(move || app(state.clone()))
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+        .disable_signals()
         .bind(config.listen)?;
     let addr = server
         .addrs()
         .first()
         .copied()
         .ok_or_else(|| io::Error::other("the server bound no address"))?;
+    let server = server.run();
+    // Our own handlers, registered before the address is announced: a SIGTERM that follows the
+    // announcement at once still stops the collector gracefully (actix registers its own only
+    // once the server first runs, after this line would have gone out).
+    stop_on_signals(server.handle())?;
     announce(addr)?;
-    let served = server.run().await;
+    let served = server.await;
     // The server has stopped accepting and its requests are answered: refuse what is left,
     // let the writer commit everything queued, then exit.
     queue.close();
@@ -176,6 +182,28 @@ pub async fn run(config: Config) -> io::Result<()> {
     pruner.stop();
     served?;
     tracing::info!("perfwatch-collector stopped");
+    Ok(())
+}
+
+/// Stops `server` gracefully on SIGTERM, SIGINT (Ctrl-C) or SIGQUIT. The handlers are in place
+/// when this returns.
+fn stop_on_signals(server: actix_web::dev::ServerHandle) -> io::Result<()> {
+    use actix_web::rt::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut quit = signal(SignalKind::quit())?;
+    actix_web::rt::spawn(async move {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+            _ = quit.recv() => "SIGQUIT",
+        };
+        tracing::info!(
+            signal = name,
+            "stopping: finishing requests, draining the queue"
+        );
+        server.stop(true).await;
+    });
     Ok(())
 }
 

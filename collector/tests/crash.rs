@@ -140,3 +140,12 @@ fn postgres_acknowledged_events_survive_sigkill_exactly_once() {
 fn postgres_sigterm_mid_load_drains_commits_and_exits_0() {
     sigterm_mid_load(&Setup::new(Target::Postgres(test_db())));
 }
+
+#[test]
+fn sigterm_right_after_the_address_is_announced_is_graceful() {
+    // The signal handlers are in place before the "listening on" line goes out: a supervisor
+    // that stops the collector at once still gets a clean exit, not a kill.
+    let setup = Setup::new(Target::Sqlite);
+    let status = setup.start().sigterm();
+    assert!(status.success(), "exit 0: {status}");
+}
