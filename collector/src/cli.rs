@@ -42,7 +42,13 @@ pub enum CommandError {
 pub fn run(command: Command, config: &Config) -> Result<(), CommandError> {
     match command {
         Command::Backup { to } => {
-            let store = store::open(&config.store)?;
+            let store = store::open_with(
+                &config.store,
+                store::PostgresOptions {
+                    pool_size: config.postgres_pool_size,
+                    ..store::PostgresOptions::default()
+                },
+            )?;
             store.backup(&to)?;
             tracing::info!(to = %to.display(), "backup written");
             Ok(())
@@ -74,7 +80,13 @@ pub fn run(command: Command, config: &Config) -> Result<(), CommandError> {
                     "--from ({from_ms}) is not before --to ({to_ms})"
                 )));
             }
-            let store = store::open(&config.store)?;
+            let store = store::open_with(
+                &config.store,
+                store::PostgresOptions {
+                    pool_size: config.postgres_pool_size,
+                    ..store::PostgresOptions::default()
+                },
+            )?;
             let mut writer: Box<dyn Write> = match &out {
                 Some(path) => Box::new(BufWriter::new(File::create(path).map_err(|source| {
                     CommandError::Output {

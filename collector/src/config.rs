@@ -110,6 +110,13 @@ pub struct FileConfig {
     pub store: Option<String>,
     /// Days raw events (page views, web vitals, navigations) are kept. Default 7.
     pub retention_days: Option<u32>,
+    /// Batches the ingest queue holds before ingest answers 503. Default 4096.
+    pub queue_max_batches: Option<usize>,
+    /// Bytes of batch bodies the ingest queue holds before ingest answers 503. Default 67108864
+    /// (64 MiB).
+    pub queue_max_bytes: Option<usize>,
+    /// Connections in the PostgreSQL pool (ignored for SQLite). Default 8.
+    pub postgres_pool_size: Option<u32>,
 }
 
 impl FileConfig {
@@ -202,6 +209,12 @@ pub struct Config {
     pub store: StoreLocation,
     /// Days raw events are kept (from the file's `retention_days`; default 7).
     pub retention_days: u32,
+    /// Batches the ingest queue holds (file: `queue_max_batches`; default 4096).
+    pub queue_max_batches: usize,
+    /// Bytes the ingest queue holds (file: `queue_max_bytes`; default 64 MiB).
+    pub queue_max_bytes: usize,
+    /// PostgreSQL pool size (file: `postgres_pool_size`; default 8).
+    pub postgres_pool_size: u32,
 }
 
 /// Days raw events are kept when the config file does not say.
@@ -213,6 +226,12 @@ pub enum ConfigError {
     /// `retention_days = 0` would delete events as they arrive.
     #[error("`retention_days` must be at least 1")]
     RetentionDays,
+    /// A size in the config file is 0.
+    #[error("`{key}` must be at least 1")]
+    Zero {
+        /// The key.
+        key: &'static str,
+    },
     /// The config file could not be read.
     #[error("cannot read the config file {}: {source}", path.display())]
     ReadFile {
@@ -310,11 +329,31 @@ impl Config {
         if retention_days == 0 {
             return Err(ConfigError::RetentionDays);
         }
+        let positive = |key: &'static str, value: Option<usize>, default: usize| match value {
+            Some(0) => Err(ConfigError::Zero { key }),
+            other => Ok(other.unwrap_or(default)),
+        };
+        let queue_defaults = crate::ingest_queue::QueueLimits::default();
         let config = Self {
             listen,
             data_dir,
             store,
             retention_days,
+            queue_max_batches: positive(
+                "queue_max_batches",
+                file.queue_max_batches,
+                queue_defaults.max_batches,
+            )?,
+            queue_max_bytes: positive(
+                "queue_max_bytes",
+                file.queue_max_bytes,
+                queue_defaults.max_bytes,
+            )?,
+            postgres_pool_size: positive(
+                "postgres_pool_size",
+                file.postgres_pool_size.map(|n| n as usize),
+                crate::store::postgres::DEFAULT_POOL_SIZE as usize,
+            )? as u32,
         };
         config.validate()?;
         Ok(config)

@@ -145,12 +145,21 @@ pub async fn run(config: Config) -> io::Result<()> {
     // Opening connects and migrates: blocking work, kept off the async thread (the PostgreSQL
     // client would panic there).
     let location = config.store.clone();
-    let store = web::block(move || store::open(&location))
+    let postgres = store::PostgresOptions {
+        pool_size: config.postgres_pool_size,
+        ..store::PostgresOptions::default()
+    };
+    let store = web::block(move || store::open_with(&location, postgres))
         .await
         .map_err(|e| io::Error::other(format!("cannot open the store: {e}")))?
         .map_err(|e| io::Error::other(format!("cannot open the store {}: {e}", config.store)))?;
     tracing::info!(kind = store.kind(), location = %config.store, "store open");
-    let (queue, writer) = IngestQueue::start(Arc::clone(&store), QueueLimits::default())?;
+    let limits = QueueLimits {
+        max_batches: config.queue_max_batches,
+        max_bytes: config.queue_max_bytes,
+        ..QueueLimits::default()
+    };
+    let (queue, writer) = IngestQueue::start(Arc::clone(&store), limits)?;
     let pruner = Pruner::start(
         Arc::clone(&store),
         RetentionPolicy {

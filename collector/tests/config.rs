@@ -124,6 +124,9 @@ fn a_non_loopback_listen_address_is_refused() {
         data_dir: "unused".into(),
         store: StoreLocation::Sqlite("unused.db".into()),
         retention_days: 7,
+        queue_max_batches: 1,
+        queue_max_bytes: 1,
+        postgres_pool_size: 1,
     };
     assert!(config.validate().is_err());
 }
@@ -237,4 +240,37 @@ fn retention_days_come_from_the_file_default_7_and_never_0() {
     std::fs::write(&file, "retention_days = 0\n").expect("write config");
     let err = Config::resolve(args(&["--config", &flag]), no_env).unwrap_err();
     assert!(err.to_string().contains("retention_days"), "{err}");
+}
+
+#[test]
+fn queue_and_pool_sizes_come_from_the_file_and_are_never_0() {
+    let defaults = Config::resolve(args(&[]), no_env).unwrap();
+    assert_eq!(
+        (
+            defaults.queue_max_batches,
+            defaults.queue_max_bytes,
+            defaults.postgres_pool_size
+        ),
+        (4096, 64 * 1024 * 1024, 8)
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("collector.toml");
+    let flag = file.to_string_lossy().into_owned();
+    std::fs::write(
+        &file,
+        "queue_max_batches = 100\nqueue_max_bytes = 1000000\npostgres_pool_size = 3\n",
+    )
+    .expect("write config");
+    let config = Config::resolve(args(&["--config", &flag]), no_env).unwrap();
+    assert_eq!(
+        (
+            config.queue_max_batches,
+            config.queue_max_bytes,
+            config.postgres_pool_size
+        ),
+        (100, 1_000_000, 3)
+    );
+    std::fs::write(&file, "queue_max_bytes = 0\n").expect("write config");
+    let err = Config::resolve(args(&["--config", &flag]), no_env).unwrap_err();
+    assert!(err.to_string().contains("queue_max_bytes"), "{err}");
 }

@@ -84,15 +84,21 @@ pub const RAW_TABLES: [(&str, &str); 3] = [
 /// A store shared by the writer thread and the request handlers.
 pub type SharedStore = Arc<dyn Store>;
 
-/// Opens the store `location` names, applying migrations. Blocks (PostgreSQL connects): call it
-/// from a plain thread or the blocking pool, not from an async worker.
+/// Opens the store `location` names with default options, applying migrations. Blocks
+/// (PostgreSQL connects): call it from a plain thread or the blocking pool, not from an async
+/// worker.
 pub fn open(location: &StoreLocation) -> Result<SharedStore, StoreError> {
+    open_with(location, PostgresOptions::default())
+}
+
+/// Like [`open`], with the PostgreSQL pool's options (unused for SQLite).
+pub fn open_with(
+    location: &StoreLocation,
+    postgres: PostgresOptions,
+) -> Result<SharedStore, StoreError> {
     match location {
         StoreLocation::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path)?)),
-        StoreLocation::Postgres(url) => Ok(Arc::new(PostgresStore::open(
-            url,
-            PostgresOptions::default(),
-        )?)),
+        StoreLocation::Postgres(url) => Ok(Arc::new(PostgresStore::open(url, postgres)?)),
         StoreLocation::Discard => {
             tracing::warn!("store switched off (discard:): nothing received is kept");
             Ok(Arc::new(DiscardStore))
