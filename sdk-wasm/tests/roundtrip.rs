@@ -39,7 +39,14 @@ fn vital<'a>(name: &'a str, value: f64, rating: &'a str) -> VitalReport<'a> {
 fn every_event_the_sdk_writes_parses_back_with_its_values() {
     // 15.099999999627471 is a TTFB Chrome measured; serde_json's default float parser read it
     // back one ulp off (its `float_roundtrip` feature fixes that).
-    let awkward = [0.1 + 0.2, 1234.5, 1e-7, 4_000.000_000_1, 0.0, 15.099_999_999_627_471];
+    let awkward = [
+        0.1 + 0.2,
+        1234.5,
+        1e-7,
+        4_000.000_000_1,
+        0.0,
+        15.099_999_999_627_471,
+    ];
     let mut events = vec![wire::page_view("pv-1", "navigate", 0.0)];
     for (i, value) in awkward.iter().enumerate() {
         events.push(wire::web_vital(&VitalReport {
