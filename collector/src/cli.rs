@@ -42,13 +42,7 @@ pub enum CommandError {
 pub fn run(command: Command, config: &Config) -> Result<(), CommandError> {
     match command {
         Command::Backup { to } => {
-            let store = store::open_with(
-                &config.store,
-                store::PostgresOptions {
-                    pool_size: config.postgres_pool_size,
-                    ..store::PostgresOptions::default()
-                },
-            )?;
+            let store = store::open_with(&config.store, config.postgres_options())?;
             store.backup(&to)?;
             tracing::info!(to = %to.display(), "backup written");
             Ok(())
@@ -80,13 +74,7 @@ pub fn run(command: Command, config: &Config) -> Result<(), CommandError> {
                     "--from ({from_ms}) is not before --to ({to_ms})"
                 )));
             }
-            let store = store::open_with(
-                &config.store,
-                store::PostgresOptions {
-                    pool_size: config.postgres_pool_size,
-                    ..store::PostgresOptions::default()
-                },
-            )?;
+            let store = store::open_with(&config.store, config.postgres_options())?;
             let mut writer: Box<dyn Write> = match &out {
                 Some(path) => Box::new(BufWriter::new(File::create(path).map_err(|source| {
                     CommandError::Output {

@@ -359,6 +359,14 @@ impl Config {
         Ok(config)
     }
 
+    /// The PostgreSQL pool's options these settings ask for.
+    pub fn postgres_options(&self) -> crate::store::PostgresOptions {
+        crate::store::PostgresOptions {
+            pool_size: self.postgres_pool_size,
+            ..crate::store::PostgresOptions::default()
+        }
+    }
+
     /// Checks what this version can run: with no access keys (none can be configured yet) the
     /// collector is open, so it listens on loopback addresses only.
     pub fn validate(&self) -> Result<(), ConfigError> {

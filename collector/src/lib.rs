@@ -145,10 +145,7 @@ pub async fn run(config: Config) -> io::Result<()> {
     // Opening connects and migrates: blocking work, kept off the async thread (the PostgreSQL
     // client would panic there).
     let location = config.store.clone();
-    let postgres = store::PostgresOptions {
-        pool_size: config.postgres_pool_size,
-        ..store::PostgresOptions::default()
-    };
+    let postgres = config.postgres_options();
     let store = web::block(move || store::open_with(&location, postgres))
         .await
         .map_err(|e| io::Error::other(format!("cannot open the store: {e}")))?

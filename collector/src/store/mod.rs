@@ -159,9 +159,6 @@ pub enum StoreError {
     /// The blocking pool did not run the store call.
     #[error("the store's worker did not complete")]
     Blocking,
-    /// The writer stopped before the batch was written (the collector is shutting down).
-    #[error("the collector is shutting down; the batch was not written")]
-    WriterGone,
 }
 
 impl StoreError {
@@ -193,8 +190,7 @@ impl StoreError {
             | Self::Pool(_)
             | Self::Closed
             | Self::Poisoned
-            | Self::Blocking
-            | Self::WriterGone => true,
+            | Self::Blocking => true,
             Self::CreateDir { .. }
             | Self::PostgresUrl { .. }
             | Self::SchemaTooNew { .. }
