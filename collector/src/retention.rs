@@ -68,13 +68,23 @@ pub struct Pruner {
 impl Pruner {
     /// Starts pruning `store` by `policy`: soon after start-up, then every ten minutes.
     pub fn start(store: SharedStore, policy: RetentionPolicy) -> std::io::Result<Pruner> {
+        Self::start_with(store, policy, FIRST_RUN_AFTER, INTERVAL)
+    }
+
+    /// Like [`Pruner::start`], with its own schedule.
+    pub fn start_with(
+        store: SharedStore,
+        policy: RetentionPolicy,
+        first_run_after: Duration,
+        interval: Duration,
+    ) -> std::io::Result<Pruner> {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let thread = std::thread::Builder::new()
             .name("perfwatch-retention".into())
             .spawn({
                 let stop = Arc::clone(&stop);
                 move || {
-                    let mut wait = FIRST_RUN_AFTER;
+                    let mut wait = first_run_after;
                     while !stopped_within(&stop, wait) {
                         let now = clock::to_epoch_ms(clock::now_ms());
                         match prune_all(store.as_ref(), policy, now) {
@@ -82,7 +92,7 @@ impl Pruner {
                             Ok(rows) => tracing::info!(rows, "retention deleted old rows"),
                             Err(e) => tracing::warn!(error = %e, "retention could not prune"),
                         }
-                        wait = INTERVAL;
+                        wait = interval;
                     }
                 }
             })?;
@@ -129,12 +139,52 @@ mod tests {
     }
 
     #[test]
-    fn the_pruner_stops_promptly_when_asked() {
+    fn the_pruner_thread_deletes_old_rows_and_keeps_new_ones_then_stops() {
         let dir = tempfile::tempdir().unwrap();
         let store: SharedStore =
             Arc::new(crate::store::SqliteStore::open(&dir.path().join("p.db")).unwrap());
-        let pruner = Pruner::start(store, RetentionPolicy { raw_days: 7 }).unwrap();
-        // It waits a minute before its first run; stop must not wait for that.
+        let batch = |session: &str, age_days: i64| {
+            let body = serde_json::json!({
+                "v": 1, "app": "a", "session_id": session, "page_view_id": session,
+                "url": "https://x/", "time_origin": 1_000_000.0, "sent_at": 1_001_000.0,
+                "events": [{"type": "web_vital", "name": "LCP", "value": 1.0, "delta": 1.0,
+                            "id": session, "rating": "good"}]
+            });
+            let parsed =
+                perfwatch_protocol::parse_browser_batch(body.to_string().as_bytes()).unwrap();
+            let mut records = crate::normalize::browser_records(parsed, 1_002_000.0);
+            let at = clock::to_epoch_ms(clock::now_ms()) - age_days * MS_PER_DAY;
+            records.received_at_ms = at;
+            for record in &mut records.records {
+                record.at_ms = at;
+            }
+            records
+        };
+        let (old, new) = (batch("old", 10), batch("new", 1));
+        store.write_group(&[&old, &new]).unwrap();
+        let vitals = || store.vital_rows(0).unwrap().samples.len();
+        assert_eq!(vitals(), 2);
+
+        let pruner = Pruner::start_with(
+            Arc::clone(&store),
+            RetentionPolicy { raw_days: 7 },
+            Duration::ZERO,
+            Duration::from_secs(3600),
+        )
+        .unwrap();
+        for _ in 0..500 {
+            if vitals() == 1 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Stopping does not wait for the next run, an hour away.
         pruner.stop();
+        let left = store.vital_rows(0).unwrap().samples;
+        assert_eq!(
+            left.len(),
+            1,
+            "the 10-day-old vital went, the 1-day-old one stayed"
+        );
     }
 }
