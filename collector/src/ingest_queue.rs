@@ -391,8 +391,8 @@ mod tests {
         fn backup(&self, to: &std::path::Path) -> Result<(), StoreError> {
             self.inner.backup(to)
         }
-        fn prune(&self, raw: i64, seen: i64, limit: usize) -> Result<usize, StoreError> {
-            self.inner.prune(raw, seen, limit)
+        fn prune(&self, before_ms: i64, limit: usize) -> Result<usize, StoreError> {
+            self.inner.prune(before_ms, limit)
         }
     }
 

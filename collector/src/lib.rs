@@ -29,8 +29,8 @@
 //!        IngestQueue::submit ── bounded (batches, bytes): full ─▶ 503 + Retry-After
 //!                               ▼
 //!        writer thread: every batch waiting, one transaction (group commit)
-//!        Store::write_group ── seen_events (event_id once) · page_views ·
-//!                              web_vitals (highest seq) · navigations
+//!        Store::write_group ── page_views (once per id) · web_vitals (highest seq)
+//!                              · navigations (most complete), each idempotent by its key
 //!                               ▼   (the handler waits for its batch's commit)
 //!        200 {"success": true, "data": {"accepted": N, "rejected": [...]}}
 //!
@@ -52,6 +52,7 @@ pub mod normalize;
 pub mod request_log;
 pub mod retention;
 pub mod routes;
+pub mod sketch;
 pub mod state;
 pub mod stats;
 pub mod store;

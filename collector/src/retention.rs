@@ -1,15 +1,12 @@
 //! Retention: raw events are kept `retention_days` (default 7), then deleted in small chunks by
 //! a background thread, so that no delete holds the store long enough to stall ingest.
 //!
-//! Remembered event ids (`seen_events`, which make retried batches count once) are kept at least
-//! as long as the protocol accepts an item (30 days, plus a day): pruning them sooner would let
-//! a late retry count twice.
+//! An event older than the retention period that arrives late (the protocol accepts items up to
+//! 30 days old) is stored and then deleted by the next run: it falls outside every raw window.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
-
-use perfwatch_protocol::LIMITS;
 
 use crate::clock;
 use crate::store::{SharedStore, Store, StoreError};
@@ -31,13 +28,9 @@ pub struct RetentionPolicy {
 }
 
 impl RetentionPolicy {
-    /// The cut-offs at `now_ms`: raw events dated before the first, event ids received before
-    /// the second are deleted.
-    pub fn cutoffs(self, now_ms: i64) -> (i64, i64) {
-        let raw = now_ms - i64::from(self.raw_days) * MS_PER_DAY;
-        let accepted_window = LIMITS.max_age_ms as i64 + MS_PER_DAY;
-        let seen = now_ms - accepted_window.max(i64::from(self.raw_days) * MS_PER_DAY);
-        (raw, seen)
+    /// The cut-off at `now_ms`: raw events dated before it are deleted.
+    pub fn cutoff(self, now_ms: i64) -> i64 {
+        now_ms - i64::from(self.raw_days) * MS_PER_DAY
     }
 }
 
@@ -47,10 +40,10 @@ pub fn prune_all(
     policy: RetentionPolicy,
     now_ms: i64,
 ) -> Result<usize, StoreError> {
-    let (raw, seen) = policy.cutoffs(now_ms);
+    let cutoff = policy.cutoff(now_ms);
     let mut total = 0;
     loop {
-        let deleted = store.prune(raw, seen, CHUNK_ROWS)?;
+        let deleted = store.prune(cutoff, CHUNK_ROWS)?;
         total += deleted;
         if deleted == 0 {
             return Ok(total);
@@ -127,16 +120,6 @@ fn stopped_within(stop: &(Mutex<bool>, Condvar), wait: Duration) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn event_ids_outlive_the_protocols_acceptance_window() {
-        let now = 100 * MS_PER_DAY;
-        let (raw, seen) = RetentionPolicy { raw_days: 7 }.cutoffs(now);
-        assert_eq!(raw, now - 7 * MS_PER_DAY);
-        assert_eq!(seen, now - 31 * MS_PER_DAY);
-        let (raw, seen) = RetentionPolicy { raw_days: 90 }.cutoffs(now);
-        assert_eq!((raw, seen), (now - 90 * MS_PER_DAY, now - 90 * MS_PER_DAY));
-    }
 
     #[test]
     fn the_pruner_thread_deletes_old_rows_and_keeps_new_ones_then_stops() {

@@ -39,38 +39,27 @@ impl Setup {
         Collector::start(self.dir.path(), &extra)
     }
 
-    /// The metric ids of the load's stored web vitals, and how many event ids are marked seen.
-    fn stored(&self) -> (Vec<String>, i64) {
+    /// The metric ids of the load's stored web vitals.
+    fn stored(&self) -> Vec<String> {
         const IDS: &str = "SELECT metric_id FROM web_vitals WHERE app = $1";
-        const SEEN: &str = "SELECT COUNT(*) FROM seen_events WHERE app = $1";
         match &self.target {
             Target::Sqlite => {
                 let db = rusqlite::Connection::open(self.dir.path().join("perfwatch.db"))
                     .expect("open db");
-                let ids = db
-                    .prepare(IDS)
+                db.prepare(IDS)
                     .and_then(|mut stmt| {
                         stmt.query_map([LOAD_APP], |row| row.get(0))?
                             .collect::<Result<Vec<String>, _>>()
                     })
-                    .expect("query ids");
-                let seen = db
-                    .query_row(SEEN, [LOAD_APP], |row| row.get(0))
-                    .expect("count seen");
-                (ids, seen)
+                    .expect("query ids")
             }
             Target::Postgres(db) => db.with_client(|client| {
-                let ids = client
+                client
                     .query(IDS, &[&LOAD_APP])
                     .expect("query ids")
                     .iter()
                     .map(|row| row.get(0))
-                    .collect();
-                let seen = client
-                    .query_one(SEEN, &[&LOAD_APP])
-                    .expect("count seen")
-                    .get(0);
-                (ids, seen)
+                    .collect()
             }),
         }
     }
@@ -81,13 +70,7 @@ impl Setup {
             "{} acked",
             acked.len()
         );
-        let (stored, seen) = self.stored();
-        assert_stored_exactly_once(&stored, acked);
-        assert_eq!(
-            seen as usize,
-            stored.len(),
-            "one seen_events row per stored event"
-        );
+        assert_stored_exactly_once(&self.stored(), acked);
     }
 }
 

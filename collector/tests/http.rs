@@ -128,7 +128,10 @@ async fn health_reports_store_limits_and_version() {
     assert!(data["uptime_seconds"].is_u64());
     assert_eq!(data["store"]["kind"], json!("sqlite"));
     assert_eq!(data["store"]["reachable"], json!(true));
-    assert_eq!(data["store"]["schema_version"], json!(2));
+    assert_eq!(
+        data["store"]["schema_version"],
+        json!(perfwatch_collector::store::sqlite::SCHEMA_VERSION)
+    );
     assert_eq!(data["queue_depth"], json!(0));
     assert_eq!(data["limits"]["browser_batch_bytes"], json!(65536));
     assert_eq!(data["limits"]["browser_batch_events"], json!(200));

@@ -25,8 +25,8 @@ use common::postgres::{on_plain_thread, test_db, TestDb};
 trait Backend {
     /// Opens the store with the current code (migrating), through `store::open`.
     fn open(&self) -> Result<SharedStore, StoreError>;
-    /// Makes the database as a schema-version-1 collector left it, having seen event `e1` of
-    /// session `s` of app `a`.
+    /// Makes the database as a schema-version-1 collector left it, having stored page view `p`
+    /// (event `e1`) of session `s` of app `a`.
     fn make_version_1(&self);
     /// Stamps the database with `version`.
     fn set_version(&self, version: i64);
@@ -34,6 +34,8 @@ trait Backend {
     fn number(&self, sql: &str) -> f64;
     /// Whether an index of that name exists.
     fn has_index(&self, name: &str) -> bool;
+    /// Whether a table of that name exists.
+    fn has_table(&self, name: &str) -> bool;
     /// The schema version the current code writes.
     fn current_version(&self) -> i64;
 
@@ -67,12 +69,7 @@ impl Backend for Sqlite {
     fn make_version_1(&self) {
         let mut conn = self.connection();
         sqlite_store::migrate(&mut conn, &sqlite_store::MIGRATIONS[..1]).expect("migration 1");
-        conn.execute(
-            "INSERT INTO seen_events (app, session_id, event_id, received_at_ms)
-             VALUES ('a', 's', 'e1', 1)",
-            [],
-        )
-        .expect("insert");
+        conn.execute_batch(VERSION_1_ROWS).expect("insert");
     }
 
     fn set_version(&self, version: i64) {
@@ -90,6 +87,12 @@ impl Backend for Sqlite {
     fn has_index(&self, name: &str) -> bool {
         self.number(&format!(
             "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = '{name}'"
+        )) == 1.0
+    }
+
+    fn has_table(&self, name: &str) -> bool {
+        self.number(&format!(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{name}'"
         )) == 1.0
     }
 
@@ -117,12 +120,7 @@ impl Backend for Postgres {
     fn make_version_1(&self) {
         self.db.with_client(|client| {
             pg_store::migrate(client, &pg_store::MIGRATIONS[..1]).expect("migration 1");
-            client
-                .batch_execute(
-                    "INSERT INTO seen_events (app, session_id, event_id, received_at_ms)
-                     VALUES ('a', 's', 'e1', 1)",
-                )
-                .expect("insert");
+            client.batch_execute(VERSION_1_ROWS).expect("insert");
         });
     }
 
@@ -151,10 +149,23 @@ impl Backend for Postgres {
         )) == 1.0
     }
 
+    fn has_table(&self, name: &str) -> bool {
+        self.number(&format!(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = '{name}'"
+        )) == 1.0
+    }
+
     fn current_version(&self) -> i64 {
         pg_store::SCHEMA_VERSION
     }
 }
+
+/// What a schema-version-1 collector stored of page view `p`: the page view and the id of the
+/// event that carried it.
+const VERSION_1_ROWS: &str = "
+INSERT INTO seen_events (app, session_id, event_id, received_at_ms) VALUES ('a', 's', 'e1', 1);
+INSERT INTO page_views (app, session_id, page_view_id, url, started_at_ms, received_at_ms)
+VALUES ('a', 's', 'p', 'https://x.example/a', 1, 1);";
 
 /// Instantiates each named behaviour for both stores.
 macro_rules! both_stores {
@@ -170,9 +181,9 @@ macro_rules! both_stores {
 
 both_stores!(
     batches_are_stored_and_read_back,
-    an_event_id_is_stored_once,
+    a_redelivered_event_is_stored_once,
     a_vital_keeps_its_highest_seq_whatever_the_order,
-    a_navigation_is_replaced_by_a_later_report,
+    a_navigation_keeps_its_most_complete_report,
     a_version_1_database_is_migrated_with_its_data,
     reopening_an_up_to_date_database_changes_nothing,
     a_newer_schema_is_refused,
@@ -205,8 +216,8 @@ fn with_event_id(mut event: Value, event_id: &str) -> Value {
     event
 }
 
-fn outcome(stored: usize, duplicates: usize) -> StoreOutcome {
-    StoreOutcome { stored, duplicates }
+fn outcome(stored: usize) -> StoreOutcome {
+    StoreOutcome { stored }
 }
 
 /// An hour ago, epoch ms.
@@ -247,10 +258,7 @@ fn batches_are_stored_and_read_back(backend: &dyn Backend) {
         record.route = None;
         record.url = "https://x.example/b".into();
     }
-    assert_eq!(
-        write(&store, &[&first, &second]),
-        [outcome(4, 0), outcome(2, 0)]
-    );
+    assert_eq!(write(&store, &[&first, &second]), [outcome(4), outcome(2)]);
 
     let rows = store.vital_rows(an_hour_ago()).expect("vital_rows");
     let mut samples: Vec<(VitalName, f64, String)> = rows
@@ -294,7 +302,7 @@ fn batches_are_stored_and_read_back(backend: &dyn Backend) {
     );
 }
 
-fn an_event_id_is_stored_once(backend: &dyn Backend) {
+fn a_redelivered_event_is_stored_once(backend: &dyn Backend) {
     let store = backend.open().expect("open");
     let batch = records(
         "s",
@@ -302,18 +310,25 @@ fn an_event_id_is_stored_once(backend: &dyn Backend) {
             {"type": "page_view", "start_time": 0, "event_id": "e1"},
             {"type": "navigation", "ttfb": 12.5, "transfer_size": 9_007_199_254_740_991_u64,
              "event_id": "e2"},
-            // No event_id: offered again every time (an upsert, so still one row).
             {"type": "web_vital", "name": "CLS", "value": 0.2, "delta": 0.2, "id": "m1",
              "rating": "good"},
         ]),
     );
-    assert_eq!(write(&store, &[&batch]), [outcome(3, 0)]);
-    // Retried: the ids are known.
-    assert_eq!(write(&store, &[&batch]), [outcome(1, 2)]);
-    // The same batch twice in one group, then again: each id is kept once.
-    assert_eq!(write(&store, &[&batch, &batch]), [outcome(1, 2); 2]);
+    let rows = || {
+        (
+            backend.count("page_views"),
+            backend.count("navigations"),
+            backend.count("web_vitals"),
+        )
+    };
+    assert_eq!(write(&store, &[&batch]), [outcome(3)]);
+    assert_eq!(rows(), (1, 1, 1));
+    // Retried, twice in one group, then again: each event is kept once.
+    write(&store, &[&batch]);
+    write(&store, &[&batch, &batch]);
+    assert_eq!(rows(), (1, 1, 1));
 
-    // Fresh ids, the batch twice in one group: the first copy stores them.
+    // New events, the batch twice in one group: stored once.
     let fresh = records(
         "s",
         json!([
@@ -321,26 +336,15 @@ fn an_event_id_is_stored_once(backend: &dyn Backend) {
             with_event_id(vital("LCP", 900.0, "m2", 1), "e4"),
         ]),
     );
-    assert_eq!(
-        write(&store, &[&fresh, &fresh]),
-        [outcome(2, 0), outcome(0, 2)]
-    );
+    assert_eq!(write(&store, &[&fresh, &fresh]), [outcome(2); 2]);
+    assert_eq!(rows(), (2, 1, 2));
     // The same ids in another session are other events.
     let other_session = records(
         "s-other",
         json!([{"type": "page_view", "start_time": 0, "event_id": "e1"}]),
     );
-    assert_eq!(write(&store, &[&other_session]), [outcome(1, 0)]);
-
-    assert_eq!(
-        (
-            backend.count("page_views"),
-            backend.count("navigations"),
-            backend.count("web_vitals"),
-            backend.count("seen_events")
-        ),
-        (3, 1, 2, 5)
-    );
+    write(&store, &[&other_session]);
+    assert_eq!(rows(), (3, 1, 2));
     assert_eq!(
         backend.number("SELECT COUNT(*) FROM web_vitals WHERE rating = 'needs-improvement'"),
         1.0,
@@ -358,7 +362,7 @@ fn a_vital_keeps_its_highest_seq_whatever_the_order(backend: &dyn Backend) {
     let value = || backend.number("SELECT value FROM web_vitals WHERE metric_id = 'm-inp'");
     // seq 2, then the older seq 1: seq 2's value stays.
     write(&store, &[&report(2, 200.0)]);
-    assert_eq!(write(&store, &[&report(1, 100.0)]), [outcome(1, 0)]);
+    assert_eq!(write(&store, &[&report(1, 100.0)]), [outcome(1)]);
     assert_eq!(value(), 200.0);
     // In one group, out of order: the highest wins, wherever it is.
     write(&store, &[&report(4, 400.0), &report(3, 300.0)]);
@@ -381,52 +385,80 @@ fn a_vital_keeps_its_highest_seq_whatever_the_order(backend: &dyn Backend) {
     );
 }
 
-fn a_navigation_is_replaced_by_a_later_report(backend: &dyn Backend) {
+fn a_navigation_keeps_its_most_complete_report(backend: &dyn Backend) {
     let store = backend.open().expect("open");
-    let report = |ttfb: f64, load: Value| {
+    let report = |ttfb: f64, load: Value, tls: Value| {
         records(
             "s",
-            json!([{"type": "navigation", "ttfb": ttfb, "load": load, "dns": 4.0}]),
+            json!([{"type": "navigation", "ttfb": ttfb, "load": load, "tls": tls, "dns": 4.0}]),
         )
     };
     let ttfb = || backend.number("SELECT ttfb_ms FROM navigations");
-    write(&store, &[&report(100.0, json!(null))]);
-    write(&store, &[&report(110.0, json!(900.0))]);
+    let early = report(100.0, json!(null), json!(null));
+    write(&store, &[&early]);
+    write(&store, &[&report(110.0, json!(900.0), json!(null))]);
     assert_eq!(ttfb(), 110.0);
     assert_eq!(backend.number("SELECT load_ms FROM navigations"), 900.0);
-    // In one group the last report wins, and replaces every column (load back to NULL).
+    // The early report, delivered again late: it has seen less of the load, and changes nothing.
+    write(&store, &[&early]);
+    assert_eq!(ttfb(), 110.0);
+    // Reports no more complete than the kept one change nothing, in a group or not ...
     write(
         &store,
-        &[&report(120.0, json!(950.0)), &report(130.0, json!(null))],
+        &[
+            &report(120.0, json!(950.0), json!(null)),
+            &report(130.0, json!(null), json!(null)),
+        ],
     );
-    assert_eq!(ttfb(), 130.0);
-    assert_eq!(
-        backend.number("SELECT COUNT(*) FROM navigations WHERE load_ms IS NULL"),
-        1.0
+    assert_eq!(ttfb(), 110.0);
+    // ... and a more complete one replaces every column, wherever it is in its group.
+    write(
+        &store,
+        &[
+            &report(140.0, json!(null), json!(null)),
+            &report(150.0, json!(990.0), json!(8.0)),
+            &report(160.0, json!(null), json!(9.0)),
+        ],
     );
+    assert_eq!(ttfb(), 150.0);
+    assert_eq!(backend.number("SELECT tls_ms FROM navigations"), 8.0);
     assert_eq!(backend.count("navigations"), 1);
 }
 
 fn a_version_1_database_is_migrated_with_its_data(backend: &dyn Backend) {
     backend.make_version_1();
-    assert!(!backend.has_index("seen_events_by_received"));
+    assert!(backend.has_table("seen_events"));
     let store = backend.open().expect("open a version-1 database");
     assert_eq!(
         store.schema_version().expect("version"),
         backend.current_version()
     );
-    assert_eq!(backend.count("seen_events"), 1, "the row is kept");
     assert!(
-        backend.has_index("seen_events_by_received"),
-        "migration 2 added its index"
+        !backend.has_table("seen_events") && !backend.has_index("seen_events_by_received"),
+        "migration 3 dropped the remembered ids (migration 2 had indexed them)"
     );
-    // The event stored under version 1 still counts as seen.
+    assert_eq!(backend.count("page_views"), 1, "the data is kept");
+    // The page view stored under version 1, delivered again: still one.
     let batch = records_of(
         "a",
         "s",
         json!([{"type": "page_view", "start_time": 0, "event_id": "e1"}]),
     );
-    assert_eq!(write(&store, &[&batch]), [outcome(0, 1)]);
+    write(&store, &[&batch]);
+    assert_eq!(backend.count("page_views"), 1);
+    // Navigations gained their completeness: a new report replaces none it should not.
+    write(
+        &store,
+        &[&records_of(
+            "a",
+            "s",
+            json!([{"type": "navigation", "ttfb": 10.0}]),
+        )],
+    );
+    assert_eq!(
+        backend.number("SELECT CAST(completeness AS DOUBLE PRECISION) FROM navigations"),
+        1.0
+    );
 }
 
 /// [`records`] of another app.
@@ -487,23 +519,23 @@ fn the_largest_group_is_written_whole(backend: &dyn Backend) {
         .collect();
     let group: Vec<&BrowserRecords> = batches.iter().collect();
     let outcomes = write(&store, &group);
-    assert_eq!(outcomes, vec![outcome(200, 0); 256]);
-    assert_eq!(
+    assert_eq!(outcomes, vec![outcome(200); 256]);
+    let rows = || {
         (
             backend.count("page_views"),
             backend.count("navigations"),
             backend.count("web_vitals"),
-            backend.count("seen_events")
-        ),
-        (256 * 50, 256 * 50, 256 * 100, 256 * 200)
-    );
-    // And all of it again: all duplicates.
-    assert_eq!(write(&store, &group), vec![outcome(0, 200); 256]);
+        )
+    };
+    assert_eq!(rows(), (256 * 50, 256 * 50, 256 * 100));
+    // And all of it again: nothing more.
+    write(&store, &group);
+    assert_eq!(rows(), (256 * 50, 256 * 50, 256 * 100));
 }
 
 /// JSON allows `\u0000` in strings and the protocol takes it; PostgreSQL's `TEXT` does not. A
-/// batch carrying one must still be stored (else its client would retry it forever), and its
-/// event ids still recognized when it is retried.
+/// batch carrying one must still be stored (else its client would retry it forever), and
+/// still stored once when it is retried.
 fn a_nul_character_does_not_poison_a_batch(backend: &dyn Backend) {
     let store = backend.open().expect("open");
     let mut batch = records(
@@ -519,8 +551,8 @@ fn a_nul_character_does_not_poison_a_batch(backend: &dyn Backend) {
         record.url = "https://x.example/\u{0}".into();
         record.route = Some("/a\u{0}".into());
     }
-    assert_eq!(write(&store, &[&batch]), [outcome(3, 0)]);
-    assert_eq!(write(&store, &[&batch, &batch]), [outcome(1, 2); 2]);
+    assert_eq!(write(&store, &[&batch]), [outcome(3)]);
+    write(&store, &[&batch, &batch]);
     let rows = store.vital_rows(an_hour_ago()).expect("vital_rows");
     assert_eq!(rows.samples.len(), 1);
     assert_eq!(rows.page_views.len(), 1);
@@ -529,9 +561,8 @@ fn a_nul_character_does_not_poison_a_batch(backend: &dyn Backend) {
             backend.count("page_views"),
             backend.count("navigations"),
             backend.count("web_vitals"),
-            backend.count("seen_events")
         ),
-        (1, 1, 1, 2)
+        (1, 1, 1)
     );
 }
 
@@ -638,7 +669,7 @@ fn a_postgres_store_survives_its_connections_being_killed() {
     on_plain_thread(|| store.ping()).expect("ping after the connections were killed");
     assert_eq!(
         write(&store, &[&records("s", json!([vital("LCP", 2.0, "m", 2)]))]),
-        [outcome(1, 0)]
+        [outcome(1)]
     );
 }
 
@@ -720,8 +751,8 @@ async fn a_postgres_store_can_be_dropped_on_an_async_thread() {
     assert_eq!(others, 0, "connections left open");
 }
 
-/// Retention: raw rows dated before the cut-off and event ids received before theirs are
-/// deleted, a chunk at a time; everything newer stays.
+/// Retention: raw rows dated before the cut-off are deleted, a chunk at a time; everything
+/// newer stays.
 fn old_events_are_pruned_in_chunks_and_recent_ones_kept(backend: &dyn Backend) {
     let store = backend.open().expect("open");
     let ten_days_ago = (common::now_ms() - 10.0 * 86_400_000.0) as i64;
@@ -749,24 +780,20 @@ fn old_events_are_pruned_in_chunks_and_recent_ones_kept(backend: &dyn Backend) {
     let cutoff = (common::now_ms() - 7.0 * 86_400_000.0) as i64;
 
     // One row per table and chunk: the two old vitals need two chunks.
-    let first = on_plain_thread(|| store.prune(cutoff, cutoff, 1)).expect("prune");
-    assert_eq!(
-        first, 4,
-        "a page view, a vital, a navigation and an event id"
-    );
+    let first = on_plain_thread(|| store.prune(cutoff, 1)).expect("prune");
+    assert_eq!(first, 3, "a page view, a vital and a navigation");
     let mut total = first;
     loop {
-        let deleted = on_plain_thread(|| store.prune(cutoff, cutoff, 1)).expect("prune");
+        let deleted = on_plain_thread(|| store.prune(cutoff, 1)).expect("prune");
         if deleted == 0 {
             break;
         }
         total += deleted;
     }
-    assert_eq!(total, 4 + 4, "4 raw rows and 4 event ids");
+    assert_eq!(total, 4, "4 raw rows");
     assert_eq!(backend.count("page_views"), 1);
     assert_eq!(backend.count("web_vitals"), 1);
     assert_eq!(backend.count("navigations"), 0);
-    assert_eq!(backend.count("seen_events"), 2);
     assert_eq!(
         backend.number("SELECT value FROM web_vitals WHERE metric_id = 'new-lcp'"),
         2.0

@@ -333,6 +333,36 @@ pub struct Navigation {
 }
 
 impl Navigation {
+    /// How much of the page load this report has seen: the number of fields it carries (a
+    /// report sent before the load event ended has no `load`). Of two reports for one page
+    /// view a store keeps the more complete, whatever order they arrive in, so a report
+    /// delivered twice, or late, changes nothing.
+    pub fn completeness(&self) -> u8 {
+        let timings = [
+            self.redirect,
+            self.dns,
+            self.connect,
+            self.tls,
+            self.ttfb,
+            self.download,
+            self.dom_interactive,
+            self.dom_content_loaded,
+            self.dom_complete,
+            self.load,
+        ];
+        let sizes = [
+            self.transfer_size,
+            self.encoded_body_size,
+            self.decoded_body_size,
+        ];
+        let present = timings.iter().filter(|t| t.is_some()).count()
+            + sizes.iter().filter(|s| s.is_some()).count()
+            + usize::from(self.protocol.is_some())
+            + usize::from(self.navigation_type.is_some());
+        // At most 15 fields.
+        u8::try_from(present).unwrap_or(u8::MAX)
+    }
+
     fn validate(&self) -> Result<(), ValidationError> {
         v::opt_string("protocol", self.protocol.as_deref(), LIMITS.name_bytes)?;
         for (field, value) in [

@@ -55,7 +55,6 @@ pub async fn frontend_metrics(
     let stored = state.queue.submit(records, bytes.len()).await?;
     tracing::debug!(
         stored = stored.stored,
-        duplicates = stored.duplicates,
         rejected = outcome.rejected.len(),
         "browser batch stored"
     );

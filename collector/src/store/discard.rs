@@ -30,7 +30,6 @@ impl Store for DiscardStore {
             .iter()
             .map(|batch| StoreOutcome {
                 stored: batch.records.len(),
-                duplicates: 0,
             })
             .collect())
     }
@@ -43,7 +42,7 @@ impl Store for DiscardStore {
         Ok(0)
     }
 
-    fn prune(&self, _raw: i64, _seen: i64, _limit: usize) -> Result<usize, StoreError> {
+    fn prune(&self, _before_ms: i64, _limit: usize) -> Result<usize, StoreError> {
         Ok(0)
     }
 

@@ -7,10 +7,13 @@
 //! ([`Store::vital_rows`]) run on actix's blocking pool.
 //!
 //! What both implementations guarantee:
-//! - an event that carries an `event_id` is stored once per `(app, session_id, event_id)`, so a
-//!   batch retried after a lost answer does not count twice;
-//! - a web vital reported again under the same metric `id` keeps the report with the highest
-//!   `seq`, whatever order the reports arrive in;
+//! - an event is stored once however often it is delivered, so a batch retried after a lost
+//!   answer does not count twice. Every event kind is idempotent by its table's key, which is
+//!   finer than or equal to `(app, session_id, event_id)`: a page view by its id; a web vital
+//!   by its metric `id`, keeping the report with the highest `seq` whatever order the reports
+//!   arrive in; a navigation by its page view, keeping the most complete report. No table of
+//!   remembered ids is needed (it cost half of the SQLite writer's time); a new event kind
+//!   without a natural key must key its table by `event_id`;
 //! - the schema is brought to the current version at start-up by numbered migrations, and a
 //!   database written by a newer collector is refused rather than misread.
 
@@ -62,16 +65,10 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// PostgreSQL the answer says to use `pg_dump`.
     fn backup(&self, to: &Path) -> Result<(), StoreError>;
 
-    /// Deletes at most `limit` rows from each raw event table dated before `raw_before_ms`,
-    /// and at most `limit` remembered event ids received before `seen_before_ms`; returns how
-    /// many rows went. Small chunks keep each delete's transaction short, so ingest never
-    /// waits long ([`crate::retention`] calls it until nothing is left).
-    fn prune(
-        &self,
-        raw_before_ms: i64,
-        seen_before_ms: i64,
-        limit: usize,
-    ) -> Result<usize, StoreError>;
+    /// Deletes at most `limit` rows from each raw event table dated before `before_ms`;
+    /// returns how many rows went. Small chunks keep each delete's transaction short, so
+    /// ingest never waits long ([`crate::retention`] calls it until nothing is left).
+    fn prune(&self, before_ms: i64, limit: usize) -> Result<usize, StoreError>;
 }
 
 /// The raw event tables and the column that dates their rows, for retention.
@@ -203,10 +200,9 @@ impl StoreError {
 /// What storing a batch did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StoreOutcome {
-    /// Events written (or, for web vitals, offered to the highest-`seq` upsert).
+    /// Events written, or offered to their table's idempotent upsert (which keeps an earlier
+    /// copy of a redelivered event, or a web vital's report with a higher `seq`).
     pub stored: usize,
-    /// Events skipped because their `event_id` was already stored.
-    pub duplicates: usize,
 }
 
 /// One web vital measurement in a read window.

@@ -147,9 +147,16 @@ const SCHEMA_V2: &str = "
 CREATE INDEX IF NOT EXISTS seen_events_by_received ON seen_events (received_at_ms);
 ";
 
+/// Migration 3, as SQLite's: no table of remembered event ids (every event kind is idempotent
+/// by its own key), and a navigation row records how complete it is.
+const SCHEMA_V3: &str = "
+DROP TABLE IF EXISTS seen_events;
+ALTER TABLE navigations ADD COLUMN IF NOT EXISTS completeness INTEGER NOT NULL DEFAULT 0;
+";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one (and SQLite's alike).
-pub const MIGRATIONS: [&str; 2] = [SCHEMA_V1, SCHEMA_V2];
+pub const MIGRATIONS: [&str; 3] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 /// The version table: one row, created by the first migration transaction.
 const VERSION_TABLE: &str = "
@@ -164,13 +171,6 @@ const SELECT_VERSION: &str = "SELECT version FROM perfwatch_schema";
 const SET_VERSION: &str = "
 INSERT INTO perfwatch_schema (singleton, version) VALUES (TRUE, $1)
 ON CONFLICT (singleton) DO UPDATE SET version = excluded.version";
-
-/// Notes event ids as seen; returns those not seen before.
-const INSERT_SEEN: &str = "
-INSERT INTO seen_events (app, session_id, event_id, received_at_ms)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
-ON CONFLICT (app, session_id, event_id) DO NOTHING
-RETURNING app, session_id, event_id";
 
 const INSERT_PAGE_VIEWS: &str = "
 INSERT INTO page_views (app, session_id, page_view_id, url, route, navigation_type, release,
@@ -197,12 +197,12 @@ const UPSERT_NAVIGATIONS: &str = "
 INSERT INTO navigations (app, session_id, page_view_id, url, route, navigation_type, protocol,
     redirect_ms, dns_ms, connect_ms, tls_ms, ttfb_ms, download_ms, dom_interactive_ms,
     dom_content_loaded_ms, dom_complete_ms, load_ms, transfer_size, encoded_body_size,
-    decoded_body_size, started_at_ms, received_at_ms)
+    decoded_body_size, started_at_ms, received_at_ms, completeness)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                      $7::text[], $8::float8[], $9::float8[], $10::float8[], $11::float8[],
                      $12::float8[], $13::float8[], $14::float8[], $15::float8[], $16::float8[],
                      $17::float8[], $18::bigint[], $19::bigint[], $20::bigint[], $21::bigint[],
-                     $22::bigint[])
+                     $22::bigint[], $23::int4[])
 ON CONFLICT (app, session_id, page_view_id) DO UPDATE SET
     url = excluded.url, route = excluded.route, navigation_type = excluded.navigation_type,
     protocol = excluded.protocol, redirect_ms = excluded.redirect_ms, dns_ms = excluded.dns_ms,
@@ -212,7 +212,8 @@ ON CONFLICT (app, session_id, page_view_id) DO UPDATE SET
     dom_complete_ms = excluded.dom_complete_ms, load_ms = excluded.load_ms,
     transfer_size = excluded.transfer_size, encoded_body_size = excluded.encoded_body_size,
     decoded_body_size = excluded.decoded_body_size, started_at_ms = excluded.started_at_ms,
-    received_at_ms = excluded.received_at_ms";
+    received_at_ms = excluded.received_at_ms, completeness = excluded.completeness
+WHERE excluded.completeness > navigations.completeness";
 
 const SELECT_VITALS: &str = "
 SELECT name, value, COALESCE(NULLIF(route, ''), url) FROM web_vitals
@@ -360,7 +361,6 @@ impl Store for PostgresStore {
     fn write_group(&self, batches: &[&BrowserRecords]) -> Result<Vec<StoreOutcome>, StoreError> {
         let mut conn = self.connection()?;
         let statements = WriteStatements {
-            seen: conn.prepare_cached(INSERT_SEEN)?,
             page_views: conn.prepare_cached(INSERT_PAGE_VIEWS)?,
             web_vitals: conn.prepare_cached(UPSERT_WEB_VITALS)?,
             navigations: conn.prepare_cached(UPSERT_NAVIGATIONS)?,
@@ -369,7 +369,7 @@ impl Store for PostgresStore {
             batches.iter().map(|batch| without_nul(batch)).collect();
         let batches: Vec<&BrowserRecords> = cleaned.iter().map(|batch| &**batch).collect();
         let mut tx = conn.client.transaction()?;
-        let (outcomes, rows) = plan_group(&mut tx, &statements.seen, &batches)?;
+        let (outcomes, rows) = plan_group(&batches);
         rows.write(&mut tx, &statements)?;
         tx.commit()?;
         Ok(outcomes)
@@ -424,26 +424,17 @@ impl Store for PostgresStore {
 
     /// Deletes by `ctid`, a chunk per table, in one short transaction. Several collectors may
     /// prune one database at once: deleting what is already gone deletes nothing.
-    fn prune(
-        &self,
-        raw_before_ms: i64,
-        seen_before_ms: i64,
-        limit: usize,
-    ) -> Result<usize, StoreError> {
+    fn prune(&self, before_ms: i64, limit: usize) -> Result<usize, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut conn = self.connection()?;
         let mut tx = conn.client.transaction()?;
         let mut deleted = 0;
-        let tables = super::RAW_TABLES
-            .iter()
-            .map(|(table, column)| (*table, *column, raw_before_ms))
-            .chain([("seen_events", "received_at_ms", seen_before_ms)]);
-        for (table, column, before) in tables {
+        for (table, column) in super::RAW_TABLES {
             let sql = format!(
                 "DELETE FROM {table} WHERE ctid IN \
                  (SELECT ctid FROM {table} WHERE {column} < $1 LIMIT $2)"
             );
-            deleted += tx.execute(sql.as_str(), &[&before, &limit])?;
+            deleted += tx.execute(sql.as_str(), &[&before_ms, &limit])?;
         }
         tx.commit()?;
         Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
@@ -603,7 +594,6 @@ impl HandleError<ConnectError> for LogConnectErrors {
 
 /// The statements of a group write, prepared on its connection.
 struct WriteStatements {
-    seen: Statement,
     page_views: Statement,
     web_vitals: Statement,
     navigations: Statement,
@@ -664,85 +654,17 @@ struct GroupRows<'a> {
     navigations: Unique<'a, Row<'a, Navigation>>,
 }
 
-/// Notes the group's event ids as seen, then decides each record as the SQLite store does one
-/// by one: a record whose id was already stored (before, or earlier in this group) is a
-/// duplicate; every other record is stored, and its row reduced with the group's other rows of
-/// the same key (a page view: the first; a web vital: the first with the highest `seq`; a
-/// navigation: the last).
-fn plan_group<'a>(
-    tx: &mut postgres::Transaction<'_>,
-    insert_seen: &Statement,
-    batches: &[&'a BrowserRecords],
-) -> Result<(Vec<StoreOutcome>, GroupRows<'a>), StoreError> {
-    // Each id of the group once, in key order.
-    let mut ids: Unique<'a, &'a BrowserRecords> = Unique::default();
-    for &batch in batches {
-        for record in &batch.records {
-            if let Some(event_id) = &record.event_id {
-                let key = (
-                    batch.app.as_str(),
-                    batch.session_id.as_str(),
-                    event_id.as_str(),
-                );
-                ids.offer(key, batch, |_, _| false);
-            }
-        }
-    }
-    // Which ids this transaction inserted (the others were stored before): true until a record
-    // of the group claims it.
-    let mut unclaimed: HashMap<Key<'a>, bool> = HashMap::new();
-    if !ids.rows.is_empty() {
-        let ids = ids.into_sorted_keys();
-        let inserted = tx.query(
-            insert_seen,
-            &[
-                &column(&ids, |k| k.0),
-                &column(&ids, |k| k.1),
-                &column(&ids, |k| k.2),
-                &column(&ids, |k| k.3),
-            ],
-        )?;
-        let position: HashMap<(&str, &str, &str), usize> = ids
-            .iter()
-            .enumerate()
-            .map(|(i, k)| ((k.0, k.1, k.2), i))
-            .collect();
-        let mut fresh = vec![false; ids.len()];
-        for row in &inserted {
-            let key = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-            if let Some(&i) = position.get(&key) {
-                fresh[i] = true;
-            }
-        }
-        unclaimed = ids
-            .iter()
-            .zip(fresh)
-            .map(|(k, f)| ((k.0, k.1, k.2), f))
-            .collect();
-    }
-
+/// Reduces the group to one row per key, as the SQLite store's statements would leave it one
+/// by one: a page view, the first; a web vital, the first with the highest `seq`; a
+/// navigation, the first of the highest completeness. The upserts then apply the same rules
+/// against what the table holds.
+fn plan_group<'a>(batches: &[&'a BrowserRecords]) -> (Vec<StoreOutcome>, GroupRows<'a>) {
     let mut rows = GroupRows::default();
     let mut outcomes = Vec::with_capacity(batches.len());
     for &batch in batches {
-        let mut outcome = StoreOutcome::default();
+        let app = batch.app.as_str();
+        let session_id = batch.session_id.as_str();
         for record in &batch.records {
-            if let Some(event_id) = &record.event_id {
-                let key = (
-                    batch.app.as_str(),
-                    batch.session_id.as_str(),
-                    event_id.as_str(),
-                );
-                // The first record of the group with a fresh id claims it.
-                match unclaimed.get_mut(&key) {
-                    Some(fresh) if *fresh => *fresh = false,
-                    _ => {
-                        outcome.duplicates += 1;
-                        continue;
-                    }
-                }
-            }
-            let app = batch.app.as_str();
-            let session_id = batch.session_id.as_str();
             match &record.body {
                 EventBody::PageView(page_view) => rows.page_views.offer(
                     (app, session_id, record.page_view_id.as_str()),
@@ -769,27 +691,15 @@ fn plan_group<'a>(
                         record,
                         body: navigation,
                     },
-                    |_, _| true,
+                    |kept, new| new.body.completeness() > kept.body.completeness(),
                 ),
             }
-            outcome.stored += 1;
         }
-        outcomes.push(outcome);
+        outcomes.push(StoreOutcome {
+            stored: batch.records.len(),
+        });
     }
-    Ok((outcomes, rows))
-}
-
-impl<'a> Unique<'a, &'a BrowserRecords> {
-    /// `(app, session_id, event_id, received_at_ms)` of each id, in key order.
-    fn into_sorted_keys(mut self) -> Vec<(&'a str, &'a str, &'a str, i64)> {
-        self.rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        self.rows
-            .into_iter()
-            .map(|((app, session_id, event_id), batch)| {
-                (app, session_id, event_id, batch.received_at_ms)
-            })
-            .collect()
-    }
+    (outcomes, rows)
 }
 
 /// `batch`, or a copy of it with every U+0000 in what is stored replaced by U+FFFD.
@@ -944,6 +854,7 @@ impl GroupRows<'_> {
                     &column(r, |r| r.body.decoded_body_size.map(saturating_i64)),
                     &column(r, |r| r.record.at_ms),
                     &column(r, |r| r.batch.received_at_ms),
+                    &column(r, |r| i32::from(r.body.completeness())),
                 ],
             )?;
         }

@@ -114,9 +114,20 @@ const SCHEMA_V2: &str = "
 CREATE INDEX IF NOT EXISTS seen_events_by_received ON seen_events (received_at_ms);
 ";
 
+/// Migration 3: no table of remembered event ids. Every event kind is idempotent by its own
+/// key (a page view by its id, a web vital by its metric id and `seq`, a navigation by its page
+/// view and completeness), so a redelivered event changes nothing without one; remembering ids
+/// cost half of the writer's time. A navigation row records how complete it is, so that an
+/// earlier, less complete report arriving late does not replace it.
+const SCHEMA_V3: &str = "
+DROP INDEX IF EXISTS seen_events_by_received;
+DROP TABLE IF EXISTS seen_events;
+ALTER TABLE navigations ADD COLUMN completeness INTEGER NOT NULL DEFAULT 0;
+";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one.
-pub const MIGRATIONS: [&str; 2] = [SCHEMA_V1, SCHEMA_V2];
+pub const MIGRATIONS: [&str; 3] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 /// The SQLite store.
 #[derive(Debug)]
@@ -262,15 +273,9 @@ impl Store for SqliteStore {
         Ok(lines)
     }
 
-    /// Deletes by rowid (the raw tables) or by key (`seen_events`, `WITHOUT ROWID`), a chunk
-    /// per table, in one short transaction on the writer's connection: the ingest writer waits
-    /// for one chunk at most.
-    fn prune(
-        &self,
-        raw_before_ms: i64,
-        seen_before_ms: i64,
-        limit: usize,
-    ) -> Result<usize, StoreError> {
+    /// Deletes by rowid, a chunk per table, in one short transaction on the writer's
+    /// connection: the ingest writer waits for one chunk at most.
+    fn prune(&self, before_ms: i64, limit: usize) -> Result<usize, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut conn = self.writer()?;
         let tx = conn.transaction()?;
@@ -281,15 +286,9 @@ impl Store for SqliteStore {
                     "DELETE FROM {table} WHERE rowid IN \
                      (SELECT rowid FROM {table} WHERE {column} < ?1 LIMIT ?2)"
                 ),
-                params![raw_before_ms, limit],
+                params![before_ms, limit],
             )?;
         }
-        deleted += tx.execute(
-            "DELETE FROM seen_events WHERE (app, session_id, event_id) IN
-             (SELECT app, session_id, event_id FROM seen_events
-              WHERE received_at_ms < ?1 LIMIT ?2)",
-            params![seen_before_ms, limit],
-        )?;
         tx.commit()?;
         Ok(deleted)
     }
@@ -309,16 +308,11 @@ impl Store for SqliteStore {
     }
 }
 
-/// Writes one batch's records inside the group's transaction.
+/// Writes one batch's records inside the group's transaction. Every statement is idempotent
+/// by its table's key, so a redelivered event changes nothing.
 fn write_batch(tx: &Transaction<'_>, batch: &BrowserRecords) -> Result<StoreOutcome, StoreError> {
     let mut outcome = StoreOutcome::default();
     for record in &batch.records {
-        if let Some(event_id) = &record.event_id {
-            if !first_sighting(tx, batch, event_id)? {
-                outcome.duplicates += 1;
-                continue;
-            }
-        }
         match &record.body {
             EventBody::PageView(page_view) => {
                 insert_page_view(tx, batch, record, page_view.navigation_type)?
@@ -349,26 +343,6 @@ pub fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<(), StoreEr
         tracing::info!(version, "SQLite schema migrated");
     }
     Ok(())
-}
-
-/// Notes `event_id` as seen; false if it already was.
-fn first_sighting(
-    tx: &Transaction<'_>,
-    batch: &BrowserRecords,
-    event_id: &str,
-) -> Result<bool, StoreError> {
-    let inserted = tx
-        .prepare_cached(
-            "INSERT OR IGNORE INTO seen_events (app, session_id, event_id, received_at_ms)
-             VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![
-            batch.app,
-            batch.session_id,
-            event_id,
-            batch.received_at_ms
-        ])?;
-    Ok(inserted == 1)
 }
 
 fn insert_page_view(
@@ -444,12 +418,28 @@ fn upsert_navigation(
     nav: &Navigation,
 ) -> Result<(), StoreError> {
     tx.prepare_cached(
-        "INSERT OR REPLACE INTO navigations (app, session_id, page_view_id, url, route,
+        "INSERT INTO navigations (app, session_id, page_view_id, url, route,
              navigation_type, protocol, redirect_ms, dns_ms, connect_ms, tls_ms, ttfb_ms,
              download_ms, dom_interactive_ms, dom_content_loaded_ms, dom_complete_ms, load_ms,
-             transfer_size, encoded_body_size, decoded_body_size, started_at_ms, received_at_ms)
+             transfer_size, encoded_body_size, decoded_body_size, started_at_ms, received_at_ms,
+             completeness)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19, ?20, ?21, ?22)",
+                 ?18, ?19, ?20, ?21, ?22, ?23)
+         ON CONFLICT (app, session_id, page_view_id) DO UPDATE SET
+             url = excluded.url, route = excluded.route,
+             navigation_type = excluded.navigation_type, protocol = excluded.protocol,
+             redirect_ms = excluded.redirect_ms, dns_ms = excluded.dns_ms,
+             connect_ms = excluded.connect_ms, tls_ms = excluded.tls_ms,
+             ttfb_ms = excluded.ttfb_ms, download_ms = excluded.download_ms,
+             dom_interactive_ms = excluded.dom_interactive_ms,
+             dom_content_loaded_ms = excluded.dom_content_loaded_ms,
+             dom_complete_ms = excluded.dom_complete_ms, load_ms = excluded.load_ms,
+             transfer_size = excluded.transfer_size,
+             encoded_body_size = excluded.encoded_body_size,
+             decoded_body_size = excluded.decoded_body_size,
+             started_at_ms = excluded.started_at_ms, received_at_ms = excluded.received_at_ms,
+             completeness = excluded.completeness
+         WHERE excluded.completeness > navigations.completeness",
     )?
     .execute(params![
         batch.app,
@@ -474,6 +464,7 @@ fn upsert_navigation(
         nav.decoded_body_size.map(saturating_i64),
         record.at_ms,
         batch.received_at_ms,
+        nav.completeness(),
     ])?;
     Ok(())
 }
@@ -524,7 +515,7 @@ mod tests {
     }
 
     #[test]
-    fn events_with_an_id_are_stored_once_per_session() {
+    fn every_event_is_stored_once_however_often_it_is_delivered() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("perfwatch.db")).unwrap();
         let batch = records(serde_json::json!([
@@ -533,23 +524,13 @@ mod tests {
             {"type": "web_vital", "name": "CLS", "value": 0.2, "delta": 0.2, "id": "m1",
              "rating": "good"},
         ]));
-        let first = store.write_group(&[&batch]).unwrap();
         assert_eq!(
-            first,
-            [StoreOutcome {
-                stored: 3,
-                duplicates: 0
-            }]
+            store.write_group(&[&batch]).unwrap(),
+            [StoreOutcome { stored: 3 }]
         );
-        // The same batch twice in one group, then again: each id is kept once.
-        let again = store.write_group(&[&batch, &batch]).unwrap();
-        assert_eq!(
-            again,
-            [StoreOutcome {
-                stored: 1,
-                duplicates: 2
-            }; 2]
-        );
+        // The same batch twice in one group, then again: each event is kept once.
+        store.write_group(&[&batch, &batch]).unwrap();
+        store.write_group(&[&batch]).unwrap();
         let conn = store.reader().unwrap();
         assert_eq!(
             (
@@ -573,6 +554,33 @@ mod tests {
     }
 
     #[test]
+    fn the_more_complete_navigation_report_is_kept_whatever_the_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("perfwatch.db")).unwrap();
+        let early = records(serde_json::json!([
+            {"type": "navigation", "ttfb": 12.5, "event_id": "n1"}
+        ]));
+        let full = records(serde_json::json!([
+            {"type": "navigation", "ttfb": 13.0, "load": 480.0, "event_id": "n2"}
+        ]));
+        let load = |store: &SqliteStore| -> (f64, Option<f64>) {
+            store
+                .reader()
+                .unwrap()
+                .query_row("SELECT ttfb_ms, load_ms FROM navigations", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .unwrap()
+        };
+        store.write_group(&[&early]).unwrap();
+        store.write_group(&[&full]).unwrap();
+        assert_eq!(load(&store), (13.0, Some(480.0)));
+        // The early report delivered again, late: it changes nothing.
+        store.write_group(&[&early]).unwrap();
+        assert_eq!(load(&store), (13.0, Some(480.0)));
+    }
+
+    #[test]
     fn a_database_made_by_an_older_version_is_migrated_with_its_data() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("perfwatch.db");
@@ -580,32 +588,39 @@ mod tests {
             // What the walking skeleton's collector (schema version 1) left behind.
             let mut old = Connection::open(&path).unwrap();
             migrate(&mut old, &MIGRATIONS[..1]).unwrap();
-            old.execute(
+            old.execute_batch(
                 "INSERT INTO seen_events (app, session_id, event_id, received_at_ms)
-                 VALUES ('a', 's', 'e1', 1)",
-                [],
+                 VALUES ('a', 's', 'e1', 1);
+                 INSERT INTO navigations (app, session_id, page_view_id, url, ttfb_ms,
+                                          started_at_ms, received_at_ms)
+                 VALUES ('a', 's', 'p', 'https://x/', 10.0, 1, 1);",
             )
             .unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         let conn = store.reader().unwrap();
-        assert_eq!(count(&conn, "seen_events"), 1);
-        let index: i64 = conn
+        let tables: i64 = conn
             .query_row(
-                "SELECT COUNT(*) FROM sqlite_master
-                 WHERE type = 'index' AND name = 'seen_events_by_received'",
+                "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'seen_events%'",
                 [],
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(index, 1, "migration 2 added its index");
+        assert_eq!(tables, 0, "migration 3 dropped the remembered ids");
+        assert_eq!(count(&conn, "navigations"), 1, "the data is kept");
         drop(conn);
-        // The event stored under version 1 still counts as seen.
+        // The old row (completeness 0) gives way to a new report for its page view.
         let batch = records(serde_json::json!([
-            {"type": "page_view", "start_time": 0, "event_id": "e1"}
+            {"type": "navigation", "ttfb": 11.0, "event_id": "n2"}
         ]));
-        assert_eq!(store.write_group(&[&batch]).unwrap()[0].duplicates, 1);
+        store.write_group(&[&batch]).unwrap();
+        let ttfb: f64 = store
+            .reader()
+            .unwrap()
+            .query_row("SELECT ttfb_ms FROM navigations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ttfb, 11.0);
     }
 
     #[test]
