@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sustained ingest benchmark (not part of CI): the same release collector answering the same
 # kind of load with the store switched off (parse, validate, queue, discard: the ceiling), with
-# SQLite (durable: synchronous=FULL, answer after the group commit) and with PostgreSQL
+# SQLite (durable: answer after the group commit and the WAL's fsync) and with PostgreSQL
 # (synchronous_commit=on), side by side in one run. Results go to BENCHMARKS.md by hand.
 #
 #   scripts/bench-ingest.sh                 # 64 connections, 20 s per store, 50 events a batch
@@ -101,7 +101,7 @@ echo "|---|---|---|---|---|---|"
 wanted() { [[ " $STORES " == *" $1 "* ]]; }
 if wanted off; then run off "off (parse, validate, discard)" "discard:"; fi
 OHA_BODY=""
-if wanted sqlite; then run sqlite "sqlite (synchronous=FULL)" "sqlite://$work/perfwatch.db"; fi
+if wanted sqlite; then run sqlite "sqlite (answer after commit + WAL fsync)" "sqlite://$work/perfwatch.db"; fi
 if wanted postgres; then
   if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     run postgres "postgresql (synchronous_commit=on)" "$(start_postgres)"

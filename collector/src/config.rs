@@ -8,10 +8,13 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
 use thiserror::Error;
+
+use crate::rollup::RollupPolicy;
 
 /// Default listen address: loopback only, port 8001.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8001";
@@ -115,8 +118,16 @@ pub struct FileConfig {
     /// Bytes of batch bodies the ingest queue holds before ingest answers 503. Default 67108864
     /// (64 MiB).
     pub queue_max_bytes: Option<usize>,
-    /// Connections in the PostgreSQL pool (ignored for SQLite). Default 8.
+    /// Connections in the PostgreSQL pool (ignored for SQLite), at least 2. Default 8.
     pub postgres_pool_size: Option<u32>,
+    /// Days per-minute roll-ups are kept. Default 2.
+    pub rollup_minute_days: Option<u32>,
+    /// Days per-hour roll-ups are kept. Default 90.
+    pub rollup_hour_days: Option<u32>,
+    /// Days per-day roll-ups are kept. Default 730.
+    pub rollup_day_days: Option<u32>,
+    /// Seconds between roll-up passes. Default 60.
+    pub rollup_interval_seconds: Option<u64>,
 }
 
 impl FileConfig {
@@ -215,7 +226,15 @@ pub struct Config {
     pub queue_max_bytes: usize,
     /// PostgreSQL pool size (file: `postgres_pool_size`; default 8).
     pub postgres_pool_size: u32,
+    /// How long each roll-up tier is kept (file: `rollup_minute_days`, `rollup_hour_days`,
+    /// `rollup_day_days`; default 2, 90, 730).
+    pub rollups: RollupPolicy,
+    /// Time between roll-up passes (file: `rollup_interval_seconds`; default 60 s).
+    pub rollup_interval: Duration,
 }
+
+/// Seconds between roll-up passes when the config file does not say.
+pub const DEFAULT_ROLLUP_INTERVAL_SECS: u64 = 60;
 
 /// Days raw events are kept when the config file does not say.
 pub const DEFAULT_RETENTION_DAYS: u32 = 7;
@@ -232,6 +251,10 @@ pub enum ConfigError {
         /// The key.
         key: &'static str,
     },
+    /// `postgres_pool_size = 1`: the roll-up pass holds a connection (its lock) while it reads
+    /// and writes through others, and the writer needs one meanwhile.
+    #[error("`postgres_pool_size` must be at least 2: the roll-up pass holds one connection while the others read and write")]
+    PoolTooSmall,
     /// The config file could not be read.
     #[error("cannot read the config file {}: {source}", path.display())]
     ReadFile {
@@ -334,6 +357,36 @@ impl Config {
             other => Ok(other.unwrap_or(default)),
         };
         let queue_defaults = crate::ingest_queue::QueueLimits::default();
+        let days = |key: &'static str, value: Option<u32>, default: u32| match value {
+            Some(0) => Err(ConfigError::Zero { key }),
+            other => Ok(other.unwrap_or(default)),
+        };
+        let rollup_defaults = RollupPolicy::default();
+        let rollups = RollupPolicy {
+            minute_days: days(
+                "rollup_minute_days",
+                file.rollup_minute_days,
+                rollup_defaults.minute_days,
+            )?,
+            hour_days: days(
+                "rollup_hour_days",
+                file.rollup_hour_days,
+                rollup_defaults.hour_days,
+            )?,
+            day_days: days(
+                "rollup_day_days",
+                file.rollup_day_days,
+                rollup_defaults.day_days,
+            )?,
+        };
+        let rollup_interval = match file.rollup_interval_seconds {
+            Some(0) => {
+                return Err(ConfigError::Zero {
+                    key: "rollup_interval_seconds",
+                })
+            }
+            other => Duration::from_secs(other.unwrap_or(DEFAULT_ROLLUP_INTERVAL_SECS)),
+        };
         let config = Self {
             listen,
             data_dir,
@@ -354,7 +407,12 @@ impl Config {
                 file.postgres_pool_size.map(|n| n as usize),
                 crate::store::postgres::DEFAULT_POOL_SIZE as usize,
             )? as u32,
+            rollups,
+            rollup_interval,
         };
+        if config.postgres_pool_size < 2 {
+            return Err(ConfigError::PoolTooSmall);
+        }
         config.validate()?;
         Ok(config)
     }

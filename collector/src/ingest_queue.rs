@@ -3,17 +3,25 @@
 //! ```text
 //!  handler ─submit(records)─▶ [ bounded: batches and bytes ] ─▶ writer thread
 //!     ▲                          full → 503 + Retry-After           │ takes every batch waiting
-//!     └──────── ack (after the commit) ◀── Store::write_group ◀─────┘ (one transaction)
+//!     │                                                             ▼ Store::write_group
+//!     │                                                     (one transaction: survives a kill)
+//!     │                                                             │ committed groups
+//!     └──── ack (after commit and flush) ◀── sync thread ◀──────────┘ (bounded)
+//!                                            Store::sync once for every group waiting
+//!                                            (survives a power loss)
 //! ```
 //!
-//! Handlers never touch the store: they validate, submit, and answer when the writer has
-//! committed their batch — so a 200 means the batch is in the database (group commit: the
-//! writer pays one commit for every batch that arrived while the previous commit ran). When
-//! the queue is full the handler answers 503 with `Retry-After` at once instead of growing
-//! memory; when the store fails, every batch of that commit answers 503 and the client retries.
+//! Handlers never touch the store: they validate, submit, and answer when their batch is
+//! committed and flushed to disk — so a 200 means the batch is in the database. Group commit:
+//! the writer pays one commit for every batch that arrived while the previous commit ran, and
+//! the sync thread one flush for every group committed while the previous flush ran, while the
+//! writer goes on with the next group. When the queue is full the handler answers 503 with
+//! `Retry-After` at once instead of growing memory; when the store fails, every batch of that
+//! commit (or flush) answers 503 and the client retries, which stores nothing twice.
 //!
-//! Shutdown: [`IngestQueue::close`] refuses new batches; the writer drains what is queued,
-//! commits it, answers its handlers and exits, and [`Writer::join`] waits for it.
+//! Shutdown: [`IngestQueue::close`] refuses new batches; the writer drains what is queued and
+//! commits it, the sync thread flushes and answers, both exit, and [`Writer::join`] waits for
+//! them.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
@@ -89,6 +97,8 @@ pub struct QueueStats {
     pub commit_failures: u64,
     /// How long the last commit took, in microseconds.
     pub last_commit_micros: u64,
+    /// How long the last flush to disk took, in microseconds.
+    pub last_sync_micros: u64,
     /// Whether the last commit succeeded (false until the store works again).
     pub store_ok: bool,
 }
@@ -107,7 +117,18 @@ struct Counters {
     batches_written: AtomicU64,
     commit_failures: AtomicU64,
     last_commit_micros: AtomicU64,
+    last_sync_micros: AtomicU64,
     store_failing: AtomicBool,
+}
+
+/// Committed groups waiting for the sync thread, at most: beyond, the writer waits.
+const GROUPS_AWAITING_SYNC: usize = 16;
+
+/// A committed group, waiting for [`crate::store::Store::sync`] before its handlers are
+/// answered.
+struct Committed {
+    jobs: Vec<Job>,
+    results: Vec<Result<StoreOutcome, QueueError>>,
 }
 
 /// The handlers' end of the queue; cheap to clone.
@@ -126,16 +147,21 @@ impl std::fmt::Debug for IngestQueue {
     }
 }
 
-/// The writer thread; [`Writer::join`] after [`IngestQueue::close`].
+/// The writer and sync threads; [`Writer::join`] after [`IngestQueue::close`].
 pub struct Writer {
-    thread: JoinHandle<()>,
+    writer: JoinHandle<()>,
+    syncer: JoinHandle<()>,
 }
 
 impl Writer {
-    /// Waits until the writer has drained the queue and exited.
+    /// Waits until the writer has drained the queue and the sync thread has answered
+    /// everything committed.
     pub fn join(self) {
-        if self.thread.join().is_err() {
+        if self.writer.join().is_err() {
             tracing::error!("the writer thread panicked");
+        }
+        if self.syncer.join().is_err() {
+            tracing::error!("the sync thread panicked");
         }
     }
 }
@@ -144,19 +170,34 @@ impl IngestQueue {
     /// Starts the writer thread over `store`.
     pub fn start(store: SharedStore, limits: QueueLimits) -> std::io::Result<(Self, Writer)> {
         let (sender, receiver) = mpsc::sync_channel(limits.max_batches);
+        let (committed, to_sync) = mpsc::sync_channel(GROUPS_AWAITING_SYNC);
         let counters = Arc::new(Counters::default());
-        let thread = std::thread::Builder::new()
+        let syncer = std::thread::Builder::new()
+            .name("perfwatch-sync".into())
+            .spawn({
+                let (store, counters) = (Arc::clone(&store), Arc::clone(&counters));
+                move || sync_loop(&to_sync, store.as_ref(), &counters)
+            })?;
+        let writer = std::thread::Builder::new()
             .name("perfwatch-writer".into())
             .spawn({
                 let counters = Arc::clone(&counters);
-                move || write_loop(&receiver, store.as_ref(), &counters, limits.max_group)
+                move || {
+                    write_loop(
+                        &receiver,
+                        &committed,
+                        store.as_ref(),
+                        &counters,
+                        limits.max_group,
+                    )
+                }
             })?;
         let queue = Self {
             sender: Arc::new(Mutex::new(Some(sender))),
             counters,
             limits,
         };
-        Ok((queue, Writer { thread }))
+        Ok((queue, Writer { writer, syncer }))
     }
 
     /// Queues `records` (whose body was `bytes` long) and waits until they are committed.
@@ -231,14 +272,17 @@ impl IngestQueue {
             batches_written: c.batches_written.load(Ordering::Acquire),
             commit_failures: c.commit_failures.load(Ordering::Acquire),
             last_commit_micros: c.last_commit_micros.load(Ordering::Acquire),
+            last_sync_micros: c.last_sync_micros.load(Ordering::Acquire),
             store_ok: !c.store_failing.load(Ordering::Acquire),
         }
     }
 }
 
-/// The writer: takes every batch waiting (up to `max_group`), commits them together, answers.
+/// The writer: takes every batch waiting (up to `max_group`), commits them together, and hands
+/// the group to the sync thread.
 fn write_loop(
     receiver: &Receiver<Job>,
+    committed: &SyncSender<Committed>,
     store: &dyn crate::store::Store,
     counters: &Counters,
     max_group: usize,
@@ -253,14 +297,66 @@ fn write_loop(
             }
         }
         let results = commit(store, counters, &jobs);
-        for (job, result) in jobs.into_iter().zip(results) {
-            counters.depth_batches.fetch_sub(1, Ordering::AcqRel);
-            counters.depth_bytes.fetch_sub(job.bytes, Ordering::AcqRel);
-            // The handler may have gone (client disconnected); the batch is stored anyway.
-            let _ = job.done.send(result);
+        if results.iter().all(Result::is_err) {
+            // Nothing to flush: answer the failures now.
+            answer(counters, jobs, results);
+        } else if let Err(mpsc::SendError(group)) = committed.send(Committed { jobs, results }) {
+            // The sync thread is gone (it panicked): what was committed may not be on disk.
+            tracing::error!("the sync thread is gone; answering 503");
+            let results = group.jobs.iter().map(|_| Err(QueueError::Closed)).collect();
+            answer(counters, group.jobs, results);
         }
     }
     tracing::info!("writer drained the queue and stopped");
+}
+
+/// The sync thread: flushes once for every group committed meanwhile, then answers their
+/// handlers. A failed flush answers the group's batches 503: committed but maybe not on disk,
+/// so the clients retry, which stores nothing twice.
+fn sync_loop(to_sync: &Receiver<Committed>, store: &dyn crate::store::Store, counters: &Counters) {
+    while let Ok(first) = to_sync.recv() {
+        let mut groups = vec![first];
+        while let Ok(group) = to_sync.try_recv() {
+            groups.push(group);
+        }
+        let started = Instant::now();
+        let synced = store.sync();
+        counters
+            .last_sync_micros
+            .store(started.elapsed().as_micros() as u64, Ordering::Release);
+        let failure = match synced {
+            Ok(()) => {
+                counters.store_failing.store(false, Ordering::Release);
+                None
+            }
+            Err(e) => {
+                tracing::error!(error = %e, groups = groups.len(), "flush to disk failed");
+                counters.store_failing.store(true, Ordering::Release);
+                Some(e.to_string())
+            }
+        };
+        for group in groups {
+            let results = match &failure {
+                None => group.results,
+                Some(message) => group
+                    .results
+                    .into_iter()
+                    .map(|result| result.and(Err(QueueError::Store(message.clone()))))
+                    .collect(),
+            };
+            answer(counters, group.jobs, results);
+        }
+    }
+}
+
+/// Answers each job's handler with its result.
+fn answer(counters: &Counters, jobs: Vec<Job>, results: Vec<Result<StoreOutcome, QueueError>>) {
+    for (job, result) in jobs.into_iter().zip(results) {
+        counters.depth_batches.fetch_sub(1, Ordering::AcqRel);
+        counters.depth_bytes.fetch_sub(job.bytes, Ordering::AcqRel);
+        // The handler may have gone (client disconnected); the batch is stored anyway.
+        let _ = job.done.send(result);
+    }
 }
 
 /// Commits `jobs` as one group; if that fails for a reason other than the store being down,
@@ -312,6 +408,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::rollup::{DirtyBucket, RawMinute, Rollup, RollupLock, Tier};
     use crate::store::{SqliteStore, Store, StoreError, VitalRows};
 
     /// A real SQLite store whose writes wait at a gate the test opens, so that batches pile up
@@ -324,6 +421,8 @@ mod tests {
         groups: Mutex<Vec<usize>>,
         /// Groups that reached the gate.
         arrived: AtomicUsize,
+        /// Flushes to fail before flushing works again (a disk error).
+        failing_syncs: AtomicUsize,
     }
 
     impl GatedStore {
@@ -334,6 +433,7 @@ mod tests {
                 opened: Condvar::new(),
                 groups: Mutex::new(Vec::new()),
                 arrived: AtomicUsize::new(0),
+                failing_syncs: AtomicUsize::new(0),
             })
         }
 
@@ -377,6 +477,14 @@ mod tests {
             self.groups.lock().unwrap().push(batches.len());
             self.inner.write_group(batches)
         }
+        fn sync(&self) -> Result<(), StoreError> {
+            let failing = self.failing_syncs.load(Ordering::Acquire);
+            if failing > 0 {
+                self.failing_syncs.store(failing - 1, Ordering::Release);
+                return Err(StoreError::Flush(std::io::Error::other("I/O error")));
+            }
+            self.inner.sync()
+        }
         fn vital_rows(&self, since_ms: i64) -> Result<VitalRows, StoreError> {
             self.inner.vital_rows(since_ms)
         }
@@ -393,6 +501,33 @@ mod tests {
         }
         fn prune(&self, before_ms: i64, limit: usize) -> Result<usize, StoreError> {
             self.inner.prune(before_ms, limit)
+        }
+        fn try_lock_rollups(&self) -> Result<Option<RollupLock>, StoreError> {
+            self.inner.try_lock_rollups()
+        }
+        fn dirty_buckets(&self, tier: Tier, limit: usize) -> Result<Vec<DirtyBucket>, StoreError> {
+            self.inner.dirty_buckets(tier, limit)
+        }
+        fn raw_minute(&self, from_ms: i64, to_ms: i64) -> Result<RawMinute, StoreError> {
+            self.inner.raw_minute(from_ms, to_ms)
+        }
+        fn read_rollups(&self, tier: Tier, from: i64, to: i64) -> Result<Rollup, StoreError> {
+            self.inner.read_rollups(tier, from, to)
+        }
+        fn replace_rollup(
+            &self,
+            dirty: &DirtyBucket,
+            rollup: Option<&Rollup>,
+        ) -> Result<(), StoreError> {
+            self.inner.replace_rollup(dirty, rollup)
+        }
+        fn prune_rollups(
+            &self,
+            tier: Tier,
+            before: i64,
+            limit: usize,
+        ) -> Result<usize, StoreError> {
+            self.inner.prune_rollups(tier, before, limit)
         }
     }
 
@@ -459,6 +594,31 @@ mod tests {
         let stats = queue.stats();
         assert_eq!((stats.depth_batches, stats.depth_bytes), (0, 0));
         assert_eq!(stats.batches_written, 10);
+        queue.close();
+        writer.join();
+    }
+
+    #[actix_web::test]
+    async fn a_batch_is_answered_only_once_flushed_and_a_failed_flush_is_a_retryable_503() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = GatedStore::new(&dir);
+        store.open_gate();
+        store.failing_syncs.store(1, Ordering::Release);
+        let (queue, writer) = IngestQueue::start(store.clone(), limits(100, 1 << 20)).unwrap();
+        // Committed, but the flush failed: not acknowledged.
+        let failed = spawn_submit(&queue, "e1", 10).await.unwrap();
+        assert!(matches!(failed, Err(QueueError::Store(_))), "{failed:?}");
+        assert!(!queue.stats().store_ok);
+        // The client retries: acknowledged, and stored once.
+        let retried = spawn_submit(&queue, "e1", 10).await.unwrap().unwrap();
+        assert_eq!(retried.stored, 1);
+        assert!(queue.stats().store_ok);
+        assert_eq!(store.vital_rows(0).unwrap().page_views.len(), 1);
+        let count: i64 = rusqlite::Connection::open(dir.path().join("perfwatch.db"))
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM page_views", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(count, 1);
         queue.close();
         writer.join();
     }

@@ -11,8 +11,10 @@
 //! refuses a malformed body (400) or a broken envelope (422) whole and checks every item on its
 //! own. The accepted items are normalized (page overrides resolved, times moved to the
 //! collector's clock) and put on the bounded ingest queue; its one writer thread commits every
-//! batch waiting in one transaction, and only then is the request answered, listing the
-//! refused items with their reasons. A 200 therefore means the batch is in the database.
+//! batch waiting in one transaction, a sync thread flushes it to disk, and only then is the
+//! request answered, listing the refused items with their reasons. A 200 therefore means the
+//! batch is in the database. A background pass rolls the changed minutes up into the minute,
+//! hour and day tiers ([`rollup`]) that answer windows longer than a day.
 //!
 //! ```text
 //!  browser ──POST text/plain [gzip] ?key=──▶ RequestLog ─▶ Cors ─▶ routes::ingest
@@ -28,7 +30,8 @@
 //!                               ▼                                    │
 //!        IngestQueue::submit ── bounded (batches, bytes): full ─▶ 503 + Retry-After
 //!                               ▼
-//!        writer thread: every batch waiting, one transaction (group commit)
+//!        writer thread: every batch waiting, one transaction (group commit),
+//!        then the sync thread: one fsync for every group committed meanwhile
 //!        Store::write_group ── page_views (once per id) · web_vitals (highest seq)
 //!                              · navigations (most complete), each idempotent by its key
 //!                               ▼   (the handler waits for its batch's commit)
@@ -49,8 +52,10 @@ pub mod envelope;
 pub mod error;
 pub mod ingest_queue;
 pub mod normalize;
+pub mod periodic;
 pub mod request_log;
 pub mod retention;
+pub mod rollup;
 pub mod routes;
 pub mod sketch;
 pub mod state;
@@ -76,6 +81,7 @@ pub use state::AppState;
 use ingest_queue::{IngestQueue, QueueLimits};
 use request_log::RequestLog;
 use retention::{Pruner, RetentionPolicy};
+use rollup::Roller;
 use std::sync::Arc;
 use system::SystemInfo;
 
@@ -162,7 +168,14 @@ pub async fn run(config: Config) -> io::Result<()> {
         Arc::clone(&store),
         RetentionPolicy {
             raw_days: config.retention_days,
+            rollups: config.rollups,
         },
+    )?;
+    let roller = Roller::start(
+        Arc::clone(&store),
+        config.rollups,
+        config.retention_days,
+        config.rollup_interval,
     )?;
 
     let state = AppState::new(store, queue.clone(), SystemInfo::gather());
@@ -187,6 +200,7 @@ pub async fn run(config: Config) -> io::Result<()> {
     queue.close();
     writer.join();
     pruner.stop();
+    roller.stop();
     served?;
     tracing::info!("perfwatch-collector stopped");
     Ok(())

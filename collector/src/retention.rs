@@ -1,14 +1,15 @@
-//! Retention: raw events are kept `retention_days` (default 7), then deleted in small chunks by
-//! a background thread, so that no delete holds the store long enough to stall ingest.
+//! Retention: raw events are kept `retention_days` (default 7) and each roll-up tier its own
+//! days ([`RollupPolicy`]), then deleted in small chunks by a background thread, so that no
+//! delete holds the store long enough to stall ingest.
 //!
 //! An event older than the retention period that arrives late (the protocol accepts items up to
 //! 30 days old) is stored and then deleted by the next run: it falls outside every raw window.
 
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::clock;
+use crate::periodic::Periodic;
+use crate::rollup::{RollupPolicy, Tier};
 use crate::store::{SharedStore, Store, StoreError};
 
 const MS_PER_DAY: i64 = 86_400_000;
@@ -25,6 +26,8 @@ const FIRST_RUN_AFTER: Duration = Duration::from_secs(60);
 pub struct RetentionPolicy {
     /// Days raw events are kept.
     pub raw_days: u32,
+    /// Days each roll-up tier is kept.
+    pub rollups: RollupPolicy,
 }
 
 impl RetentionPolicy {
@@ -40,10 +43,21 @@ pub fn prune_all(
     policy: RetentionPolicy,
     now_ms: i64,
 ) -> Result<usize, StoreError> {
-    let cutoff = policy.cutoff(now_ms);
+    let mut total = chunk_by_chunk(|| store.prune(policy.cutoff(now_ms), CHUNK_ROWS))?;
+    for tier in Tier::ALL {
+        let cutoff = policy.rollups.cutoff(tier, now_ms);
+        total += chunk_by_chunk(|| store.prune_rollups(tier, cutoff, CHUNK_ROWS))?;
+    }
+    Ok(total)
+}
+
+/// Calls `prune` until it deletes nothing, pausing between chunks; returns the rows deleted.
+fn chunk_by_chunk(
+    mut prune: impl FnMut() -> Result<usize, StoreError>,
+) -> Result<usize, StoreError> {
     let mut total = 0;
     loop {
-        let deleted = store.prune(cutoff, CHUNK_ROWS)?;
+        let deleted = prune()?;
         total += deleted;
         if deleted == 0 {
             return Ok(total);
@@ -53,10 +67,7 @@ pub fn prune_all(
 }
 
 /// The pruning thread; [`Pruner::stop`] ends it.
-pub struct Pruner {
-    stop: Arc<(Mutex<bool>, Condvar)>,
-    thread: JoinHandle<()>,
-}
+pub struct Pruner(Periodic);
 
 impl Pruner {
     /// Starts pruning `store` by `policy`: soon after start-up, then every ten minutes.
@@ -71,55 +82,27 @@ impl Pruner {
         first_run_after: Duration,
         interval: Duration,
     ) -> std::io::Result<Pruner> {
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
-        let thread = std::thread::Builder::new()
-            .name("perfwatch-retention".into())
-            .spawn({
-                let stop = Arc::clone(&stop);
-                move || {
-                    let mut wait = first_run_after;
-                    while !stopped_within(&stop, wait) {
-                        let now = clock::to_epoch_ms(clock::now_ms());
-                        match prune_all(store.as_ref(), policy, now) {
-                            Ok(0) => {}
-                            Ok(rows) => tracing::info!(rows, "retention deleted old rows"),
-                            Err(e) => tracing::warn!(error = %e, "retention could not prune"),
-                        }
-                        wait = interval;
-                    }
-                }
-            })?;
-        Ok(Pruner { stop, thread })
+        let task = move || {
+            let now = clock::to_epoch_ms(clock::now_ms());
+            match prune_all(store.as_ref(), policy, now) {
+                Ok(0) => {}
+                Ok(rows) => tracing::info!(rows, "retention deleted old rows"),
+                Err(e) => tracing::warn!(error = %e, "retention could not prune"),
+            }
+        };
+        Periodic::start("perfwatch-retention", first_run_after, interval, task).map(Pruner)
     }
 
     /// Stops the thread (after the chunk it is deleting, if any).
     pub fn stop(self) {
-        let (stopped, wake) = &*self.stop;
-        if let Ok(mut stopped) = stopped.lock() {
-            *stopped = true;
-        }
-        wake.notify_all();
-        if self.thread.join().is_err() {
-            tracing::error!("the retention thread panicked");
-        }
-    }
-}
-
-/// Waits up to `wait`; true when asked to stop meanwhile.
-fn stopped_within(stop: &(Mutex<bool>, Condvar), wait: Duration) -> bool {
-    let (stopped, wake) = stop;
-    let Ok(guard) = stopped.lock() else {
-        return true;
-    };
-    match wake.wait_timeout_while(guard, wait, |stopped| !*stopped) {
-        Ok((guard, _)) => *guard,
-        Err(_) => true,
+        self.0.stop();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     #[test]
     fn the_pruner_thread_deletes_old_rows_and_keeps_new_ones_then_stops() {
@@ -150,7 +133,10 @@ mod tests {
 
         let pruner = Pruner::start_with(
             Arc::clone(&store),
-            RetentionPolicy { raw_days: 7 },
+            RetentionPolicy {
+                raw_days: 7,
+                rollups: RollupPolicy::default(),
+            },
             Duration::ZERO,
             Duration::from_secs(3600),
         )

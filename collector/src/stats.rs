@@ -10,6 +10,8 @@ use perfwatch_protocol::{Rating, VitalName};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
+use crate::rollup::{Rollup, VitalSeries};
+use crate::sketch::DdSketch;
 use crate::store::VitalRows;
 
 /// The value at rank ceil(`percent`/100 · n) (1-based) of `sorted`, or `None` when empty.
@@ -56,6 +58,57 @@ impl VitalSummary {
             needs_improvement_percent: share(Rating::NeedsImprovement),
             poor_percent: share(Rating::Poor),
         }
+    }
+}
+
+impl VitalSummary {
+    /// Summarizes a roll-up's `ratings` (good, needs-improvement, poor) and `sketch` of one
+    /// vital: the p75 is the sketch's, within 1 % of the exact nearest-rank value.
+    pub fn of_sketch(ratings: [u64; 3], sketch: &DdSketch) -> Self {
+        let count: u64 = ratings.iter().sum();
+        let share = |n: u64| (count > 0).then(|| n as f64 * 100.0 / count as f64);
+        Self {
+            p75: sketch.quantile(0.75),
+            count: usize::try_from(count).unwrap_or(usize::MAX),
+            good_percent: share(ratings[0]),
+            needs_improvement_percent: share(ratings[1]),
+            poor_percent: share(ratings[2]),
+        }
+    }
+}
+
+/// The roll-up of each vital, in [`VitalName::ALL`] order.
+#[derive(Debug, Clone)]
+struct VitalSketches([(VitalName, [u64; 3], DdSketch); 5]);
+
+impl Default for VitalSketches {
+    fn default() -> Self {
+        Self(VitalName::ALL.map(|name| (name, [0; 3], DdSketch::new())))
+    }
+}
+
+impl VitalSketches {
+    fn merge(&mut self, series: &VitalSeries) {
+        if let Some((_, ratings, sketch)) = self.0.iter_mut().find(|(n, ..)| *n == series.name) {
+            for (total, n) in ratings.iter_mut().zip(series.ratings) {
+                *total = total.saturating_add(n);
+            }
+            sketch.merge(&series.sketch);
+        }
+    }
+
+    fn count(&self) -> u64 {
+        self.0
+            .iter()
+            .map(|(_, ratings, _)| ratings.iter().sum::<u64>())
+            .sum()
+    }
+
+    fn summarize(self) -> VitalSummaries {
+        VitalSummaries(
+            self.0
+                .map(|(name, ratings, sketch)| (name, VitalSummary::of_sketch(ratings, &sketch))),
+        )
     }
 }
 
@@ -121,11 +174,24 @@ pub struct PageVitals {
     pub vitals: VitalSummaries,
 }
 
+/// Where a report's numbers come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportSource {
+    /// Every stored measurement: p75 exact.
+    Raw,
+    /// The roll-ups (windows longer than a day): p75 within 1 % of the exact value, up to the
+    /// last roll-up pass.
+    Rollups,
+}
+
 /// The answer of `GET /api/v1/monitoring/frontend/vitals`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VitalsReport {
     /// The window, in hours back from now.
     pub hours: f64,
+    /// Raw events or roll-ups.
+    pub source: ReportSource,
     /// Page views started in the window.
     pub page_views: u64,
     /// Every vital over all pages.
@@ -172,6 +238,53 @@ impl VitalsReport {
         });
         Self {
             hours,
+            source: ReportSource::Raw,
+            page_views,
+            vitals: all.summarize(),
+            pages,
+        }
+    }
+
+    /// The report over a window's merged roll-up, per page too when `by_page`. Applications
+    /// are merged, as [`VitalsReport::new`] does.
+    pub fn from_rollup(hours: f64, rollup: Rollup, by_page: bool) -> Self {
+        let mut all = VitalSketches::default();
+        let mut per_page: BTreeMap<String, (u64, VitalSketches)> = BTreeMap::new();
+        for series in &rollup.vitals {
+            all.merge(series);
+            if by_page {
+                per_page
+                    .entry(series.page.clone())
+                    .or_default()
+                    .1
+                    .merge(series);
+            }
+        }
+        let mut page_views = 0u64;
+        for series in &rollup.page_views {
+            page_views = page_views.saturating_add(series.count);
+            if by_page {
+                let entry = &mut per_page.entry(series.page.clone()).or_default().0;
+                *entry = entry.saturating_add(series.count);
+            }
+        }
+        let pages = by_page.then(|| {
+            let mut pages: Vec<_> = per_page.into_iter().collect();
+            pages.sort_by_key(|(_, (views, sketches))| {
+                std::cmp::Reverse((*views, sketches.count()))
+            });
+            pages
+                .into_iter()
+                .map(|(page, (page_views, sketches))| PageVitals {
+                    page,
+                    page_views,
+                    vitals: sketches.summarize(),
+                })
+                .collect()
+        });
+        Self {
+            hours,
+            source: ReportSource::Rollups,
             page_views,
             vitals: all.summarize(),
             pages,

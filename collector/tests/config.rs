@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use perfwatch_collector::config::{Args, Config, ConfigError, StoreLocation};
+use perfwatch_collector::rollup::RollupPolicy;
 
 fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
     let map: HashMap<String, String> = pairs
@@ -127,6 +128,8 @@ fn a_non_loopback_listen_address_is_refused() {
         queue_max_batches: 1,
         queue_max_bytes: 1,
         postgres_pool_size: 1,
+        rollups: RollupPolicy::default(),
+        rollup_interval: std::time::Duration::from_secs(60),
     };
     assert!(config.validate().is_err());
 }
@@ -273,4 +276,52 @@ fn queue_and_pool_sizes_come_from_the_file_and_are_never_0() {
     std::fs::write(&file, "queue_max_bytes = 0\n").expect("write config");
     let err = Config::resolve(args(&["--config", &flag]), no_env).unwrap_err();
     assert!(err.to_string().contains("queue_max_bytes"), "{err}");
+    std::fs::write(&file, "postgres_pool_size = 1\n").expect("write config");
+    let err = Config::resolve(args(&["--config", &flag]), no_env).unwrap_err();
+    assert!(err.to_string().contains("at least 2"), "{err}");
+}
+
+#[test]
+fn rollup_tiers_and_interval_come_from_the_file_and_are_never_0() {
+    let defaults = Config::resolve(args(&[]), no_env).unwrap();
+    assert_eq!(
+        defaults.rollups,
+        RollupPolicy {
+            minute_days: 2,
+            hour_days: 90,
+            day_days: 730
+        }
+    );
+    assert_eq!(defaults.rollup_interval, std::time::Duration::from_secs(60));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("collector.toml");
+    let flag = file.to_string_lossy().into_owned();
+    std::fs::write(
+        &file,
+        "rollup_minute_days = 3\nrollup_hour_days = 30\nrollup_day_days = 365\n\
+         rollup_interval_seconds = 5\n",
+    )
+    .expect("write config");
+    let config = Config::resolve(args(&["--config", &flag]), no_env).unwrap();
+    assert_eq!(
+        (config.rollups, config.rollup_interval),
+        (
+            RollupPolicy {
+                minute_days: 3,
+                hour_days: 30,
+                day_days: 365
+            },
+            std::time::Duration::from_secs(5)
+        )
+    );
+    for key in [
+        "rollup_minute_days",
+        "rollup_hour_days",
+        "rollup_day_days",
+        "rollup_interval_seconds",
+    ] {
+        std::fs::write(&file, format!("{key} = 0\n")).expect("write config");
+        let err = Config::resolve(args(&["--config", &flag]), no_env).unwrap_err();
+        assert!(err.to_string().contains(key), "{err}");
+    }
 }

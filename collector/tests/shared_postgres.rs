@@ -2,6 +2,8 @@
 //! exactly what one collector fed all of it answers (on a database of its own), and agree with
 //! each other. The data set has several pages, vitals reported twice with rising `seq` (one
 //! report to each collector, in either order) and a batch retried to the other collector.
+//! The same holds for the roll-ups (a window longer than a day), which one of the two
+//! collectors computes for both, and which are within the sketch's 1 % of the exact values.
 
 mod common;
 
@@ -53,12 +55,77 @@ fn send(collector: &Collector, batch: &Value) {
     assert_eq!(post(collector.addr, &batch.to_string()), Some(200));
 }
 
-fn vitals(collector: &Collector) -> Value {
+fn vitals(collector: &Collector, hours: u32) -> Value {
     let mut body = get_json(
         collector.addr,
-        "/api/v1/monitoring/frontend/vitals?hours=1&group_by=page",
+        &format!("/api/v1/monitoring/frontend/vitals?hours={hours}&group_by=page"),
     );
     body["data"].take()
+}
+
+/// The roll-up answer (48 hours) once the roll-ups hold every page view, polled while the
+/// collectors' roll-up passes (every second here) catch up.
+fn rolled_up_vitals(collector: &Collector) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let report = vitals(collector, 48);
+        assert_eq!(report["source"], json!("rollups"));
+        let lcp_count = &report["vitals"]["LCP"]["count"];
+        if report["page_views"] == json!(PAGE_VIEWS) && *lcp_count == json!(PAGE_VIEWS) {
+            return report;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the roll-ups never caught up: {report}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// `rolled`'s p75 of every vital, over all pages and per page, is within the sketch's 1 % of
+/// `exact`'s, and every count and share is equal.
+fn assert_within_sketch_error(rolled: &Value, exact: &Value) {
+    let compare = |rolled: &Value, exact: &Value, at: &str| {
+        for name in ["LCP", "INP", "CLS", "FCP", "TTFB"] {
+            let (r, e) = (&rolled[name], &exact[name]);
+            for key in [
+                "count",
+                "good_percent",
+                "needs_improvement_percent",
+                "poor_percent",
+            ] {
+                assert_eq!(r[key], e[key], "{at} {name} {key}");
+            }
+            match (r["p75"].as_f64(), e["p75"].as_f64()) {
+                (Some(r), Some(e)) => assert!(
+                    (r - e).abs() <= 0.01 * e,
+                    "{at} {name} p75: roll-ups {r}, exact {e}"
+                ),
+                (r, e) => assert_eq!(r, e, "{at} {name} p75"),
+            }
+        }
+    };
+    compare(&rolled["vitals"], &exact["vitals"], "all pages");
+    assert_eq!(rolled["page_views"], exact["page_views"]);
+    let (Some(rolled_pages), Some(exact_pages)) =
+        (rolled["pages"].as_array(), exact["pages"].as_array())
+    else {
+        panic!("no pages: {rolled} {exact}");
+    };
+    assert_eq!(rolled_pages.len(), exact_pages.len());
+    for exact_page in exact_pages {
+        let page = &exact_page["page"];
+        let rolled_page = rolled_pages
+            .iter()
+            .find(|p| p["page"] == *page)
+            .unwrap_or_else(|| panic!("{page} missing from the roll-ups"));
+        assert_eq!(rolled_page["page_views"], exact_page["page_views"]);
+        compare(
+            &rolled_page["vitals"],
+            &exact_page["vitals"],
+            &page.to_string(),
+        );
+    }
 }
 
 #[test]
@@ -68,7 +135,17 @@ fn two_collectors_on_one_database_answer_as_one_fed_everything() {
     let dirs: Vec<_> = (0..3)
         .map(|_| tempfile::tempdir().expect("temp dir"))
         .collect();
-    let store = |url: &str| vec!["--store".to_owned(), url.to_owned()];
+    // Roll up every second rather than every minute.
+    let config = dirs[0].path().join("perfwatch.toml");
+    std::fs::write(&config, "rollup_interval_seconds = 1\n").expect("write the config");
+    let store = |url: &str| {
+        vec![
+            "--config".to_owned(),
+            config.display().to_string(),
+            "--store".to_owned(),
+            url.to_owned(),
+        ]
+    };
     let first = Collector::start(dirs[0].path(), &store(&shared.url));
     let second = Collector::start(dirs[1].path(), &store(&shared.url));
     let single = Collector::start(dirs[2].path(), &store(&alone.url));
@@ -92,7 +169,8 @@ fn two_collectors_on_one_database_answer_as_one_fed_everything() {
     send(&second, &batches[0]);
     send(&single, &batches[0]);
 
-    let (one, two, reference) = (vitals(&first), vitals(&second), vitals(&single));
+    let (one, two, reference) = (vitals(&first, 1), vitals(&second, 1), vitals(&single, 1));
+    assert_eq!(reference["source"], json!("raw"));
     assert_eq!(one, two, "collectors sharing a database agree");
     assert_eq!(one, reference, "two halves answer as one whole");
     assert_eq!(reference["page_views"], json!(PAGE_VIEWS));
@@ -101,6 +179,20 @@ fn two_collectors_on_one_database_answer_as_one_fed_everything() {
         reference["pages"].as_array().map(Vec::len),
         Some(ROUTES.len())
     );
+
+    // The roll-ups: the shared database's, whichever collector computed them, answer as the
+    // single collector's do, and within the sketch's error of the exact raw answer.
+    let (one, two, reference) = (
+        rolled_up_vitals(&first),
+        rolled_up_vitals(&second),
+        rolled_up_vitals(&single),
+    );
+    assert_eq!(
+        one, two,
+        "collectors sharing a database agree on the roll-ups"
+    );
+    assert_eq!(one, reference, "two halves roll up as one whole");
+    assert_within_sketch_error(&reference, &vitals(&single, 1));
 
     for c in [first, second, single] {
         assert!(c.sigterm().success());

@@ -2,7 +2,7 @@
 //! is a function of a [`Backend`], instantiated as `on_sqlite::NAME` and `on_postgres::NAME` by
 //! `both_stores!`. PostgreSQL runs on this binary's throwaway server (`common::postgres`); each
 //! test gets its own database. Then what only PostgreSQL has (concurrent migration, passwords in
-//! URLs) and the whole ingest → vitals path over PostgreSQL.
+//! URLs, one roller among collectors) and the whole ingest → vitals path over PostgreSQL.
 
 mod common;
 
@@ -10,9 +10,13 @@ use std::sync::{Arc, Barrier};
 
 use perfwatch_collector::config::StoreLocation;
 use perfwatch_collector::normalize::{browser_records, BrowserRecords};
+use perfwatch_collector::rollup::{
+    self, roll_once, DirtyBucket, RawMinute, RawPageView, RawVital, RollStats, Rollup,
+    RollupPolicy, Tier,
+};
 use perfwatch_collector::store::{
     self, postgres as pg_store, sqlite as sqlite_store, PostgresOptions, PostgresStore,
-    SharedStore, StoreError, StoreOutcome,
+    SharedStore, Store, StoreError, StoreOutcome,
 };
 use perfwatch_protocol::{parse_browser_batch, VitalName};
 use serde_json::{json, Value};
@@ -28,6 +32,9 @@ trait Backend {
     /// Makes the database as a schema-version-1 collector left it, having stored page view `p`
     /// (event `e1`) of session `s` of app `a`.
     fn make_version_1(&self);
+    /// Makes the database as a schema-version-3 collector (the last without roll-ups) left it,
+    /// having stored [`version_3_rows`] at `at_ms`.
+    fn make_version_3(&self, at_ms: i64);
     /// Stamps the database with `version`.
     fn set_version(&self, version: i64);
     /// The one number `sql` selects (a `COUNT(*)` or a `DOUBLE PRECISION`/`REAL` column).
@@ -70,6 +77,12 @@ impl Backend for Sqlite {
         let mut conn = self.connection();
         sqlite_store::migrate(&mut conn, &sqlite_store::MIGRATIONS[..1]).expect("migration 1");
         conn.execute_batch(VERSION_1_ROWS).expect("insert");
+    }
+
+    fn make_version_3(&self, at_ms: i64) {
+        let mut conn = self.connection();
+        sqlite_store::migrate(&mut conn, &sqlite_store::MIGRATIONS[..3]).expect("migrations 1-3");
+        conn.execute_batch(&version_3_rows(at_ms)).expect("insert");
     }
 
     fn set_version(&self, version: i64) {
@@ -124,6 +137,15 @@ impl Backend for Postgres {
         });
     }
 
+    fn make_version_3(&self, at_ms: i64) {
+        self.db.with_client(|client| {
+            pg_store::migrate(client, &pg_store::MIGRATIONS[..3]).expect("migrations 1-3");
+            client
+                .batch_execute(&version_3_rows(at_ms))
+                .expect("insert");
+        });
+    }
+
     fn set_version(&self, version: i64) {
         self.db.with_client(|client| {
             client
@@ -167,6 +189,20 @@ INSERT INTO seen_events (app, session_id, event_id, received_at_ms) VALUES ('a',
 INSERT INTO page_views (app, session_id, page_view_id, url, started_at_ms, received_at_ms)
 VALUES ('a', 's', 'p', 'https://x.example/a', 1, 1);";
 
+/// What a schema-version-3 collector stored at `at_ms`: page view `p` of session `s` (user
+/// `u`) on route `/a`, and its LCP `m-old` (1200 ms, seq 1).
+fn version_3_rows(at_ms: i64) -> String {
+    format!(
+        "INSERT INTO page_views (app, session_id, page_view_id, url, route, user_id,
+                                 started_at_ms, received_at_ms)
+         VALUES ('a', 's', 'p', 'https://x.example/a', '/a', 'u', {at_ms}, {at_ms});
+         INSERT INTO web_vitals (app, session_id, page_view_id, metric_id, name, value, delta,
+                                 seq, rating, url, route, measured_at_ms, received_at_ms)
+         VALUES ('a', 's', 'p', 'm-old', 'LCP', 1200.0, 1200.0, 1, 'good',
+                 'https://x.example/a', '/a', {at_ms}, {at_ms});"
+    )
+}
+
 /// Instantiates each named behaviour for both stores.
 macro_rules! both_stores {
     ($($name:ident),* $(,)?) => {
@@ -190,6 +226,11 @@ both_stores!(
     the_largest_group_is_written_whole,
     a_nul_character_does_not_poison_a_batch,
     old_events_are_pruned_in_chunks_and_recent_ones_kept,
+    a_version_3_database_is_migrated_and_rolls_up_its_data,
+    rollups_count_each_metric_once_at_its_highest_seq,
+    a_mark_made_during_a_roll_is_kept,
+    stale_marks_are_cleared_without_touching_the_bucket,
+    old_rollups_are_pruned_per_tier,
 );
 
 /// The records of a batch from app `a`, session `session`, page view `p` (route `/a`), sent
@@ -798,4 +839,605 @@ fn old_events_are_pruned_in_chunks_and_recent_ones_kept(backend: &dyn Backend) {
         backend.number("SELECT value FROM web_vitals WHERE metric_id = 'new-lcp'"),
         2.0
     );
+}
+
+// ---- Roll-ups ----
+
+const MINUTE_MS: i64 = 60_000;
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 86_400_000;
+
+/// Epoch ms now, as an integer.
+fn now() -> i64 {
+    common::now_ms() as i64
+}
+
+/// `batch` with every record dated `at_ms`.
+fn dated(mut batch: BrowserRecords, at_ms: i64) -> BrowserRecords {
+    for record in &mut batch.records {
+        record.at_ms = at_ms;
+    }
+    batch
+}
+
+/// `batch` with every record on `route`.
+fn on_route(mut batch: BrowserRecords, route: &str) -> BrowserRecords {
+    for record in &mut batch.records {
+        record.route = Some(route.to_owned());
+    }
+    batch
+}
+
+/// `batch` of `user` (`None`: nobody signed in).
+fn of_user(mut batch: BrowserRecords, user: Option<&str>) -> BrowserRecords {
+    batch.user_id = user.map(str::to_owned);
+    batch
+}
+
+fn page_view_event(id: &str) -> Value {
+    json!({"type": "page_view", "start_time": 0, "page_view_id": id})
+}
+
+fn roll(store: &SharedStore, raw_days: u32, now_ms: i64) -> RollStats {
+    on_plain_thread(|| roll_once(store.as_ref(), RollupPolicy::default(), raw_days, now_ms))
+        .expect("roll_once")
+}
+
+fn window(store: &SharedStore, from_ms: i64, to_ms: i64) -> Rollup {
+    on_plain_thread(|| rollup::read_window(store.as_ref(), from_ms, to_ms)).expect("read_window")
+}
+
+/// The buckets of `tier` starting in `[from_ms, to_ms)`, merged (so in key order).
+fn tier_rollup(store: &SharedStore, tier: Tier, from_ms: i64, to_ms: i64) -> Rollup {
+    let parts = on_plain_thread(|| store.read_rollups(tier, from_ms, to_ms)).expect("read");
+    rollup::merge([parts])
+}
+
+/// `(count, ratings, p75, max)` of the series of `name` on `page` of app `a`.
+fn vital_series(rollup: &Rollup, page: &str, name: VitalName) -> (u64, [u64; 3], f64, f64) {
+    let series = rollup
+        .vitals
+        .iter()
+        .find(|s| s.app == "a" && s.page == page && s.name == name)
+        .unwrap_or_else(|| panic!("no {name:?} on {page} in {rollup:?}"));
+    assert_eq!(series.sketch.count(), series.count());
+    (
+        series.count(),
+        series.ratings,
+        series.sketch.quantile(0.75).expect("p75"),
+        series.sketch.max().expect("max"),
+    )
+}
+
+/// `(count, distinct sessions, distinct users)` of the page views of `page` of app `a`.
+fn page_view_series(rollup: &Rollup, page: &str) -> (u64, u64, u64) {
+    let series = rollup
+        .page_views
+        .iter()
+        .find(|s| s.app == "a" && s.page == page)
+        .unwrap_or_else(|| panic!("no page views of {page} in {rollup:?}"));
+    (
+        series.count,
+        series.sessions.estimate(),
+        series.users.estimate(),
+    )
+}
+
+/// The exact nearest-rank quantile `q` of `values`.
+fn nearest_rank(values: &[f64], q: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((q * sorted.len() as f64).ceil() as usize).max(1);
+    sorted[rank - 1]
+}
+
+fn rows_of_tier(backend: &dyn Backend, table: &str, tier: Tier) -> i64 {
+    backend.number(&format!(
+        "SELECT COUNT(*) FROM {table} WHERE tier = '{}'",
+        tier.as_str()
+    )) as i64
+}
+
+/// Web vitals and page views of several pages, sessions and users in one minute, then
+/// reports that change (a higher `seq`) or do not (a lower one) some metrics: each metric
+/// counts once, with its highest-`seq` value, in the minute of its first report, in every tier.
+fn rollups_count_each_metric_once_at_its_highest_seq(backend: &dyn Backend) {
+    let store = backend.open().expect("open");
+    let now = now();
+    let minute = Tier::Minute.bucket_of(now - HOUR_MS);
+    let at = minute + 10_000;
+    // 20 LCPs on /a, 1000 ms to 5750 ms, alternately in sessions s1 (user u) and s2 (user v).
+    let lcp = |i: u32| vital("LCP", 1000.0 + 250.0 * f64::from(i), &format!("lcp-{i}"), 2);
+    let events = |pages: &[&str], lcps: std::iter::StepBy<std::ops::Range<u32>>| {
+        let views = pages.iter().map(|id| page_view_event(id));
+        Value::Array(views.chain(lcps.map(lcp)).collect())
+    };
+    let s1 = dated(records("s1", events(&["p1", "p2"], (0..20).step_by(2))), at);
+    let s2 = dated(
+        of_user(
+            records("s2", events(&["p3"], (1..20).step_by(2))),
+            Some("v"),
+        ),
+        at + 20_000,
+    );
+    // A page view and a CLS on /b, nobody signed in; a page view of s3 (user u again) on /a.
+    let s4 = dated(
+        on_route(
+            of_user(
+                records(
+                    "s4",
+                    json!([page_view_event("p5"), vital("CLS", 0.3, "cls-1", 1)]),
+                ),
+                None,
+            ),
+            "/b",
+        ),
+        at,
+    );
+    let s3 = dated(records("s3", json!([page_view_event("p4")])), at + 5_000);
+    // An FCP reported twice in the group, the second report two minutes later: the metric
+    // keeps its first report's minute and its second report's value.
+    let fcp_first = dated(records("s1", json!([vital("FCP", 900.0, "fcp-1", 1)])), at);
+    let fcp_second = dated(
+        records("s1", json!([vital("FCP", 1900.0, "fcp-1", 2)])),
+        at + 2 * MINUTE_MS,
+    );
+    write(&store, &[&s1, &s2, &s4, &s3, &fcp_first, &fcp_second]);
+    assert_eq!(
+        backend.number("SELECT measured_at_ms FROM web_vitals WHERE metric_id = 'fcp-1'") as i64,
+        at,
+        "a metric stays dated by its first report"
+    );
+    // Later groups: lcp-0 reported again (seq 3, now poor), half an hour later; lcp-1's
+    // older report (seq 1) arriving late changes nothing.
+    let later = dated(
+        records(
+            "s1",
+            json!([
+                vital("LCP", 9000.0, "lcp-0", 3),
+                {"type": "page_view", "start_time": 0, "page_view_id": "p1"},
+            ]),
+        ),
+        at + 30 * MINUTE_MS,
+    );
+    let late = dated(records("s2", json!([vital("LCP", 1.0, "lcp-1", 1)])), at);
+    write(&store, &[&later]);
+    write(&store, &[&late]);
+    assert_eq!(
+        backend.number(&format!(
+            "SELECT COUNT(*) FROM rollup_dirty WHERE tier = 'minute' AND bucket_ms <> {minute}"
+        )),
+        0.0,
+        "every change is in the first reports' minute"
+    );
+    assert_eq!(
+        backend.number("SELECT measured_at_ms FROM web_vitals WHERE metric_id = 'lcp-0'") as i64,
+        at
+    );
+
+    let stats = roll(&store, 7, now);
+    assert_eq!(
+        stats,
+        RollStats {
+            ran: true,
+            rolled: 3,
+            stale: 0
+        },
+        "one minute, its hour and its day"
+    );
+    assert_eq!(backend.count("rollup_dirty"), 0, "every mark is cleared");
+
+    // What the last hour holds.
+    let lcp_values: Vec<f64> = std::iter::once(9000.0)
+        .chain((1..20).map(|i| 1000.0 + 250.0 * f64::from(i)))
+        .collect();
+    let exact_p75 = nearest_rank(&lcp_values, 0.75);
+    assert_eq!(exact_p75, 4750.0, "rank 15 of 20");
+    let check = |rollup: &Rollup, what: &str| {
+        let (count, ratings, p75, max) = vital_series(rollup, "/a", VitalName::LCP);
+        assert_eq!(count, 20, "{what}: each LCP once");
+        // Good up to 2500 ms, poor above 4000 ms: 1250..=2500, 2750..=4000, 4250..=5750 and
+        // 9000.
+        assert_eq!(ratings, [6, 6, 8], "{what}");
+        assert!(
+            (p75 - exact_p75).abs() <= 0.01 * exact_p75,
+            "{what}: p75 {p75}, exactly {exact_p75}"
+        );
+        assert_eq!(max, 9000.0, "{what}: lcp-0 at its highest seq");
+        let (count, ratings, _, max) = vital_series(rollup, "/a", VitalName::FCP);
+        assert_eq!((count, ratings, max), (1, [0, 1, 0], 1900.0), "{what}: FCP");
+        let (count, ratings, _, max) = vital_series(rollup, "/b", VitalName::CLS);
+        assert_eq!((count, ratings, max), (1, [0, 0, 1], 0.3), "{what}: CLS");
+        assert_eq!(rollup.vitals.len(), 3, "{what}: {rollup:?}");
+        // /a: p1, p2 (s1, u), p3 (s2, v), p4 (s3, u); /b: p5 (s4, nobody).
+        assert_eq!(page_view_series(rollup, "/a"), (4, 3, 2), "{what}: /a");
+        assert_eq!(page_view_series(rollup, "/b"), (1, 1, 0), "{what}: /b");
+        assert_eq!(rollup.page_views.len(), 2, "{what}");
+    };
+    let last_hour = window(&store, now - HOUR_MS, now);
+    check(&last_hour, "the last hour");
+    // Each tier holds the same series in the bucket of that minute.
+    let minute_rollup = tier_rollup(&store, Tier::Minute, minute, minute + MINUTE_MS);
+    for tier in Tier::ALL {
+        let bucket = tier.bucket_of(minute);
+        let rollup = tier_rollup(&store, tier, bucket, bucket + tier.width_ms());
+        check(&rollup, tier.as_str());
+        assert_eq!(rollup, minute_rollup, "{tier:?}");
+        assert_eq!(rows_of_tier(backend, "rollup_vitals", tier), 3, "{tier:?}");
+        assert_eq!(
+            rows_of_tier(backend, "rollup_page_views", tier),
+            2,
+            "{tier:?}"
+        );
+    }
+    assert_eq!(
+        backend.number("SELECT sum FROM rollup_vitals WHERE tier = 'day' AND name = 'FCP'"),
+        1900.0
+    );
+
+    // A second pass finds nothing to do and changes nothing.
+    assert_eq!(
+        roll(&store, 7, now),
+        RollStats {
+            ran: true,
+            rolled: 0,
+            stale: 0
+        }
+    );
+    assert_eq!(window(&store, now - HOUR_MS, now), last_hour);
+    // Delivering everything again changes no row, so marks nothing.
+    write(&store, &[&s1, &s2, &s4, &s3, &fcp_first, &fcp_second]);
+    assert_eq!(backend.count("rollup_dirty"), 0);
+}
+
+/// A write into a minute after the roller read it: its mark is not among those the roller
+/// clears, so the next pass counts it.
+fn a_mark_made_during_a_roll_is_kept(backend: &dyn Backend) {
+    let store = backend.open().expect("open");
+    let now = now();
+    let minute = Tier::Minute.bucket_of(now - HOUR_MS);
+    write(
+        &store,
+        &[&dated(
+            records("s", json!([vital("LCP", 1000.0, "m1", 1)])),
+            minute + 1_000,
+        )],
+    );
+    // The roller's first steps for the minute tier ...
+    let dirty = on_plain_thread(|| store.dirty_buckets(Tier::Minute, 100)).expect("dirty");
+    assert_eq!(dirty.len(), 1);
+    assert_eq!(dirty[0].bucket_ms, minute);
+    let computed = rollup::aggregate(
+        on_plain_thread(|| store.raw_minute(minute, minute + MINUTE_MS)).expect("raw"),
+    );
+    // ... another event of that minute is written meanwhile ...
+    write(
+        &store,
+        &[&dated(
+            records("s", json!([vital("LCP", 3000.0, "m2", 1)])),
+            minute + 2_000,
+        )],
+    );
+    // ... and the roller replaces the bucket with what it computed.
+    on_plain_thread(|| store.replace_rollup(&dirty[0], Some(&computed))).expect("replace");
+    let marks = |tier: Tier, bucket: i64| {
+        backend.number(&format!(
+            "SELECT COUNT(*) FROM rollup_dirty WHERE tier = '{}' AND bucket_ms = {bucket}",
+            tier.as_str()
+        ))
+    };
+    assert_eq!(marks(Tier::Minute, minute), 1.0, "the new mark stays");
+    assert_eq!(marks(Tier::Hour, Tier::Hour.bucket_of(minute)), 1.0);
+    let lcp = |rollup: &Rollup| vital_series(rollup, "/a", VitalName::LCP).0;
+    let stored = tier_rollup(&store, Tier::Minute, minute, minute + 1);
+    assert_eq!(lcp(&stored), 1, "the bucket as computed");
+
+    // The next pass counts both.
+    let stats = roll(&store, 7, now);
+    assert_eq!((stats.rolled, stats.stale), (3, 0));
+    assert_eq!(lcp(&window(&store, now - HOUR_MS, now)), 2);
+    let day = Tier::Day.bucket_of(minute);
+    assert_eq!(lcp(&tier_rollup(&store, Tier::Day, day, day + DAY_MS)), 2);
+    assert_eq!(backend.count("rollup_dirty"), 0);
+}
+
+/// A change to a minute whose raw events retention has already started deleting: the mark is
+/// cleared, counted as stale, and the bucket kept as it was.
+fn stale_marks_are_cleared_without_touching_the_bucket(backend: &dyn Backend) {
+    let store = backend.open().expect("open");
+    let now = now();
+    let old = now - 10 * DAY_MS;
+    let minute = Tier::Minute.bucket_of(old);
+    write(
+        &store,
+        &[&dated(
+            records("s", json!([vital("LCP", 1000.0, "old-1", 1)])),
+            old,
+        )],
+    );
+    // With 30 days of raw events kept, the minute rolls; its hour is past the minute tier's
+    // 2 days and is stale.
+    assert_eq!(
+        roll(&store, 30, now),
+        RollStats {
+            ran: true,
+            rolled: 1,
+            stale: 1
+        }
+    );
+    let lcp = || {
+        vital_series(
+            &tier_rollup(&store, Tier::Minute, minute, minute + 1),
+            "/a",
+            VitalName::LCP,
+        )
+        .0
+    };
+    assert_eq!(lcp(), 1);
+    assert_eq!(backend.count("rollup_dirty"), 0);
+
+    // Another metric of that minute arrives; with 7 days of raw events kept, the minute's
+    // source is no longer whole.
+    write(
+        &store,
+        &[&dated(
+            records("s", json!([vital("LCP", 2000.0, "old-2", 1)])),
+            old + 1_000,
+        )],
+    );
+    assert_eq!(backend.count("rollup_dirty"), 1);
+    assert_eq!(
+        roll(&store, 7, now),
+        RollStats {
+            ran: true,
+            rolled: 0,
+            stale: 1
+        }
+    );
+    assert_eq!(
+        backend.count("rollup_dirty"),
+        0,
+        "the stale mark is cleared"
+    );
+    assert_eq!(lcp(), 1, "the bucket is kept as it was");
+    assert_eq!(backend.count("web_vitals"), 2, "the raw table has both");
+    assert_eq!(rows_of_tier(backend, "rollup_vitals", Tier::Hour), 0);
+}
+
+/// Each tier's buckets starting before its cut-off go, a chunk at a time; newer buckets and
+/// other tiers' stay.
+fn old_rollups_are_pruned_per_tier(backend: &dyn Backend) {
+    let store = backend.open().expect("open");
+    let now = now();
+    let policy = RollupPolicy::default();
+    let vital = |name, value| RawVital {
+        app: "a".into(),
+        page: "/a".into(),
+        name,
+        value,
+    };
+    // Two vital series and one page view series per bucket.
+    let sample = rollup::aggregate(RawMinute {
+        vitals: vec![vital(VitalName::LCP, 1000.0), vital(VitalName::CLS, 0.1)],
+        page_views: vec![RawPageView {
+            app: "a".into(),
+            page: "/a".into(),
+            session_id: "s".into(),
+            user_id: None,
+        }],
+    });
+    let buckets = |tier: Tier| {
+        let width = tier.width_ms();
+        let edge = tier.bucket_of(policy.cutoff(tier, now));
+        // Two before the cut-off, two after it.
+        [
+            edge - 2 * width,
+            edge - width,
+            edge + width,
+            tier.bucket_of(now),
+        ]
+    };
+    for tier in Tier::ALL {
+        for bucket_ms in buckets(tier) {
+            let dirty = DirtyBucket {
+                tier,
+                bucket_ms,
+                marks: Vec::new(),
+            };
+            on_plain_thread(|| store.replace_rollup(&dirty, Some(&sample))).expect("replace");
+        }
+    }
+    let rows = |tier: Tier| {
+        (
+            rows_of_tier(backend, "rollup_vitals", tier),
+            rows_of_tier(backend, "rollup_page_views", tier),
+        )
+    };
+    for tier in Tier::ALL {
+        assert_eq!(rows(tier), (8, 4), "{tier:?}");
+    }
+    for (i, tier) in Tier::ALL.into_iter().enumerate() {
+        let cutoff = policy.cutoff(tier, now);
+        // One row per table and chunk: the old buckets' 4 vital rows take 4 chunks.
+        let first = on_plain_thread(|| store.prune_rollups(tier, cutoff, 1)).expect("prune");
+        assert_eq!(first, 2, "{tier:?}: a vital row and a page view row");
+        let mut total = first;
+        loop {
+            let deleted = on_plain_thread(|| store.prune_rollups(tier, cutoff, 1)).expect("prune");
+            if deleted == 0 {
+                break;
+            }
+            total += deleted;
+        }
+        assert_eq!(total, 6, "{tier:?}: 2 buckets of 3 rows");
+        assert_eq!(rows(tier), (4, 2), "{tier:?}");
+        assert_eq!(
+            backend.number(&format!(
+                "SELECT COUNT(*) FROM rollup_vitals WHERE tier = '{}' AND bucket_ms < {cutoff}",
+                tier.as_str()
+            )),
+            0.0,
+            "{tier:?}"
+        );
+        for later in &Tier::ALL[i + 1..] {
+            assert_eq!(
+                rows(*later),
+                (8, 4),
+                "{later:?} untouched by pruning {tier:?}"
+            );
+        }
+        // The buckets kept read back whole.
+        let kept = tier_rollup(&store, tier, cutoff, now + 1);
+        assert_eq!(vital_series(&kept, "/a", VitalName::LCP).0, 2, "{tier:?}");
+    }
+}
+
+/// A database of the last schema without roll-ups: migrated, its data kept, and a change to
+/// one of its metrics rolls up the whole minute, rows written before the migration included.
+fn a_version_3_database_is_migrated_and_rolls_up_its_data(backend: &dyn Backend) {
+    let now = now();
+    let at = Tier::Minute.bucket_of(now - HOUR_MS) + 30_000;
+    backend.make_version_3(at);
+    assert!(!backend.has_table("rollup_vitals"));
+    let store = backend.open().expect("open a version-3 database");
+    assert_eq!(
+        store.schema_version().expect("version"),
+        backend.current_version()
+    );
+    for table in ["rollup_vitals", "rollup_page_views", "rollup_dirty"] {
+        assert!(backend.has_table(table), "{table}");
+    }
+    assert!(backend.has_index("rollup_dirty_by_tier"));
+    assert_eq!(
+        (backend.count("page_views"), backend.count("web_vitals")),
+        (1, 1),
+        "the data is kept"
+    );
+    // The migration marked the history for the roll-ups: the one minute holding events.
+    assert_eq!(backend.count("rollup_dirty"), 1);
+    // The metric stored under version 3 is reported again (seq 2), now.
+    write(
+        &store,
+        &[&records("s", json!([vital("LCP", 3000.0, "m-old", 2)]))],
+    );
+    assert_eq!(
+        backend.number("SELECT measured_at_ms FROM web_vitals") as i64,
+        at,
+        "still dated by its first report"
+    );
+    let stats = roll(&store, 7, now);
+    assert_eq!((stats.ran, stats.rolled, stats.stale), (true, 3, 0));
+    let rollup = window(&store, now - 2 * HOUR_MS, now);
+    let (count, ratings, _, max) = vital_series(&rollup, "/a", VitalName::LCP);
+    assert_eq!((count, ratings, max), (1, [0, 1, 0], 3000.0));
+    assert_eq!(page_view_series(&rollup, "/a"), (1, 1, 1));
+}
+
+// ---- Roll-ups, PostgreSQL only ----
+
+/// The advisory locks held in `db`.
+fn advisory_locks(db: &TestDb) -> i64 {
+    db.with_client(|c| {
+        c.query_one(
+            "SELECT COUNT(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+             WHERE l.locktype = 'advisory' AND d.datname = current_database()",
+            &[],
+        )
+        .and_then(|row| row.try_get::<_, i64>(0))
+        .expect("count the advisory locks")
+    })
+}
+
+#[test]
+fn two_collectors_never_roll_at_once() {
+    let db = test_db();
+    let open = || {
+        let store = on_plain_thread(|| PostgresStore::open(&db.url, PostgresOptions::default()))
+            .expect("open");
+        Arc::new(store) as SharedStore
+    };
+    let (a, b) = (open(), open());
+    let lock = |store: &SharedStore| on_plain_thread(|| store.try_lock_rollups()).expect("lock");
+    let now = now();
+    write(
+        &a,
+        &[&dated(
+            records("s", json!([vital("LCP", 1000.0, "m", 1)])),
+            now - HOUR_MS,
+        )],
+    );
+
+    let a_guard = lock(&a).expect("A rolls");
+    assert_eq!(advisory_locks(&db), 1);
+    assert!(lock(&b).is_none(), "B waits while A rolls");
+    assert!(lock(&a).is_none(), "and so does a second pass of A");
+    assert_eq!(roll(&b, 7, now), RollStats::default(), "B's pass skips");
+    assert_eq!(backend_marks(&db), 1, "nothing rolled");
+
+    on_plain_thread(move || drop(a_guard));
+    assert_eq!(advisory_locks(&db), 0, "released");
+    let b_guard = lock(&b).expect("B rolls once A is done");
+    assert_eq!(roll(&a, 7, now), RollStats::default(), "A's pass skips");
+    on_plain_thread(move || drop(b_guard));
+    let stats = roll(&b, 7, now);
+    assert_eq!((stats.ran, stats.rolled), (true, 3));
+    assert_eq!(backend_marks(&db), 0);
+
+    // A roller whose connection ends (killed, or a failover) loses the lock to the server;
+    // dropping its guard later only warns.
+    let b_guard = lock(&b).expect("B rolls");
+    db.with_client(|c| {
+        c.execute(
+            "SELECT pg_terminate_backend(l.pid) FROM pg_locks l
+             JOIN pg_database d ON d.oid = l.database
+             WHERE l.locktype = 'advisory' AND d.datname = current_database()",
+            &[],
+        )
+        .expect("terminate")
+    });
+    let mut a_guard = None;
+    for _ in 0..100 {
+        a_guard = lock(&a);
+        if a_guard.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let a_guard = a_guard.expect("A rolls once B's session is gone");
+    on_plain_thread(move || drop(b_guard));
+    assert_eq!(advisory_locks(&db), 1, "A's lock is A's");
+    assert!(lock(&b).is_none());
+    on_plain_thread(move || drop(a_guard));
+    assert!(lock(&b).is_some());
+    // Both stores keep working.
+    on_plain_thread(|| b.ping()).expect("B pings");
+    on_plain_thread(|| a.ping()).expect("A pings");
+}
+
+/// The roll-up marks in `db`.
+fn backend_marks(db: &TestDb) -> i64 {
+    db.with_client(|c| {
+        c.query_one("SELECT COUNT(*) FROM rollup_dirty", &[])
+            .and_then(|row| row.try_get::<_, i64>(0))
+            .expect("count the marks")
+    })
+}
+
+/// The roll-up guard is meant for the roller's plain thread; dropped on a thread that drives
+/// async tasks, it still releases the lock without panicking.
+#[actix_web::test]
+async fn a_rollup_lock_can_be_dropped_on_an_async_thread() {
+    let db = test_db();
+    let store =
+        on_plain_thread(|| PostgresStore::open(&db.url, PostgresOptions::default())).expect("open");
+    let guard = on_plain_thread(|| store.try_lock_rollups())
+        .expect("lock")
+        .expect("nobody else rolls");
+    assert_eq!(advisory_locks(&db), 1);
+    drop(guard);
+    assert_eq!(advisory_locks(&db), 0, "released");
+    assert!(on_plain_thread(|| store.try_lock_rollups())
+        .expect("lock")
+        .is_some());
+    on_plain_thread(move || drop(store));
 }

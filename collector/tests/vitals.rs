@@ -4,6 +4,8 @@
 mod common;
 
 use actix_web::http::StatusCode;
+use std::sync::Arc;
+
 use common::*;
 use serde_json::{json, Value};
 
@@ -177,4 +179,96 @@ async fn bad_windows_are_400_in_the_envelope() {
     // Decimal hours are fine.
     assert_eq!(vitals_data(&app, "hours=0.25").await["hours"], json!(0.25));
     assert_eq!(vitals_data(&app, "").await["hours"], json!(24.0));
+}
+
+/// A window longer than a day is answered from the roll-ups: the same counts and shares as the
+/// raw events, p75 within the sketch's 1 %, and only what the last roll-up pass saw.
+#[actix_web::test]
+async fn long_windows_are_answered_from_the_rollups() {
+    use perfwatch_collector::rollup::{roll_once, RollupPolicy};
+    use perfwatch_collector::store::{SharedStore, SqliteStore};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store: SharedStore =
+        Arc::new(SqliteStore::open(&dir.path().join("perfwatch.db")).expect("store"));
+    let app =
+        actix_web::test::init_service(perfwatch_collector::app(state_over(Arc::clone(&store))))
+            .await;
+    // 120 page views on two routes, each with an LCP and a CLS.
+    for i in 0..120u32 {
+        let route = if i % 3 == 0 { "/models" } else { "/chat/:id" };
+        let events = json!([
+            page_view(&format!("p{i}"), route),
+            vital(
+                "LCP",
+                800.0 + f64::from(i * 37 % 4000),
+                &format!("lcp-{i}"),
+                1
+            ),
+            vital("CLS", f64::from(i % 40) / 100.0, &format!("cls-{i}"), 1),
+        ]);
+        let mut body = batch(events);
+        body["session_id"] = json!(format!("s{}", i % 17));
+        for event in body["events"].as_array_mut().expect("events") {
+            event["page_view_id"] = json!(format!("p{i}"));
+            event["route"] = json!(route);
+        }
+        let reply = send(&app, post_batch(body.to_string()).to_request()).await;
+        assert_eq!(reply.data()["accepted"], json!(3));
+    }
+    let roll = |store: SharedStore| async move {
+        actix_web::web::block(move || {
+            let now = now_ms() as i64;
+            roll_once(store.as_ref(), RollupPolicy::default(), 7, now)
+        })
+        .await
+        .expect("blocking")
+        .expect("roll-up pass")
+    };
+
+    // Before any roll-up pass, the long window has nothing yet.
+    let rolled = vitals_data(&app, "hours=48&group_by=page").await;
+    assert_eq!(rolled["source"], json!("rollups"));
+    assert_eq!(rolled["page_views"], json!(0));
+
+    let stats = roll(Arc::clone(&store)).await;
+    assert!(stats.ran && stats.rolled >= 3, "{stats:?}");
+    let exact = vitals_data(&app, "hours=1&group_by=page").await;
+    let rolled = vitals_data(&app, "hours=48&group_by=page").await;
+    assert_eq!(exact["source"], json!("raw"));
+    assert_eq!(rolled["page_views"], json!(120));
+    for name in ["LCP", "CLS"] {
+        let (r, e) = (&rolled["vitals"][name], &exact["vitals"][name]);
+        assert_eq!(r["count"], json!(120));
+        for key in ["good_percent", "needs_improvement_percent", "poor_percent"] {
+            assert_eq!(r[key], e[key], "{name} {key}");
+        }
+        let (r, e) = (r["p75"].as_f64().unwrap(), e["p75"].as_f64().unwrap());
+        assert!(
+            (r - e).abs() <= 0.01 * e,
+            "{name} p75: roll-ups {r}, exact {e}"
+        );
+    }
+    assert_eq!(rolled["pages"][0]["page"], json!("/chat/:id"));
+    assert_eq!(rolled["pages"][0]["page_views"], json!(80));
+
+    // A metric reported again with a higher seq moves in the roll-ups after the next pass,
+    // and still counts once.
+    let mut again = batch(json!([vital("LCP", 60_000.0, "lcp-0", 2)]));
+    again["session_id"] = json!("s0");
+    send(&app, post_batch(again.to_string()).to_request()).await;
+    roll(Arc::clone(&store)).await;
+    let rolled = vitals_data(&app, "hours=48").await;
+    assert_eq!(rolled["vitals"]["LCP"]["count"], json!(120));
+    let exact = vitals_data(&app, "hours=1").await;
+    assert_eq!(
+        rolled["vitals"]["LCP"]["poor_percent"],
+        exact["vitals"]["LCP"]["poor_percent"]
+    );
+    // A second pass over nothing new changes nothing.
+    assert_eq!(roll(Arc::clone(&store)).await.rolled, 0);
+    assert_eq!(
+        vitals_data(&app, "hours=48").await["vitals"],
+        rolled["vitals"]
+    );
 }

@@ -79,6 +79,13 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     );
     family(
         &mut out,
+        "perfwatch_store_last_sync_seconds",
+        "gauge",
+        "How long the last flush of committed groups to disk took.",
+        q.last_sync_micros as f64 / 1e6,
+    );
+    family(
+        &mut out,
         "perfwatch_store_up",
         "gauge",
         "1 when the last commit succeeded, 0 after a failed one.",

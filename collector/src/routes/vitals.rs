@@ -3,8 +3,10 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
+use crate::clock;
 use crate::envelope;
 use crate::error::ApiError;
+use crate::rollup;
 use crate::state::AppState;
 use crate::stats::VitalsReport;
 use crate::window::Window;
@@ -27,19 +29,28 @@ pub enum GroupBy {
     Page,
 }
 
+/// Windows up to this long are answered from the raw events (exact; raw events are kept at
+/// least a day), longer ones from the roll-ups.
+pub const RAW_WINDOW_HOURS: f64 = 24.0;
+
 /// p75, count and rating shares of each vital in the window.
 pub async fn frontend_vitals(
     state: web::Data<AppState>,
     query: web::Query<VitalsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let window = Window::from_hours_param(query.hours.as_deref())?;
-    let rows = state
-        .with_store(move |store| store.vital_rows(window.since_ms))
-        .await?;
     let by_page = query.group_by == Some(GroupBy::Page);
-    Ok(envelope::success(&VitalsReport::new(
-        window.hours,
-        rows,
-        by_page,
-    )))
+    let report = if window.hours <= RAW_WINDOW_HOURS {
+        let rows = state
+            .with_store(move |store| store.vital_rows(window.since_ms))
+            .await?;
+        VitalsReport::new(window.hours, rows, by_page)
+    } else {
+        let now = clock::to_epoch_ms(clock::now_ms());
+        let rollup = state
+            .with_store(move |store| rollup::read_window(store, window.since_ms, now))
+            .await?;
+        VitalsReport::from_rollup(window.hours, rollup, by_page)
+    };
+    Ok(envelope::success(&report))
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::{Store, StoreError, StoreOutcome, VitalRows};
 use crate::normalize::BrowserRecords;
+use crate::rollup::{DirtyBucket, RawMinute, Rollup, RollupLock, Tier};
 
 /// A store that keeps nothing.
 #[derive(Debug, Default)]
@@ -43,6 +44,34 @@ impl Store for DiscardStore {
     }
 
     fn prune(&self, _before_ms: i64, _limit: usize) -> Result<usize, StoreError> {
+        Ok(0)
+    }
+
+    fn try_lock_rollups(&self) -> Result<Option<RollupLock>, StoreError> {
+        Ok(Some(Box::new(())))
+    }
+
+    fn dirty_buckets(&self, _tier: Tier, _limit: usize) -> Result<Vec<DirtyBucket>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    fn raw_minute(&self, _from_ms: i64, _to_ms: i64) -> Result<RawMinute, StoreError> {
+        Ok(RawMinute::default())
+    }
+
+    fn read_rollups(&self, _tier: Tier, _from: i64, _to: i64) -> Result<Rollup, StoreError> {
+        Ok(Rollup::default())
+    }
+
+    fn replace_rollup(
+        &self,
+        _dirty: &DirtyBucket,
+        _rollup: Option<&Rollup>,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn prune_rollups(&self, _tier: Tier, _before: i64, _limit: usize) -> Result<usize, StoreError> {
         Ok(0)
     }
 

@@ -32,6 +32,7 @@ use thiserror::Error;
 
 use crate::config::StoreLocation;
 use crate::normalize::BrowserRecords;
+use crate::rollup::{DirtyBucket, RawMinute, Rollup, RollupLock, Tier};
 
 pub use self::postgres::{PostgresOptions, PostgresStore};
 pub use discard::DiscardStore;
@@ -54,6 +55,16 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// implementation documents, a power loss).
     fn write_group(&self, batches: &[&BrowserRecords]) -> Result<Vec<StoreOutcome>, StoreError>;
 
+    /// Makes every group written so far durable against a power loss. [`Store::write_group`]
+    /// alone guarantees that its batches survive the process being killed; the ingest queue
+    /// answers a batch only after this too, called once for every group committed meanwhile,
+    /// so the writer commits the next group while the disk flushes the last ones. The default
+    /// does nothing: for a store whose commit already waits for the disk (PostgreSQL with
+    /// `synchronous_commit = on`).
+    fn sync(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// The web vitals measured, and the page views started, since `since_ms` (epoch ms).
     fn vital_rows(&self, since_ms: i64) -> Result<VitalRows, StoreError>;
 
@@ -69,6 +80,34 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// returns how many rows went. Small chunks keep each delete's transaction short, so
     /// ingest never waits long ([`crate::retention`] calls it until nothing is left).
     fn prune(&self, before_ms: i64, limit: usize) -> Result<usize, StoreError>;
+
+    /// Makes this collector the one that rolls up, if no other is ([`crate::rollup`]):
+    /// `None` while another holds the lock. PostgreSQL: a session advisory lock, released
+    /// when the guard drops or the collector's connection ends. SQLite: always granted (one
+    /// collector per file).
+    fn try_lock_rollups(&self) -> Result<Option<RollupLock>, StoreError>;
+
+    /// The buckets of `tier` marked dirty, oldest first, reading at most `limit` marks.
+    fn dirty_buckets(&self, tier: Tier, limit: usize) -> Result<Vec<DirtyBucket>, StoreError>;
+
+    /// The raw web vitals first measured, and page views started, in `[from_ms, to_ms)`.
+    fn raw_minute(&self, from_ms: i64, to_ms: i64) -> Result<RawMinute, StoreError>;
+
+    /// Every series of the buckets of `tier` starting in `[from_ms, to_ms)`, unmerged.
+    fn read_rollups(&self, tier: Tier, from_ms: i64, to_ms: i64) -> Result<Rollup, StoreError>;
+
+    /// In one transaction: replaces the bucket `dirty` names with `rollup` and marks its
+    /// parent bucket dirty, or with `None` keeps the bucket as it is; either way clears the
+    /// marks `dirty` read (and only those: a mark made meanwhile stays).
+    fn replace_rollup(
+        &self,
+        dirty: &DirtyBucket,
+        rollup: Option<&Rollup>,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes at most `limit` rows of `tier` starting before `before_ms` from each roll-up
+    /// table; returns how many rows went.
+    fn prune_rollups(&self, tier: Tier, before_ms: i64, limit: usize) -> Result<usize, StoreError>;
 }
 
 /// The raw event tables and the column that dates their rows, for retention.
@@ -133,6 +172,9 @@ pub enum StoreError {
     /// No pooled PostgreSQL connection became free, or could be made, in time.
     #[error("PostgreSQL connection pool: {0}")]
     Pool(#[from] r2d2::Error),
+    /// The database file could not be flushed to disk (fsync).
+    #[error("flushing the database to disk: {0}")]
+    Flush(std::io::Error),
     /// Writing the export failed.
     #[error("writing the export: {0}")]
     Io(#[from] std::io::Error),
@@ -153,6 +195,10 @@ pub enum StoreError {
     /// A request panicked while holding the connection.
     #[error("the store's connection lock is poisoned")]
     Poisoned,
+    /// A stored roll-up sketch does not decode (the database was altered by hand, or is
+    /// damaged).
+    #[error("a stored roll-up sketch is damaged: {0}")]
+    Sketch(#[from] crate::sketch::SketchError),
     /// The blocking pool did not run the store call.
     #[error("the store's worker did not complete")]
     Blocking,
@@ -184,6 +230,7 @@ impl StoreError {
                     })
             }
             Self::PostgresConnect(_)
+            | Self::Flush(_)
             | Self::Pool(_)
             | Self::Closed
             | Self::Poisoned
@@ -192,6 +239,7 @@ impl StoreError {
             | Self::PostgresUrl { .. }
             | Self::SchemaTooNew { .. }
             | Self::Io(_)
+            | Self::Sketch(_)
             | Self::Unsupported(_) => false,
         }
     }

@@ -33,11 +33,18 @@
 //! transaction-scoped advisory lock [`MIGRATION_LOCK`], so collectors starting together on one
 //! database migrate it once, one after the other.
 //!
+//! Roll-ups ([`crate::rollup`]): the group's transaction also marks, in `rollup_dirty`, the
+//! minute of every page view it inserted and of every web vital it inserted or updated (read
+//! with `RETURNING`; a web vital stays dated by its first report). Of several collectors on one
+//! database, the one holding the session advisory lock [`ROLLUP_LOCK`] rolls up; the others
+//! skip their pass. The lock is held on a pooled connection for the whole pass, which also
+//! takes others: a pool of one connection cannot roll up.
+//!
 //! TLS: not supported yet (connections are made without TLS; `sslmode=prefer`, the default,
 //! falls back to plain TCP and `sslmode=require` fails).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::mpsc;
@@ -56,6 +63,11 @@ use postgres::types::Type;
 use super::{export, Store, StoreError, StoreOutcome, VitalRows, VitalSample};
 use crate::config::{redact_url, scrub_secrets};
 use crate::normalize::{BrowserRecords, Record};
+use crate::rollup::{
+    self, DirtyBucket, PageViewSeries, RawMinute, RawPageView, RawVital, Rollup, RollupLock, Tier,
+    VitalSeries,
+};
+use crate::sketch::{DdSketch, Hll};
 
 /// The schema version this collector writes: the number of [`MIGRATIONS`].
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -66,6 +78,12 @@ pub const DEFAULT_POOL_SIZE: u32 = 8;
 /// The advisory lock (`pg_advisory_xact_lock`) every migration transaction takes first: the
 /// bytes of "perfwatc".
 pub const MIGRATION_LOCK: i64 = 0x7065_7266_7761_7463;
+
+/// The session advisory lock (`pg_try_advisory_lock`) held by the one collector that rolls up
+/// ([`Store::try_lock_rollups`]): the bytes of "pwrollup". It lives in the database's
+/// advisory-lock key space, next to [`MIGRATION_LOCK`], so collectors sharing a database
+/// exclude each other and collectors of other databases do not.
+pub const ROLLUP_LOCK: i64 = 0x7077_726f_6c6c_7570;
 
 /// Schema version 1, as SQLite's (times are epoch ms on the collector's clock).
 const SCHEMA_V1: &str = "
@@ -154,9 +172,53 @@ DROP TABLE IF EXISTS seen_events;
 ALTER TABLE navigations ADD COLUMN IF NOT EXISTS completeness INTEGER NOT NULL DEFAULT 0;
 ";
 
+/// Migration 4, as SQLite's: the roll-up tiers ([`crate::rollup`]) and the marks of buckets to
+/// recompute. Sketches are their canonical encodings ([`DdSketch::to_bytes`],
+/// [`Hll::to_bytes`]).
+const SCHEMA_V4: &str = "
+CREATE TABLE IF NOT EXISTS rollup_vitals (
+    tier              TEXT NOT NULL,
+    bucket_ms         BIGINT NOT NULL,
+    app               TEXT NOT NULL,
+    page              TEXT NOT NULL,
+    name              TEXT NOT NULL,
+    count             BIGINT NOT NULL,
+    sum               DOUBLE PRECISION NOT NULL,
+    good              BIGINT NOT NULL,
+    needs_improvement BIGINT NOT NULL,
+    poor              BIGINT NOT NULL,
+    sketch            BYTEA NOT NULL,
+    PRIMARY KEY (tier, bucket_ms, app, page, name)
+);
+CREATE TABLE IF NOT EXISTS rollup_page_views (
+    tier      TEXT NOT NULL,
+    bucket_ms BIGINT NOT NULL,
+    app       TEXT NOT NULL,
+    page      TEXT NOT NULL,
+    count     BIGINT NOT NULL,
+    sessions  BYTEA NOT NULL,
+    users     BYTEA NOT NULL,
+    PRIMARY KEY (tier, bucket_ms, app, page)
+);
+CREATE TABLE IF NOT EXISTS rollup_dirty (
+    id        BIGSERIAL PRIMARY KEY,
+    tier      TEXT NOT NULL,
+    bucket_ms BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rollup_dirty_by_tier ON rollup_dirty (tier, id);
+-- Marks every minute already holding raw events, so that the history reaches the roll-ups
+-- (the hour and day tiers only for the minute tier's retention, 2 days by default).
+INSERT INTO rollup_dirty (tier, bucket_ms)
+SELECT 'minute', minute FROM (
+    SELECT DISTINCT (measured_at_ms / 60000) * 60000 AS minute FROM web_vitals
+    UNION
+    SELECT DISTINCT (started_at_ms / 60000) * 60000 FROM page_views
+) AS history;
+";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one (and SQLite's alike).
-pub const MIGRATIONS: [&str; 3] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+pub const MIGRATIONS: [&str; 4] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
 
 /// The version table: one row, created by the first migration transaction.
 const VERSION_TABLE: &str = "
@@ -177,8 +239,11 @@ INSERT INTO page_views (app, session_id, page_view_id, url, route, navigation_ty
                         user_id, started_at_ms, received_at_ms)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                      $7::text[], $8::text[], $9::bigint[], $10::bigint[])
-ON CONFLICT (app, session_id, page_view_id) DO NOTHING";
+ON CONFLICT (app, session_id, page_view_id) DO NOTHING
+RETURNING started_at_ms";
 
+/// As SQLite's `UPSERT_WEB_VITAL`: a metric stays dated by its first report (so it stays in
+/// the roll-up minute it was counted in), and the rows changed return that date.
 const UPSERT_WEB_VITALS: &str = "
 INSERT INTO web_vitals (app, session_id, page_view_id, metric_id, name, value, delta, seq,
                         rating, navigation_type, url, route, measured_at_ms, received_at_ms)
@@ -189,9 +254,13 @@ ON CONFLICT (app, session_id, metric_id) DO UPDATE SET
     page_view_id = excluded.page_view_id, name = excluded.name,
     value = excluded.value, delta = excluded.delta, seq = excluded.seq,
     rating = excluded.rating, navigation_type = excluded.navigation_type,
-    url = excluded.url, route = excluded.route,
-    measured_at_ms = excluded.measured_at_ms, received_at_ms = excluded.received_at_ms
-WHERE excluded.seq > web_vitals.seq";
+    url = excluded.url, route = excluded.route, received_at_ms = excluded.received_at_ms
+WHERE excluded.seq > web_vitals.seq
+RETURNING measured_at_ms";
+
+/// Buckets of tier `$1` to recompute, one mark each.
+const MARK_DIRTY: &str = "
+INSERT INTO rollup_dirty (tier, bucket_ms) SELECT $1::text, unnest($2::bigint[])";
 
 const UPSERT_NAVIGATIONS: &str = "
 INSERT INTO navigations (app, session_id, page_view_id, url, route, navigation_type, protocol,
@@ -222,6 +291,48 @@ WHERE measured_at_ms >= $1";
 const COUNT_PAGE_VIEWS: &str = "
 SELECT COALESCE(NULLIF(route, ''), url), COUNT(*) FROM page_views
 WHERE started_at_ms >= $1 GROUP BY 1";
+
+const TRY_LOCK_ROLLUPS: &str = "SELECT pg_try_advisory_lock($1)";
+
+const UNLOCK_ROLLUPS: &str = "SELECT pg_advisory_unlock($1)";
+
+const SELECT_DIRTY: &str = "
+SELECT id, bucket_ms FROM rollup_dirty WHERE tier = $1 ORDER BY id LIMIT $2";
+
+const SELECT_RAW_VITALS: &str = "
+SELECT app, COALESCE(NULLIF(route, ''), url), name, value FROM web_vitals
+WHERE measured_at_ms >= $1 AND measured_at_ms < $2";
+
+const SELECT_RAW_PAGE_VIEWS: &str = "
+SELECT app, COALESCE(NULLIF(route, ''), url), session_id, user_id FROM page_views
+WHERE started_at_ms >= $1 AND started_at_ms < $2";
+
+const SELECT_ROLLUP_VITALS: &str = "
+SELECT app, page, name, good, needs_improvement, poor, sketch FROM rollup_vitals
+WHERE tier = $1 AND bucket_ms >= $2 AND bucket_ms < $3";
+
+const SELECT_ROLLUP_PAGE_VIEWS: &str = "
+SELECT app, page, count, sessions, users FROM rollup_page_views
+WHERE tier = $1 AND bucket_ms >= $2 AND bucket_ms < $3";
+
+const DELETE_ROLLUP_VITALS: &str = "DELETE FROM rollup_vitals WHERE tier = $1 AND bucket_ms = $2";
+
+const DELETE_ROLLUP_PAGE_VIEWS: &str =
+    "DELETE FROM rollup_page_views WHERE tier = $1 AND bucket_ms = $2";
+
+const INSERT_ROLLUP_VITALS: &str = "
+INSERT INTO rollup_vitals (tier, bucket_ms, app, page, name, count, sum, good,
+                           needs_improvement, poor, sketch)
+SELECT $1::text, $2::bigint, * FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[],
+                                           $7::float8[], $8::bigint[], $9::bigint[],
+                                           $10::bigint[], $11::bytea[])";
+
+const INSERT_ROLLUP_PAGE_VIEWS: &str = "
+INSERT INTO rollup_page_views (tier, bucket_ms, app, page, count, sessions, users)
+SELECT $1::text, $2::bigint, * FROM unnest($3::text[], $4::text[], $5::bigint[],
+                                           $6::bytea[], $7::bytea[])";
+
+const CLEAR_MARKS: &str = "DELETE FROM rollup_dirty WHERE id = ANY($1::bigint[])";
 
 /// How the PostgreSQL store connects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -364,13 +475,24 @@ impl Store for PostgresStore {
             page_views: conn.prepare_cached(INSERT_PAGE_VIEWS)?,
             web_vitals: conn.prepare_cached(UPSERT_WEB_VITALS)?,
             navigations: conn.prepare_cached(UPSERT_NAVIGATIONS)?,
+            mark_dirty: conn.prepare_cached(MARK_DIRTY)?,
         };
         let cleaned: Vec<Cow<'_, BrowserRecords>> =
             batches.iter().map(|batch| without_nul(batch)).collect();
         let batches: Vec<&BrowserRecords> = cleaned.iter().map(|batch| &**batch).collect();
         let mut tx = conn.client.transaction()?;
         let (outcomes, rows) = plan_group(&batches);
-        rows.write(&mut tx, &statements)?;
+        let changed = rows.write(&mut tx, &statements)?;
+        // The minutes whose roll-ups the group changed, marked in its transaction.
+        let minutes: Vec<i64> = changed
+            .into_iter()
+            .map(|at_ms| Tier::Minute.bucket_of(at_ms))
+            .collect::<BTreeSet<i64>>()
+            .into_iter()
+            .collect();
+        if !minutes.is_empty() {
+            tx.execute(&statements.mark_dirty, &[&Tier::Minute.as_str(), &minutes])?;
+        }
         tx.commit()?;
         Ok(outcomes)
     }
@@ -435,6 +557,182 @@ impl Store for PostgresStore {
                  (SELECT ctid FROM {table} WHERE {column} < $1 LIMIT $2)"
             );
             deleted += tx.execute(sql.as_str(), &[&before_ms, &limit])?;
+        }
+        tx.commit()?;
+        Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
+    }
+
+    /// A session advisory lock ([`ROLLUP_LOCK`]) on a pooled connection that the guard keeps
+    /// out of the pool until it drops and unlocks. The server releases the lock by itself if
+    /// the connection ends (the collector dies, an administrator ends the backend).
+    fn try_lock_rollups(&self) -> Result<Option<RollupLock>, StoreError> {
+        let mut conn = self.connection()?;
+        let try_lock = conn.prepare_cached(TRY_LOCK_ROLLUPS)?;
+        let locked: bool = conn
+            .client
+            .query_one(&try_lock, &[&ROLLUP_LOCK])?
+            .try_get(0)?;
+        if !locked {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(RollupGuard { conn: Some(conn) })))
+    }
+
+    fn dirty_buckets(&self, tier: Tier, limit: usize) -> Result<Vec<DirtyBucket>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut conn = self.connection()?;
+        let select = conn.prepare_cached(SELECT_DIRTY)?;
+        let marks = conn
+            .client
+            .query(&select, &[&tier.as_str(), &limit])?
+            .into_iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect::<Result<Vec<(i64, i64)>, postgres::Error>>()?;
+        Ok(rollup::group_marks(tier, marks))
+    }
+
+    fn raw_minute(&self, from_ms: i64, to_ms: i64) -> Result<RawMinute, StoreError> {
+        let mut conn = self.connection()?;
+        let select_vitals = conn.prepare_cached(SELECT_RAW_VITALS)?;
+        let select_page_views = conn.prepare_cached(SELECT_RAW_PAGE_VIEWS)?;
+        let mut raw = RawMinute::default();
+        for row in conn.client.query(&select_vitals, &[&from_ms, &to_ms])? {
+            let name: &str = row.try_get(2)?;
+            // A name this collector does not know (written by a newer one) is skipped.
+            if let Some(name) = vital_name(name) {
+                raw.vitals.push(RawVital {
+                    app: row.try_get(0)?,
+                    page: row.try_get(1)?,
+                    name,
+                    value: row.try_get(3)?,
+                });
+            }
+        }
+        for row in conn.client.query(&select_page_views, &[&from_ms, &to_ms])? {
+            raw.page_views.push(RawPageView {
+                app: row.try_get(0)?,
+                page: row.try_get(1)?,
+                session_id: row.try_get(2)?,
+                user_id: row.try_get(3)?,
+            });
+        }
+        Ok(raw)
+    }
+
+    fn read_rollups(&self, tier: Tier, from_ms: i64, to_ms: i64) -> Result<Rollup, StoreError> {
+        let mut conn = self.connection()?;
+        let select_vitals = conn.prepare_cached(SELECT_ROLLUP_VITALS)?;
+        let select_page_views = conn.prepare_cached(SELECT_ROLLUP_PAGE_VIEWS)?;
+        let mut rollup = Rollup::default();
+        let params: [&(dyn postgres::types::ToSql + Sync); 3] = [&tier.as_str(), &from_ms, &to_ms];
+        for row in conn.client.query(&select_vitals, &params)? {
+            let Some(name) = vital_name(row.try_get(2)?) else {
+                continue;
+            };
+            rollup.vitals.push(VitalSeries {
+                app: row.try_get(0)?,
+                page: row.try_get(1)?,
+                name,
+                ratings: [
+                    count(row.try_get(3)?),
+                    count(row.try_get(4)?),
+                    count(row.try_get(5)?),
+                ],
+                sketch: DdSketch::from_bytes(row.try_get(6)?)?,
+            });
+        }
+        for row in conn.client.query(&select_page_views, &params)? {
+            rollup.page_views.push(PageViewSeries {
+                app: row.try_get(0)?,
+                page: row.try_get(1)?,
+                count: count(row.try_get(2)?),
+                sessions: Hll::from_bytes(row.try_get(3)?)?,
+                users: Hll::from_bytes(row.try_get(4)?)?,
+            });
+        }
+        Ok(rollup)
+    }
+
+    fn replace_rollup(
+        &self,
+        dirty: &DirtyBucket,
+        rollup: Option<&Rollup>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.connection()?;
+        // Prepared once per connection, used or not.
+        let clear_marks = conn.prepare_cached(CLEAR_MARKS)?;
+        let delete_vitals = conn.prepare_cached(DELETE_ROLLUP_VITALS)?;
+        let delete_page_views = conn.prepare_cached(DELETE_ROLLUP_PAGE_VIEWS)?;
+        let insert_vitals = conn.prepare_cached(INSERT_ROLLUP_VITALS)?;
+        let insert_page_views = conn.prepare_cached(INSERT_ROLLUP_PAGE_VIEWS)?;
+        let mark_dirty = conn.prepare_cached(MARK_DIRTY)?;
+        let (tier, bucket) = (dirty.tier.as_str(), dirty.bucket_ms);
+        let mut tx = conn.client.transaction()?;
+        if let Some(rollup) = rollup {
+            tx.execute(&delete_vitals, &[&tier, &bucket])?;
+            tx.execute(&delete_page_views, &[&tier, &bucket])?;
+            if !rollup.vitals.is_empty() {
+                let v = &rollup.vitals[..];
+                let ratings = |i: usize| column(v, move |s| saturating_i64(s.ratings[i]));
+                tx.execute(
+                    &insert_vitals,
+                    &[
+                        &tier,
+                        &bucket,
+                        &column(v, |s| s.app.as_str()),
+                        &column(v, |s| s.page.as_str()),
+                        &column(v, |s| s.name.as_str()),
+                        &column(v, |s| saturating_i64(s.count())),
+                        &column(v, |s| s.sketch.sum()),
+                        &ratings(0),
+                        &ratings(1),
+                        &ratings(2),
+                        &column(v, |s| s.sketch.to_bytes()),
+                    ],
+                )?;
+            }
+            if !rollup.page_views.is_empty() {
+                let p = &rollup.page_views[..];
+                tx.execute(
+                    &insert_page_views,
+                    &[
+                        &tier,
+                        &bucket,
+                        &column(p, |s| s.app.as_str()),
+                        &column(p, |s| s.page.as_str()),
+                        &column(p, |s| saturating_i64(s.count)),
+                        &column(p, |s| s.sessions.to_bytes()),
+                        &column(p, |s| s.users.to_bytes()),
+                    ],
+                )?;
+            }
+            if let Some(parent) = dirty.tier.parent() {
+                tx.execute(
+                    &mark_dirty,
+                    &[&parent.as_str(), &vec![parent.bucket_of(bucket)]],
+                )?;
+            }
+        }
+        // Exactly the marks read: one made meanwhile (a higher id, or a lower one whose
+        // transaction committed late) stays for the next pass.
+        tx.execute(&clear_marks, &[&dirty.marks])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Deletes by `ctid`, a chunk per roll-up table, in one short transaction, as [`Self::prune`]
+    /// (the primary keys start with `(tier, bucket_ms)`, so the chunk is found by index).
+    fn prune_rollups(&self, tier: Tier, before_ms: i64, limit: usize) -> Result<usize, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut conn = self.connection()?;
+        let mut tx = conn.client.transaction()?;
+        let mut deleted = 0;
+        for table in ["rollup_vitals", "rollup_page_views"] {
+            let sql = format!(
+                "DELETE FROM {table} WHERE ctid IN \
+                 (SELECT ctid FROM {table} WHERE tier = $1 AND bucket_ms < $2 LIMIT $3)"
+            );
+            deleted += tx.execute(sql.as_str(), &[&tier.as_str(), &before_ms, &limit])?;
         }
         tx.commit()?;
         Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
@@ -533,6 +831,9 @@ pub struct ConnectError(String);
 struct PgConnection {
     client: Client,
     statements: HashMap<&'static str, Statement>,
+    /// Set when the connection must not be reused (a session lock could not be released): the
+    /// pool then closes it rather than take it back ([`Manager::has_broken`]).
+    broken: bool,
 }
 
 impl PgConnection {
@@ -565,6 +866,7 @@ impl ManageConnection for Manager {
             Ok(client) => Ok(PgConnection {
                 client,
                 statements: HashMap::new(),
+                broken: false,
             }),
             Err(err) => Err(ConnectError(scrub_secrets(&describe(&err), &self.url))),
         }
@@ -578,7 +880,73 @@ impl ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut PgConnection) -> bool {
-        conn.client.is_closed()
+        conn.broken || conn.client.is_closed()
+    }
+}
+
+/// Holds [`ROLLUP_LOCK`] on its pooled connection, and releases it when dropped.
+struct RollupGuard {
+    /// Always `Some` but while dropping.
+    conn: Option<PooledConnection<Manager>>,
+}
+
+impl RollupGuard {
+    /// Unlocks on `conn`, then gives it back to the pool, or has the pool close it when the
+    /// lock may still be held (closing the session releases it). Runs on a plain thread.
+    fn release(mut conn: PooledConnection<Manager>) {
+        let unlocked = conn
+            .prepare_cached(UNLOCK_ROLLUPS)
+            .and_then(|unlock| conn.client.query_one(&unlock, &[&ROLLUP_LOCK]))
+            .and_then(|row| row.try_get::<_, bool>(0));
+        match unlocked {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!("the roll-up lock was not held by its connection; closing it");
+                conn.broken = true;
+            }
+            Err(err) => {
+                tracing::warn!(error = %describe(&err), "cannot release the roll-up lock; closing its connection");
+                conn.broken = true;
+            }
+        }
+    }
+}
+
+impl Drop for RollupGuard {
+    /// Like [`PostgresStore`]'s `Drop`: the synchronous client panics on a thread that drives
+    /// async tasks, so there the lock is released on a plain thread.
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_err() {
+            Self::release(conn); // dropped here, on a plain thread
+            return;
+        }
+        let (send, receive) = mpsc::channel::<PooledConnection<Manager>>();
+        let releaser = std::thread::Builder::new()
+            .name("perfwatch-pg-unlock".into())
+            .spawn(move || {
+                if let Ok(conn) = receive.recv() {
+                    Self::release(conn);
+                }
+            });
+        match releaser {
+            Ok(thread) => {
+                if let Err(returned) = send.send(conn) {
+                    std::mem::forget(returned.0);
+                }
+                if thread.join().is_err() {
+                    tracing::warn!("releasing the roll-up lock panicked");
+                }
+            }
+            Err(err) => {
+                // Leaking the connection (and with it the lock, until the process exits and
+                // the server closes the session) beats a panic in a destructor.
+                tracing::warn!(error = %err, "cannot start a thread to release the roll-up lock");
+                std::mem::forget(conn);
+            }
+        }
     }
 }
 
@@ -597,6 +965,7 @@ struct WriteStatements {
     page_views: Statement,
     web_vitals: Statement,
     navigations: Statement,
+    mark_dirty: Statement,
 }
 
 /// `(app, session_id, id)`: the key of every table.
@@ -618,14 +987,11 @@ impl<'a, R> Default for Unique<'a, R> {
 }
 
 impl<'a, R> Unique<'a, R> {
-    /// Offers `row` under `key`: kept if the key is new, or if `replaces(kept, row)`.
-    fn offer(&mut self, key: Key<'a>, row: R, replaces: impl FnOnce(&R, &R) -> bool) {
+    /// Offers `row` under `key`: kept if the key is new, else `merge(kept, row)` decides what
+    /// is kept.
+    fn offer(&mut self, key: Key<'a>, row: R, merge: impl FnOnce(&mut R, R)) {
         match self.index.get(&key) {
-            Some(&i) => {
-                if replaces(&self.rows[i].1, &row) {
-                    self.rows[i].1 = row;
-                }
-            }
+            Some(&i) => merge(&mut self.rows[i].1, row),
             None => {
                 self.index.insert(key, self.rows.len());
                 self.rows.push((key, row));
@@ -644,6 +1010,8 @@ struct Row<'a, T> {
     batch: &'a BrowserRecords,
     record: &'a Record,
     body: &'a T,
+    /// The time stored: the record's, but a web vital's is its first report's in the group.
+    at_ms: i64,
 }
 
 /// What a group leaves in each table.
@@ -655,7 +1023,8 @@ struct GroupRows<'a> {
 }
 
 /// Reduces the group to one row per key, as the SQLite store's statements would leave it one
-/// by one: a page view, the first; a web vital, the first with the highest `seq`; a
+/// by one: a page view, the first; a web vital, the first with the highest `seq`, dated by the
+/// first report of the group (the one SQLite inserts; later ones update it but its date); a
 /// navigation, the first of the highest completeness. The upserts then apply the same rules
 /// against what the table holds.
 fn plan_group<'a>(batches: &[&'a BrowserRecords]) -> (Vec<StoreOutcome>, GroupRows<'a>) {
@@ -672,8 +1041,9 @@ fn plan_group<'a>(batches: &[&'a BrowserRecords]) -> (Vec<StoreOutcome>, GroupRo
                         batch,
                         record,
                         body: &page_view.navigation_type,
+                        at_ms: record.at_ms,
                     },
-                    |_, _| false,
+                    |_, _| {},
                 ),
                 EventBody::WebVital(vital) => rows.web_vitals.offer(
                     (app, session_id, vital.id.as_str()),
@@ -681,8 +1051,16 @@ fn plan_group<'a>(batches: &[&'a BrowserRecords]) -> (Vec<StoreOutcome>, GroupRo
                         batch,
                         record,
                         body: vital,
+                        at_ms: record.at_ms,
                     },
-                    |kept, new| new.body.seq > kept.body.seq,
+                    |kept, new| {
+                        if new.body.seq > kept.body.seq {
+                            *kept = Row {
+                                at_ms: kept.at_ms,
+                                ..new
+                            };
+                        }
+                    },
                 ),
                 EventBody::Navigation(navigation) => rows.navigations.offer(
                     (app, session_id, record.page_view_id.as_str()),
@@ -690,8 +1068,13 @@ fn plan_group<'a>(batches: &[&'a BrowserRecords]) -> (Vec<StoreOutcome>, GroupRo
                         batch,
                         record,
                         body: navigation,
+                        at_ms: record.at_ms,
                     },
-                    |kept, new| new.body.completeness() > kept.body.completeness(),
+                    |kept, new| {
+                        if new.body.completeness() > kept.body.completeness() {
+                            *kept = new;
+                        }
+                    },
                 ),
             }
         }
@@ -777,16 +1160,19 @@ fn column<'r, R, T>(rows: &'r [R], value: impl Fn(&'r R) -> T) -> Vec<T> {
 }
 
 impl GroupRows<'_> {
-    /// One multi-row statement per table that has rows.
+    /// One multi-row statement per table that has rows. Returns the times of the page views
+    /// inserted and of the web vitals inserted or updated (their first report's): what the
+    /// roll-ups must recompute.
     fn write(
         self,
         tx: &mut postgres::Transaction<'_>,
         statements: &WriteStatements,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut changed = Vec::new();
         let page_views = self.page_views.into_sorted();
         if !page_views.is_empty() {
             let r = &page_views[..];
-            tx.execute(
+            let inserted = tx.query(
                 &statements.page_views,
                 &[
                     &column(r, |r| r.batch.app.as_str()),
@@ -797,15 +1183,18 @@ impl GroupRows<'_> {
                     &column(r, |r| r.body.map(NavigationType::as_str)),
                     &column(r, |r| r.batch.release.as_deref()),
                     &column(r, |r| r.batch.user_id.as_deref()),
-                    &column(r, |r| r.record.at_ms),
+                    &column(r, |r| r.at_ms),
                     &column(r, |r| r.batch.received_at_ms),
                 ],
             )?;
+            for row in inserted {
+                changed.push(row.try_get(0)?);
+            }
         }
         let web_vitals = self.web_vitals.into_sorted();
         if !web_vitals.is_empty() {
             let r = &web_vitals[..];
-            tx.execute(
+            let upserted = tx.query(
                 &statements.web_vitals,
                 &[
                     &column(r, |r| r.batch.app.as_str()),
@@ -821,10 +1210,13 @@ impl GroupRows<'_> {
                     &column(r, |r| r.body.navigation_type.map(NavigationType::as_str)),
                     &column(r, |r| r.record.url.as_str()),
                     &column(r, |r| r.record.route.as_deref()),
-                    &column(r, |r| r.record.at_ms),
+                    &column(r, |r| r.at_ms),
                     &column(r, |r| r.batch.received_at_ms),
                 ],
             )?;
+            for row in upserted {
+                changed.push(row.try_get(0)?);
+            }
         }
         let navigations = self.navigations.into_sorted();
         if !navigations.is_empty() {
@@ -852,14 +1244,25 @@ impl GroupRows<'_> {
                     &column(r, |r| r.body.transfer_size.map(saturating_i64)),
                     &column(r, |r| r.body.encoded_body_size.map(saturating_i64)),
                     &column(r, |r| r.body.decoded_body_size.map(saturating_i64)),
-                    &column(r, |r| r.record.at_ms),
+                    &column(r, |r| r.at_ms),
                     &column(r, |r| r.batch.received_at_ms),
                     &column(r, |r| i32::from(r.body.completeness())),
                 ],
             )?;
         }
-        Ok(())
+        Ok(changed)
     }
+}
+
+/// The vital named `name`, or `None` for a name this collector does not know (written by a
+/// newer one).
+fn vital_name(name: &str) -> Option<VitalName> {
+    VitalName::ALL.into_iter().find(|n| n.as_str() == name)
+}
+
+/// A stored count (never negative when this collector wrote it).
+fn count(stored: i64) -> u64 {
+    u64::try_from(stored).unwrap_or_default()
 }
 
 /// `BIGINT` is signed. The protocol bounds sizes at 2^53 - 1, so this never saturates for a

@@ -4,10 +4,17 @@
 //! readers', each behind a [`Mutex`]. WAL lets the reader see the last commit while the writer
 //! writes, so statistics never wait for ingest.
 //!
-//! Durability: `synchronous = FULL`, so a commit returns only after the WAL is fsync'd. A batch
-//! the collector acknowledged survives the process being killed *and* a power loss (on a disk
-//! that honours fsync). Group commit pays that fsync once for every batch waiting.
+//! Durability: the writer commits with `synchronous = NORMAL`, so a commit returns once the WAL
+//! frames are written to the operating system (they survive the process being killed), and
+//! [`Store::sync`] fsyncs the WAL file, after which they survive a power loss too (on a disk
+//! that honours fsync). The ingest queue answers a batch only after both, and calls `sync`
+//! once for every group committed meanwhile, on a thread of its own: the writer commits the
+//! next group while the disk flushes the last ones. A batch is therefore acknowledged with the
+//! guarantee of `synchronous = FULL`, without the writer waiting for each fsync. Checkpoints
+//! keep SQLite's own ordering (WAL synced before it is copied into the database, the database
+//! synced after).
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -20,9 +27,13 @@ use super::{export, Store, StoreError, StoreOutcome, VitalRows, VitalSample};
 use std::time::Duration;
 
 use perfwatch_protocol::{EventBody, Navigation, NavigationType, VitalName, WebVital};
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{params, CachedStatement, Connection, Transaction};
 
 use crate::normalize::{BrowserRecords, Record};
+use crate::rollup::{
+    self, DirtyBucket, RawMinute, RawPageView, RawVital, Rollup, RollupLock, Tier,
+};
+use crate::sketch::{DdSketch, Hll};
 
 /// The schema version this collector writes (`PRAGMA user_version`): the number of
 /// [`MIGRATIONS`].
@@ -125,9 +136,105 @@ DROP TABLE IF EXISTS seen_events;
 ALTER TABLE navigations ADD COLUMN completeness INTEGER NOT NULL DEFAULT 0;
 ";
 
+/// Migration 4: the roll-up tiers ([`crate::rollup`]) and the marks of buckets to recompute.
+const SCHEMA_V4: &str = "
+CREATE TABLE IF NOT EXISTS rollup_vitals (
+    tier              TEXT NOT NULL,
+    bucket_ms         INTEGER NOT NULL,
+    app               TEXT NOT NULL,
+    page              TEXT NOT NULL,
+    name              TEXT NOT NULL,
+    count             INTEGER NOT NULL,
+    sum               REAL NOT NULL,
+    good              INTEGER NOT NULL,
+    needs_improvement INTEGER NOT NULL,
+    poor              INTEGER NOT NULL,
+    sketch            BLOB NOT NULL,
+    PRIMARY KEY (tier, bucket_ms, app, page, name)
+);
+CREATE TABLE IF NOT EXISTS rollup_page_views (
+    tier      TEXT NOT NULL,
+    bucket_ms INTEGER NOT NULL,
+    app       TEXT NOT NULL,
+    page      TEXT NOT NULL,
+    count     INTEGER NOT NULL,
+    sessions  BLOB NOT NULL,
+    users     BLOB NOT NULL,
+    PRIMARY KEY (tier, bucket_ms, app, page)
+);
+CREATE TABLE IF NOT EXISTS rollup_dirty (
+    id        INTEGER PRIMARY KEY,
+    tier      TEXT NOT NULL,
+    bucket_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rollup_dirty_by_tier ON rollup_dirty (tier, id);
+-- Marks every minute already holding raw events, so that the history reaches the roll-ups
+-- (the hour and day tiers only for the minute tier's retention, 2 days by default).
+INSERT INTO rollup_dirty (tier, bucket_ms)
+SELECT 'minute', minute FROM (
+    SELECT DISTINCT (measured_at_ms / 60000) * 60000 AS minute FROM web_vitals
+    UNION
+    SELECT DISTINCT (started_at_ms / 60000) * 60000 FROM page_views
+) AS history;
+";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one.
-pub const MIGRATIONS: [&str; 3] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+pub const MIGRATIONS: [&str; 4] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
+
+/// A page view once per id.
+const INSERT_PAGE_VIEW: &str = "
+INSERT INTO page_views (app, session_id, page_view_id, url, route, navigation_type,
+                        release, user_id, started_at_ms, received_at_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+ON CONFLICT (app, session_id, page_view_id) DO NOTHING";
+
+/// A metric's report, kept while no report with a higher `seq` arrives. The metric stays dated
+/// by its first report, so it stays in the roll-up minute it was counted in.
+const UPSERT_WEB_VITAL: &str = "
+INSERT INTO web_vitals (app, session_id, page_view_id, metric_id, name, value, delta,
+                        seq, rating, navigation_type, url, route, measured_at_ms,
+                        received_at_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+ON CONFLICT (app, session_id, metric_id) DO UPDATE SET
+    page_view_id = excluded.page_view_id, name = excluded.name,
+    value = excluded.value, delta = excluded.delta, seq = excluded.seq,
+    rating = excluded.rating, navigation_type = excluded.navigation_type,
+    url = excluded.url, route = excluded.route, received_at_ms = excluded.received_at_ms
+WHERE excluded.seq > web_vitals.seq";
+
+/// When a metric was first measured. (A `RETURNING` clause on the upsert would say it too, but
+/// costs SQLite an ephemeral table per statement.)
+const SELECT_MEASURED_AT: &str = "
+SELECT measured_at_ms FROM web_vitals WHERE app = ?1 AND session_id = ?2 AND metric_id = ?3";
+
+/// A bucket to recompute.
+const MARK_DIRTY: &str = "INSERT INTO rollup_dirty (tier, bucket_ms) VALUES (?1, ?2)";
+
+/// A page load's timing, kept while no more complete report arrives.
+const UPSERT_NAVIGATION: &str = "
+INSERT INTO navigations (app, session_id, page_view_id, url, route,
+    navigation_type, protocol, redirect_ms, dns_ms, connect_ms, tls_ms, ttfb_ms,
+    download_ms, dom_interactive_ms, dom_content_loaded_ms, dom_complete_ms, load_ms,
+    transfer_size, encoded_body_size, decoded_body_size, started_at_ms, received_at_ms,
+    completeness)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+        ?18, ?19, ?20, ?21, ?22, ?23)
+ON CONFLICT (app, session_id, page_view_id) DO UPDATE SET
+    url = excluded.url, route = excluded.route,
+    navigation_type = excluded.navigation_type, protocol = excluded.protocol,
+    redirect_ms = excluded.redirect_ms, dns_ms = excluded.dns_ms,
+    connect_ms = excluded.connect_ms, tls_ms = excluded.tls_ms,
+    ttfb_ms = excluded.ttfb_ms, download_ms = excluded.download_ms,
+    dom_interactive_ms = excluded.dom_interactive_ms,
+    dom_content_loaded_ms = excluded.dom_content_loaded_ms,
+    dom_complete_ms = excluded.dom_complete_ms, load_ms = excluded.load_ms,
+    transfer_size = excluded.transfer_size,
+    encoded_body_size = excluded.encoded_body_size,
+    decoded_body_size = excluded.decoded_body_size,
+    started_at_ms = excluded.started_at_ms, received_at_ms = excluded.received_at_ms,
+    completeness = excluded.completeness
+WHERE excluded.completeness > navigations.completeness";
 
 /// The SQLite store.
 #[derive(Debug)]
@@ -176,7 +283,8 @@ impl SqliteStore {
 fn connect(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    // The WAL is fsync'd by `Store::sync`, off the writer's path (see the module's docs).
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
     // 32 MiB of page cache per connection (the default 2 MiB makes every group re-read the
     // index pages it updates), and checkpoints every ~16 MiB of WAL rather than every 4 MiB:
     // fewer, larger copies back into the database file.
@@ -206,12 +314,25 @@ impl Store for SqliteStore {
     fn write_group(&self, batches: &[&BrowserRecords]) -> Result<Vec<StoreOutcome>, StoreError> {
         let mut conn = self.writer()?;
         let tx = conn.transaction()?;
+        let mut statements = GroupStatements::prepare(&tx)?;
         let outcomes = batches
             .iter()
-            .map(|batch| write_batch(&tx, batch))
+            .map(|batch| statements.write_batch(batch))
             .collect::<Result<Vec<_>, _>>()?;
+        statements.mark_dirty(&tx)?;
         tx.commit()?;
         Ok(outcomes)
+    }
+
+    /// fsyncs the WAL file: every frame committed so far reaches the disk. The file exists
+    /// while the store's connections are open (WAL mode keeps it), and is opened afresh so
+    /// that the flush always reaches the file SQLite writes.
+    fn sync(&self) -> Result<(), StoreError> {
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        fs::File::open(&wal)
+            .and_then(|file| file.sync_data())
+            .map_err(StoreError::Flush)
     }
 
     fn vital_rows(&self, since_ms: i64) -> Result<VitalRows, StoreError> {
@@ -293,6 +414,184 @@ impl Store for SqliteStore {
         Ok(deleted)
     }
 
+    fn try_lock_rollups(&self) -> Result<Option<RollupLock>, StoreError> {
+        // One collector per file: nobody to exclude.
+        Ok(Some(Box::new(())))
+    }
+
+    fn dirty_buckets(&self, tier: Tier, limit: usize) -> Result<Vec<DirtyBucket>, StoreError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, bucket_ms FROM rollup_dirty WHERE tier = ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let marks = stmt
+            .query_map(params![tier.as_str(), limit], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?
+            .collect::<Result<Vec<(i64, i64)>, _>>()?;
+        Ok(rollup::group_marks(tier, marks))
+    }
+
+    fn raw_minute(&self, from_ms: i64, to_ms: i64) -> Result<RawMinute, StoreError> {
+        let conn = self.reader()?;
+        let mut raw = RawMinute::default();
+        let mut stmt = conn.prepare_cached(
+            "SELECT app, COALESCE(NULLIF(route, ''), url), name, value FROM web_vitals
+             WHERE measured_at_ms >= ?1 AND measured_at_ms < ?2",
+        )?;
+        let mut rows = stmt.query([from_ms, to_ms])?;
+        while let Some(row) = rows.next()? {
+            let name: String = row.get(2)?;
+            // A name this collector does not know (written by a newer one) is skipped.
+            if let Some(name) = VitalName::ALL.into_iter().find(|n| n.as_str() == name) {
+                raw.vitals.push(RawVital {
+                    app: row.get(0)?,
+                    page: row.get(1)?,
+                    name,
+                    value: row.get(3)?,
+                });
+            }
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT app, COALESCE(NULLIF(route, ''), url), session_id, user_id FROM page_views
+             WHERE started_at_ms >= ?1 AND started_at_ms < ?2",
+        )?;
+        raw.page_views = stmt
+            .query_map([from_ms, to_ms], |row| {
+                Ok(RawPageView {
+                    app: row.get(0)?,
+                    page: row.get(1)?,
+                    session_id: row.get(2)?,
+                    user_id: row.get(3)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(raw)
+    }
+
+    fn read_rollups(&self, tier: Tier, from_ms: i64, to_ms: i64) -> Result<Rollup, StoreError> {
+        let conn = self.reader()?;
+        let mut rollup = Rollup::default();
+        let mut stmt = conn.prepare_cached(
+            "SELECT app, page, name, good, needs_improvement, poor, sketch FROM rollup_vitals
+             WHERE tier = ?1 AND bucket_ms >= ?2 AND bucket_ms < ?3",
+        )?;
+        let mut rows = stmt.query(params![tier.as_str(), from_ms, to_ms])?;
+        while let Some(row) = rows.next()? {
+            let name: String = row.get(2)?;
+            let Some(name) = VitalName::ALL.into_iter().find(|n| n.as_str() == name) else {
+                continue;
+            };
+            rollup.vitals.push(rollup::VitalSeries {
+                app: row.get(0)?,
+                page: row.get(1)?,
+                name,
+                ratings: [count(row.get(3)?), count(row.get(4)?), count(row.get(5)?)],
+                sketch: DdSketch::from_bytes(&row.get::<_, Vec<u8>>(6)?)?,
+            });
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT app, page, count, sessions, users FROM rollup_page_views
+             WHERE tier = ?1 AND bucket_ms >= ?2 AND bucket_ms < ?3",
+        )?;
+        let mut rows = stmt.query(params![tier.as_str(), from_ms, to_ms])?;
+        while let Some(row) = rows.next()? {
+            rollup.page_views.push(rollup::PageViewSeries {
+                app: row.get(0)?,
+                page: row.get(1)?,
+                count: count(row.get(2)?),
+                sessions: Hll::from_bytes(&row.get::<_, Vec<u8>>(3)?)?,
+                users: Hll::from_bytes(&row.get::<_, Vec<u8>>(4)?)?,
+            });
+        }
+        Ok(rollup)
+    }
+
+    fn replace_rollup(
+        &self,
+        dirty: &DirtyBucket,
+        rollup: Option<&Rollup>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.writer()?;
+        let tx = conn.transaction()?;
+        let (tier, bucket) = (dirty.tier.as_str(), dirty.bucket_ms);
+        if let Some(rollup) = rollup {
+            for table in ["rollup_vitals", "rollup_page_views"] {
+                tx.prepare_cached(&format!(
+                    "DELETE FROM {table} WHERE tier = ?1 AND bucket_ms = ?2"
+                ))?
+                .execute(params![tier, bucket])?;
+            }
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO rollup_vitals (tier, bucket_ms, app, page, name, count, sum, good,
+                                            needs_improvement, poor, sketch)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?;
+            for series in &rollup.vitals {
+                let [good, needs_improvement, poor] = series.ratings.map(saturating_i64);
+                insert.execute(params![
+                    tier,
+                    bucket,
+                    series.app,
+                    series.page,
+                    series.name.as_str(),
+                    saturating_i64(series.count()),
+                    series.sketch.sum(),
+                    good,
+                    needs_improvement,
+                    poor,
+                    series.sketch.to_bytes(),
+                ])?;
+            }
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO rollup_page_views (tier, bucket_ms, app, page, count, sessions,
+                                                users)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for series in &rollup.page_views {
+                insert.execute(params![
+                    tier,
+                    bucket,
+                    series.app,
+                    series.page,
+                    saturating_i64(series.count),
+                    series.sessions.to_bytes(),
+                    series.users.to_bytes(),
+                ])?;
+            }
+            if let Some(parent) = dirty.tier.parent() {
+                tx.prepare_cached(MARK_DIRTY)?
+                    .execute(params![parent.as_str(), parent.bucket_of(bucket)])?;
+            }
+        }
+        let mut clear = tx.prepare_cached("DELETE FROM rollup_dirty WHERE id = ?1")?;
+        for id in &dirty.marks {
+            clear.execute([id])?;
+        }
+        drop(clear);
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn prune_rollups(&self, tier: Tier, before_ms: i64, limit: usize) -> Result<usize, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut conn = self.writer()?;
+        let tx = conn.transaction()?;
+        let mut deleted = 0;
+        for table in ["rollup_vitals", "rollup_page_views"] {
+            deleted += tx.execute(
+                &format!(
+                    "DELETE FROM {table} WHERE rowid IN \
+                     (SELECT rowid FROM {table} WHERE tier = ?1 AND bucket_ms < ?2 LIMIT ?3)"
+                ),
+                params![tier.as_str(), before_ms, limit],
+            )?;
+        }
+        tx.commit()?;
+        Ok(deleted)
+    }
+
     /// `VACUUM INTO`: a consistent copy from one read transaction, so the writer carries on
     /// meanwhile (unlike the page-by-page backup API, which restarts whenever another
     /// connection writes). The copy is compacted and must not exist yet.
@@ -308,21 +607,79 @@ impl Store for SqliteStore {
     }
 }
 
-/// Writes one batch's records inside the group's transaction. Every statement is idempotent
-/// by its table's key, so a redelivered event changes nothing.
-fn write_batch(tx: &Transaction<'_>, batch: &BrowserRecords) -> Result<StoreOutcome, StoreError> {
-    let mut outcome = StoreOutcome::default();
-    for record in &batch.records {
-        match &record.body {
-            EventBody::PageView(page_view) => {
-                insert_page_view(tx, batch, record, page_view.navigation_type)?
-            }
-            EventBody::WebVital(vital) => upsert_web_vital(tx, batch, record, vital)?,
-            EventBody::Navigation(navigation) => upsert_navigation(tx, batch, record, navigation)?,
-        }
-        outcome.stored += 1;
+/// The group's statements, looked up in the connection's statement cache once per
+/// transaction rather than once per event.
+struct GroupStatements<'t> {
+    page_view: CachedStatement<'t>,
+    web_vital: CachedStatement<'t>,
+    measured_at: CachedStatement<'t>,
+    navigation: CachedStatement<'t>,
+    /// The minutes whose roll-ups the group changed.
+    dirty_minutes: BTreeSet<i64>,
+}
+
+impl<'t> GroupStatements<'t> {
+    fn prepare(tx: &'t Transaction<'_>) -> Result<Self, StoreError> {
+        Ok(Self {
+            page_view: tx.prepare_cached(INSERT_PAGE_VIEW)?,
+            web_vital: tx.prepare_cached(UPSERT_WEB_VITAL)?,
+            measured_at: tx.prepare_cached(SELECT_MEASURED_AT)?,
+            navigation: tx.prepare_cached(UPSERT_NAVIGATION)?,
+            dirty_minutes: BTreeSet::new(),
+        })
     }
-    Ok(outcome)
+
+    /// Marks the minutes the group changed for the roll-ups, in its transaction.
+    fn mark_dirty(self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+        let mut mark = tx.prepare_cached(MARK_DIRTY)?;
+        for minute in &self.dirty_minutes {
+            mark.execute(params![Tier::Minute.as_str(), minute])?;
+        }
+        Ok(())
+    }
+
+    /// Writes one batch's records. Every statement is idempotent by its table's key, so a
+    /// redelivered event changes nothing.
+    fn write_batch(&mut self, batch: &BrowserRecords) -> Result<StoreOutcome, StoreError> {
+        let mut outcome = StoreOutcome::default();
+        for record in &batch.records {
+            match &record.body {
+                EventBody::PageView(page_view) => {
+                    let inserted = insert_page_view(
+                        &mut self.page_view,
+                        batch,
+                        record,
+                        page_view.navigation_type,
+                    )?;
+                    if inserted {
+                        self.dirty_minutes
+                            .insert(Tier::Minute.bucket_of(record.at_ms));
+                    }
+                }
+                EventBody::WebVital(vital) => {
+                    if upsert_web_vital(&mut self.web_vital, batch, record, vital)? {
+                        // A first report can only have been inserted, at its own time; a
+                        // later one may have updated a metric first measured earlier.
+                        let measured_at = if vital.seq == 1 {
+                            record.at_ms
+                        } else {
+                            self.measured_at.query_row(
+                                params![batch.app, batch.session_id, vital.id],
+                                |row| row.get(0),
+                            )?
+                        };
+                        self.dirty_minutes
+                            .insert(Tier::Minute.bucket_of(measured_at));
+                    }
+                }
+                EventBody::Navigation(navigation) => {
+                    upsert_navigation(&mut self.navigation, batch, record, navigation)?
+                }
+            }
+            outcome.stored += 1;
+        }
+        Ok(outcome)
+    }
 }
 
 /// Brings the database to the version `migrations` reach, each migration in its own
@@ -346,18 +703,12 @@ pub fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<(), StoreEr
 }
 
 fn insert_page_view(
-    tx: &Transaction<'_>,
+    stmt: &mut CachedStatement<'_>,
     batch: &BrowserRecords,
     record: &Record,
     navigation_type: Option<NavigationType>,
-) -> Result<(), StoreError> {
-    tx.prepare_cached(
-        "INSERT INTO page_views (app, session_id, page_view_id, url, route, navigation_type,
-                                 release, user_id, started_at_ms, received_at_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-         ON CONFLICT (app, session_id, page_view_id) DO NOTHING",
-    )?
-    .execute(params![
+) -> Result<bool, StoreError> {
+    let inserted = stmt.execute(params![
         batch.app,
         batch.session_id,
         record.page_view_id,
@@ -369,30 +720,18 @@ fn insert_page_view(
         record.at_ms,
         batch.received_at_ms,
     ])?;
-    Ok(())
+    Ok(inserted == 1)
 }
 
+/// True when the row changed (inserted, or updated by a higher `seq`).
 fn upsert_web_vital(
-    tx: &Transaction<'_>,
+    stmt: &mut CachedStatement<'_>,
     batch: &BrowserRecords,
     record: &Record,
     vital: &WebVital,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let rating = vital.name.rate(vital.value).as_str();
-    tx.prepare_cached(
-        "INSERT INTO web_vitals (app, session_id, page_view_id, metric_id, name, value, delta,
-                                 seq, rating, navigation_type, url, route, measured_at_ms,
-                                 received_at_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-         ON CONFLICT (app, session_id, metric_id) DO UPDATE SET
-             page_view_id = excluded.page_view_id, name = excluded.name,
-             value = excluded.value, delta = excluded.delta, seq = excluded.seq,
-             rating = excluded.rating, navigation_type = excluded.navigation_type,
-             url = excluded.url, route = excluded.route,
-             measured_at_ms = excluded.measured_at_ms, received_at_ms = excluded.received_at_ms
-         WHERE excluded.seq > web_vitals.seq",
-    )?
-    .execute(params![
+    let changed = stmt.execute(params![
         batch.app,
         batch.session_id,
         record.page_view_id,
@@ -408,40 +747,16 @@ fn upsert_web_vital(
         record.at_ms,
         batch.received_at_ms,
     ])?;
-    Ok(())
+    Ok(changed == 1)
 }
 
 fn upsert_navigation(
-    tx: &Transaction<'_>,
+    stmt: &mut CachedStatement<'_>,
     batch: &BrowserRecords,
     record: &Record,
     nav: &Navigation,
 ) -> Result<(), StoreError> {
-    tx.prepare_cached(
-        "INSERT INTO navigations (app, session_id, page_view_id, url, route,
-             navigation_type, protocol, redirect_ms, dns_ms, connect_ms, tls_ms, ttfb_ms,
-             download_ms, dom_interactive_ms, dom_content_loaded_ms, dom_complete_ms, load_ms,
-             transfer_size, encoded_body_size, decoded_body_size, started_at_ms, received_at_ms,
-             completeness)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19, ?20, ?21, ?22, ?23)
-         ON CONFLICT (app, session_id, page_view_id) DO UPDATE SET
-             url = excluded.url, route = excluded.route,
-             navigation_type = excluded.navigation_type, protocol = excluded.protocol,
-             redirect_ms = excluded.redirect_ms, dns_ms = excluded.dns_ms,
-             connect_ms = excluded.connect_ms, tls_ms = excluded.tls_ms,
-             ttfb_ms = excluded.ttfb_ms, download_ms = excluded.download_ms,
-             dom_interactive_ms = excluded.dom_interactive_ms,
-             dom_content_loaded_ms = excluded.dom_content_loaded_ms,
-             dom_complete_ms = excluded.dom_complete_ms, load_ms = excluded.load_ms,
-             transfer_size = excluded.transfer_size,
-             encoded_body_size = excluded.encoded_body_size,
-             decoded_body_size = excluded.decoded_body_size,
-             started_at_ms = excluded.started_at_ms, received_at_ms = excluded.received_at_ms,
-             completeness = excluded.completeness
-         WHERE excluded.completeness > navigations.completeness",
-    )?
-    .execute(params![
+    stmt.execute(params![
         batch.app,
         batch.session_id,
         record.page_view_id,
@@ -467,6 +782,11 @@ fn upsert_navigation(
         nav.completeness(),
     ])?;
     Ok(())
+}
+
+/// A stored count (never negative when this collector wrote it).
+fn count(stored: i64) -> u64 {
+    u64::try_from(stored).unwrap_or_default()
 }
 
 /// SQLite integers are signed. The protocol bounds sizes at 2^53 - 1, so this never saturates
@@ -497,7 +817,7 @@ mod tests {
         let sync: i64 = conn
             .pragma_query_value(None, "synchronous", |r| r.get(0))
             .unwrap();
-        assert_eq!(sync, 2, "synchronous = FULL");
+        assert_eq!(sync, 1, "synchronous = NORMAL: Store::sync flushes the WAL");
     }
 
     fn records(events: serde_json::Value) -> BrowserRecords {

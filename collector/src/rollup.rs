@@ -1,0 +1,612 @@
+//! Roll-ups: what a long window needs, kept per minute, hour and day instead of per event.
+//!
+//! Raw events are kept a few days ([`crate::retention`]); a 30-day question must not read
+//! millions of them. Each tier keeps, per bucket and series, counts, sums, a [`DdSketch`] of
+//! the values (quantiles within 1 %) and [`Hll`] sketches of distinct sessions and users:
+//!
+//! ```text
+//!  raw web_vitals, page_views ──▶ minute (kept 2 days) ──▶ hour (90 days) ──▶ day (2 years)
+//!        every write marks its minute dirty ─┘   each rolled bucket marks its parent dirty
+//! ```
+//!
+//! - **Dirty marks, not clocks.** The writer notes, in the same transaction as the events, the
+//!   minute of every row it changed (a web vital counts in the minute it was *first* measured,
+//!   so a later report with a higher `seq` re-marks that minute, never another). The roller
+//!   recomputes exactly the marked buckets, from the tier below, and replaces them: the same
+//!   input gives the same rows, so running twice, or after a crash, changes nothing. A mark
+//!   made while its bucket was being computed is newer than the ones the roller read and
+//!   survives for the next pass.
+//! - **One roller at a time.** With several collectors on one PostgreSQL database, a session
+//!   advisory lock ([`Store::try_lock_rollups`]) decides which one rolls; the others skip the
+//!   pass. SQLite has one collector per file.
+//! - **Final after the minute tier's retention.** A minute can be recomputed while its raw
+//!   events exist, an hour while its minutes do: a change to data older than the minute
+//!   tier's retention (a metric reported again two days later) reaches the raw table but not
+//!   the hour and day roll-ups, and is counted in `stale` of [`RollStats`].
+//! - **Reads** ([`read_window`]) cover a window with whole days, then whole hours, then
+//!   minutes at the edges, so 30 days read at most 28 days + 46 hours + 118 minutes of rows
+//!   per series.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use perfwatch_protocol::{Rating, VitalName};
+
+use crate::clock;
+use crate::periodic::Periodic;
+use crate::sketch::{DdSketch, Hll};
+use crate::store::{SharedStore, Store, StoreError};
+
+const MS_PER_MINUTE: i64 = 60_000;
+const MS_PER_HOUR: i64 = 3_600_000;
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// Dirty marks read at a time: a pass reads again while a read comes back full, so marks
+/// never pile up, and memory stays bounded.
+pub const MARKS_PER_PASS: usize = 10_000;
+
+/// A roll-up tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Tier {
+    /// One bucket per minute, computed from the raw events.
+    Minute,
+    /// One bucket per hour, merged from its minutes.
+    Hour,
+    /// One bucket per day (UTC), merged from its hours.
+    Day,
+}
+
+impl Tier {
+    /// Every tier, finest first: the order a pass rolls them in.
+    pub const ALL: [Tier; 3] = [Tier::Minute, Tier::Hour, Tier::Day];
+
+    /// The name stored in the `tier` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Minute => "minute",
+            Tier::Hour => "hour",
+            Tier::Day => "day",
+        }
+    }
+
+    /// A bucket's length, ms.
+    pub fn width_ms(self) -> i64 {
+        match self {
+            Tier::Minute => MS_PER_MINUTE,
+            Tier::Hour => MS_PER_HOUR,
+            Tier::Day => MS_PER_DAY,
+        }
+    }
+
+    /// The start of the bucket holding `at_ms`.
+    pub fn bucket_of(self, at_ms: i64) -> i64 {
+        at_ms.div_euclid(self.width_ms()) * self.width_ms()
+    }
+
+    /// The tier a bucket of this one rolls into.
+    pub fn parent(self) -> Option<Tier> {
+        match self {
+            Tier::Minute => Some(Tier::Hour),
+            Tier::Hour => Some(Tier::Day),
+            Tier::Day => None,
+        }
+    }
+
+    /// The tier this one is computed from (`None`: the raw events).
+    pub fn child(self) -> Option<Tier> {
+        match self {
+            Tier::Minute => None,
+            Tier::Hour => Some(Tier::Minute),
+            Tier::Day => Some(Tier::Hour),
+        }
+    }
+}
+
+/// How long each tier is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RollupPolicy {
+    /// Days of minute buckets (default 2).
+    pub minute_days: u32,
+    /// Days of hour buckets (default 90).
+    pub hour_days: u32,
+    /// Days of day buckets (default 730).
+    pub day_days: u32,
+}
+
+impl Default for RollupPolicy {
+    fn default() -> Self {
+        Self {
+            minute_days: 2,
+            hour_days: 90,
+            day_days: 730,
+        }
+    }
+}
+
+impl RollupPolicy {
+    /// Days `tier` is kept.
+    pub fn days(self, tier: Tier) -> u32 {
+        match tier {
+            Tier::Minute => self.minute_days,
+            Tier::Hour => self.hour_days,
+            Tier::Day => self.day_days,
+        }
+    }
+
+    /// Buckets of `tier` starting before this are deleted at `now_ms`.
+    pub fn cutoff(self, tier: Tier, now_ms: i64) -> i64 {
+        now_ms - i64::from(self.days(tier)) * MS_PER_DAY
+    }
+}
+
+/// One web vital on one page in one bucket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VitalSeries {
+    /// The application.
+    pub app: String,
+    /// The route, or the URL when the page has no route.
+    pub page: String,
+    /// Which vital.
+    pub name: VitalName,
+    /// Rated good, needs-improvement and poor by the collector (their sum is the count).
+    pub ratings: [u64; 3],
+    /// The values: count, sum, min, max and quantiles.
+    pub sketch: DdSketch,
+}
+
+impl VitalSeries {
+    /// How many metrics.
+    pub fn count(&self) -> u64 {
+        self.ratings.iter().sum()
+    }
+}
+
+/// Page views of one page in one bucket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageViewSeries {
+    /// The application.
+    pub app: String,
+    /// The route, or the URL when the page has no route.
+    pub page: String,
+    /// Page views started.
+    pub count: u64,
+    /// Distinct sessions.
+    pub sessions: Hll,
+    /// Distinct signed-in users.
+    pub users: Hll,
+}
+
+/// Everything one bucket (or a merged window) holds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rollup {
+    /// Per vital and page.
+    pub vitals: Vec<VitalSeries>,
+    /// Per page.
+    pub page_views: Vec<PageViewSeries>,
+}
+
+/// One raw web vital, as the minute tier reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawVital {
+    /// The application.
+    pub app: String,
+    /// The route, or the URL.
+    pub page: String,
+    /// Which vital.
+    pub name: VitalName,
+    /// Its value at its highest `seq`.
+    pub value: f64,
+}
+
+/// One raw page view, as the minute tier reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawPageView {
+    /// The application.
+    pub app: String,
+    /// The route, or the URL.
+    pub page: String,
+    /// Its session.
+    pub session_id: String,
+    /// Its user, if the app said who.
+    pub user_id: Option<String>,
+}
+
+/// The raw events of one minute.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawMinute {
+    /// Web vitals first measured in the minute.
+    pub vitals: Vec<RawVital>,
+    /// Page views started in the minute.
+    pub page_views: Vec<RawPageView>,
+}
+
+/// A bucket to recompute, and the marks that asked for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirtyBucket {
+    /// Its tier.
+    pub tier: Tier,
+    /// Its start, epoch ms.
+    pub bucket_ms: i64,
+    /// The ids of the marks read. Exactly these are cleared when the bucket is replaced: with
+    /// several writers, a mark with a lower id may commit after a higher one was read.
+    pub marks: Vec<i64>,
+}
+
+/// Groups marks `(id, bucket_ms)` of `tier` into buckets, oldest bucket first.
+pub fn group_marks(tier: Tier, marks: impl IntoIterator<Item = (i64, i64)>) -> Vec<DirtyBucket> {
+    let mut buckets: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for (id, bucket_ms) in marks {
+        buckets.entry(bucket_ms).or_default().push(id);
+    }
+    buckets
+        .into_iter()
+        .map(|(bucket_ms, marks)| DirtyBucket {
+            tier,
+            bucket_ms,
+            marks,
+        })
+        .collect()
+}
+
+/// Held while this collector is the one rolling up; dropping it lets another collector.
+pub type RollupLock = Box<dyn Send>;
+
+/// Builder of one bucket's series.
+#[derive(Default)]
+struct Builder {
+    vitals: BTreeMap<(String, String, VitalName), ([u64; 3], DdSketch)>,
+    page_views: BTreeMap<(String, String), (u64, Hll, Hll)>,
+}
+
+fn rating_index(rating: Rating) -> usize {
+    match rating {
+        Rating::Good => 0,
+        Rating::NeedsImprovement => 1,
+        Rating::Poor => 2,
+    }
+}
+
+impl Builder {
+    fn finish(self) -> Rollup {
+        Rollup {
+            vitals: self
+                .vitals
+                .into_iter()
+                .map(|((app, page, name), (ratings, sketch))| VitalSeries {
+                    app,
+                    page,
+                    name,
+                    ratings,
+                    sketch,
+                })
+                .collect(),
+            page_views: self
+                .page_views
+                .into_iter()
+                .map(|((app, page), (count, sessions, users))| PageViewSeries {
+                    app,
+                    page,
+                    count,
+                    sessions,
+                    users,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The minute bucket of `raw`.
+pub fn aggregate(raw: RawMinute) -> Rollup {
+    let mut builder = Builder::default();
+    for vital in raw.vitals {
+        let entry = builder
+            .vitals
+            .entry((vital.app, vital.page, vital.name))
+            .or_default();
+        // A value the sketch refuses (negative or not finite) is not counted either; the
+        // protocol's validation lets none through.
+        if entry.1.add(vital.value) {
+            entry.0[rating_index(vital.name.rate(vital.value))] += 1;
+        }
+    }
+    for view in raw.page_views {
+        let entry = builder.page_views.entry((view.app, view.page)).or_default();
+        entry.0 += 1;
+        entry.1.insert_str(&view.session_id);
+        if let Some(user) = &view.user_id {
+            entry.2.insert_str(user);
+        }
+    }
+    builder.finish()
+}
+
+/// One series per key over all of `parts` (buckets of a tier, or of several tiers).
+pub fn merge(parts: impl IntoIterator<Item = Rollup>) -> Rollup {
+    let mut builder = Builder::default();
+    for part in parts {
+        for series in part.vitals {
+            let entry = builder
+                .vitals
+                .entry((series.app, series.page, series.name))
+                .or_default();
+            for (total, n) in entry.0.iter_mut().zip(series.ratings) {
+                *total = total.saturating_add(n);
+            }
+            entry.1.merge(&series.sketch);
+        }
+        for series in part.page_views {
+            let entry = builder
+                .page_views
+                .entry((series.app, series.page))
+                .or_default();
+            entry.0 = entry.0.saturating_add(series.count);
+            entry.1.merge(&series.sessions);
+            entry.2.merge(&series.users);
+        }
+    }
+    builder.finish()
+}
+
+/// What a pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RollStats {
+    /// False when another collector holds the roll-up lock.
+    pub ran: bool,
+    /// Buckets recomputed, all tiers.
+    pub rolled: usize,
+    /// Buckets whose source had already been deleted by retention: their marks were cleared
+    /// and the bucket kept as it was.
+    pub stale: usize,
+}
+
+/// Recomputes every dirty bucket, finest tier first, if no other collector is rolling.
+pub fn roll_once(
+    store: &dyn Store,
+    policy: RollupPolicy,
+    raw_days: u32,
+    now_ms: i64,
+) -> Result<RollStats, StoreError> {
+    let Some(_lock) = store.try_lock_rollups()? else {
+        return Ok(RollStats::default());
+    };
+    let mut stats = RollStats {
+        ran: true,
+        ..RollStats::default()
+    };
+    for tier in Tier::ALL {
+        // The oldest bucket whose source is still whole.
+        let source_kept_from = match tier.child() {
+            None => now_ms - i64::from(raw_days) * MS_PER_DAY,
+            Some(child) => policy.cutoff(child, now_ms),
+        };
+        // A full read may have left marks behind: read again until the tier is clean.
+        loop {
+            let dirty = store.dirty_buckets(tier, MARKS_PER_PASS)?;
+            let marks: usize = dirty.iter().map(|bucket| bucket.marks.len()).sum();
+            for dirty in dirty {
+                if dirty.bucket_ms < source_kept_from {
+                    store.replace_rollup(&dirty, None)?;
+                    stats.stale += 1;
+                    continue;
+                }
+                let end = dirty.bucket_ms + tier.width_ms();
+                let rollup = match tier.child() {
+                    None => aggregate(store.raw_minute(dirty.bucket_ms, end)?),
+                    Some(child) => merge([store.read_rollups(child, dirty.bucket_ms, end)?]),
+                };
+                store.replace_rollup(&dirty, Some(&rollup))?;
+                stats.rolled += 1;
+            }
+            if marks < MARKS_PER_PASS {
+                break;
+            }
+        }
+    }
+    Ok(stats)
+}
+
+/// The window `[from_ms, to_ms)` from the roll-ups: whole days, then whole hours, then
+/// minutes (a minute partly inside counts whole), merged into one [`Rollup`].
+pub fn read_window(store: &dyn Store, from_ms: i64, to_ms: i64) -> Result<Rollup, StoreError> {
+    let parts = cover(from_ms, to_ms)
+        .into_iter()
+        .map(|(tier, from, to)| store.read_rollups(tier, from, to))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(merge(parts))
+}
+
+/// The bucket ranges `[from, to)` per tier that cover `[from_ms, to_ms)` with the fewest
+/// buckets: whole days inside it, whole hours inside the rest, minutes at the edges.
+pub fn cover(from_ms: i64, to_ms: i64) -> Vec<(Tier, i64, i64)> {
+    fn ceil(at: i64, width: i64) -> i64 {
+        -(-at).div_euclid(width) * width
+    }
+    fn split(tier: Tier, from: i64, to: i64, out: &mut Vec<(Tier, i64, i64)>) {
+        if from >= to {
+            return;
+        }
+        let Some(child) = tier.child() else {
+            // Minutes: the one holding `to - 1` counts whole.
+            out.push((
+                tier,
+                tier.bucket_of(from),
+                tier.bucket_of(to - 1) + tier.width_ms(),
+            ));
+            return;
+        };
+        let (start, end) = (ceil(from, tier.width_ms()), tier.bucket_of(to));
+        if start >= end {
+            split(child, from, to, out);
+            return;
+        }
+        split(child, from, start, out);
+        out.push((tier, start, end));
+        split(child, end, to, out);
+    }
+    let mut out = Vec::new();
+    split(Tier::Day, from_ms, to_ms, &mut out);
+    out
+}
+
+/// The roll-up thread; [`Roller::stop`] ends it.
+pub struct Roller(Periodic);
+
+impl Roller {
+    /// Rolls `store` up every `interval` (the first pass after one interval).
+    pub fn start(
+        store: SharedStore,
+        policy: RollupPolicy,
+        raw_days: u32,
+        interval: Duration,
+    ) -> std::io::Result<Roller> {
+        let task = move || {
+            let now = clock::to_epoch_ms(clock::now_ms());
+            match roll_once(store.as_ref(), policy, raw_days, now) {
+                Ok(stats) if stats.stale > 0 => tracing::info!(
+                    rolled = stats.rolled,
+                    stale = stats.stale,
+                    "roll-up pass: some changes came after their minutes were deleted"
+                ),
+                Ok(stats) => {
+                    tracing::debug!(rolled = stats.rolled, ran = stats.ran, "roll-up pass")
+                }
+                Err(e) => tracing::warn!(error = %e, "roll-up pass failed"),
+            }
+        };
+        Periodic::start("perfwatch-rollup", interval, interval, task).map(Roller)
+    }
+
+    /// Stops the thread after the pass it is running, if any.
+    pub fn stop(self) {
+        self.0.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_and_parents_line_up() {
+        let at = 1_795_676_461_234; // 2026-11-26T03:41:01.234Z
+        assert_eq!(Tier::Minute.bucket_of(at), at - 1_234);
+        assert_eq!(Tier::Hour.bucket_of(at) % MS_PER_HOUR, 0);
+        assert_eq!(Tier::Day.bucket_of(at) % MS_PER_DAY, 0);
+        assert_eq!(Tier::Minute.bucket_of(-1), -MS_PER_MINUTE);
+        assert_eq!(Tier::Minute.parent(), Some(Tier::Hour));
+        assert_eq!(Tier::Day.parent(), None);
+        assert_eq!(Tier::Hour.child(), Some(Tier::Minute));
+    }
+
+    #[test]
+    fn a_window_is_covered_by_days_then_hours_then_minutes() {
+        let day = 20_000 * MS_PER_DAY;
+        // From 22:30:30 on day 0 to 01:15:10 on day 3.
+        let from = day - MS_PER_HOUR - 29 * MS_PER_MINUTE - 30_000;
+        let to = day + 3 * MS_PER_DAY + MS_PER_HOUR + 15 * MS_PER_MINUTE + 10_000;
+        assert_eq!(
+            cover(from, to),
+            [
+                (Tier::Minute, from - 30_000, day - MS_PER_HOUR),
+                (Tier::Hour, day - MS_PER_HOUR, day),
+                (Tier::Day, day, day + 3 * MS_PER_DAY),
+                (
+                    Tier::Hour,
+                    day + 3 * MS_PER_DAY,
+                    day + 3 * MS_PER_DAY + MS_PER_HOUR
+                ),
+                (
+                    Tier::Minute,
+                    day + 3 * MS_PER_DAY + MS_PER_HOUR,
+                    day + 3 * MS_PER_DAY + MS_PER_HOUR + 16 * MS_PER_MINUTE
+                ),
+            ]
+        );
+        // Within one hour: minutes only; an empty window: nothing.
+        assert_eq!(
+            cover(day + 60_000, day + 150_000),
+            [(Tier::Minute, day + 60_000, day + 180_000)]
+        );
+        assert!(cover(day, day).is_empty());
+        // 30 days read at most a few hundred buckets per series.
+        let buckets: i64 = cover(from, from + 30 * MS_PER_DAY)
+            .iter()
+            .map(|(tier, a, b)| (b - a) / tier.width_ms())
+            .sum();
+        assert!(buckets < 200, "{buckets}");
+    }
+
+    fn vital(page: &str, name: VitalName, value: f64) -> RawVital {
+        RawVital {
+            app: "a".into(),
+            page: page.into(),
+            name,
+            value,
+        }
+    }
+
+    fn view(page: &str, session: &str, user: Option<&str>) -> RawPageView {
+        RawPageView {
+            app: "a".into(),
+            page: page.into(),
+            session_id: session.into(),
+            user_id: user.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn a_minute_aggregates_per_series_and_merging_equals_aggregating_all() {
+        let all: Vec<RawVital> = (0..300)
+            .map(|i| {
+                let page = if i % 3 == 0 { "/a" } else { "/b" };
+                vital(page, VitalName::LCP, f64::from(i) * 17.0)
+            })
+            .chain([vital("/a", VitalName::CLS, 0.3)])
+            .collect();
+        let views: Vec<RawPageView> = (0..50)
+            .map(|i| view("/a", &format!("s{}", i % 20), (i % 2 == 0).then_some("u")))
+            .collect();
+        let whole = aggregate(RawMinute {
+            vitals: all.clone(),
+            page_views: views.clone(),
+        });
+        let (first, second) = all.split_at(120);
+        let halves = merge([
+            aggregate(RawMinute {
+                vitals: first.to_vec(),
+                page_views: views[..10].to_vec(),
+            }),
+            aggregate(RawMinute {
+                vitals: second.to_vec(),
+                page_views: views[10..].to_vec(),
+            }),
+        ]);
+        assert_eq!(whole.vitals.len(), 3, "LCP on /a and /b, CLS on /a");
+        for (a, b) in whole.vitals.iter().zip(&halves.vitals) {
+            assert_eq!((&a.app, &a.page, a.name), (&b.app, &b.page, b.name));
+            assert_eq!(a.ratings, b.ratings);
+            assert_eq!(a.sketch.quantile(0.75), b.sketch.quantile(0.75));
+        }
+        let series = |page: &str, name| {
+            whole
+                .vitals
+                .iter()
+                .find(|s| s.page == page && s.name == name)
+                .unwrap()
+        };
+        assert_eq!(series("/a", VitalName::CLS).ratings, [0, 0, 1]);
+        let lcp_a = series("/a", VitalName::LCP);
+        assert_eq!(lcp_a.count(), 100);
+        // LCP values 0, 51, ..., 5049 on /a: good below 2500 ms, poor above 4000 ms.
+        assert_eq!(lcp_a.ratings, [50, 29, 21]);
+        let pv = &whole.page_views[0];
+        assert_eq!((pv.count, pv.users.estimate()), (50, 1));
+        // 20 sessions: HyperLogLog is near exact this small (two may share a register).
+        let sessions = pv.sessions.estimate();
+        assert!((19..=21).contains(&sessions), "{sessions}");
+        assert_eq!(
+            halves.page_views[0].sessions, pv.sessions,
+            "merging is exact"
+        );
+    }
+}
