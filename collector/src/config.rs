@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::host_history::{MonitorSchedule, Thresholds};
 use crate::rollup::RollupPolicy;
 
 /// Default listen address: loopback only, port 8001.
@@ -100,7 +101,7 @@ pub enum Command {
 
 /// The config file (`--config FILE`). Every key is optional; unknown keys are an error, so a
 /// typo (or a key from a newer collector, such as access keys) is not silently ignored.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     /// Address to listen on, `IP:PORT`. Default `127.0.0.1:8001`.
@@ -128,6 +129,22 @@ pub struct FileConfig {
     pub rollup_day_days: Option<u32>,
     /// Seconds between roll-up passes. Default 60.
     pub rollup_interval_seconds: Option<u64>,
+    /// Seconds between host samples. Default 10.
+    pub system_sample_interval_seconds: Option<u64>,
+    /// Seconds between lists of the busiest processes. Default 60.
+    pub top_processes_interval_seconds: Option<u64>,
+    /// CPU busy share (percent) from which the host is in warning. Default 75.
+    pub cpu_warning_percent: Option<f64>,
+    /// CPU busy share from which the host is critical. Default 90.
+    pub cpu_critical_percent: Option<f64>,
+    /// Memory used share from which the host is in warning. Default 80.
+    pub memory_warning_percent: Option<f64>,
+    /// Memory used share from which the host is critical. Default 90.
+    pub memory_critical_percent: Option<f64>,
+    /// A disk's used share from which the host is in warning. Default 85.
+    pub disk_warning_percent: Option<f64>,
+    /// A disk's used share from which the host is critical. Default 95.
+    pub disk_critical_percent: Option<f64>,
 }
 
 impl FileConfig {
@@ -210,7 +227,7 @@ impl StoreLocation {
 }
 
 /// The collector's resolved settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Where to listen (port 0: a free port).
     pub listen: SocketAddr,
@@ -231,6 +248,12 @@ pub struct Config {
     pub rollups: RollupPolicy,
     /// Time between roll-up passes (file: `rollup_interval_seconds`; default 60 s).
     pub rollup_interval: Duration,
+    /// When the host samples, and lists its busiest processes (file:
+    /// `system_sample_interval_seconds`, `top_processes_interval_seconds`; default 10 s, 60 s).
+    pub monitor: MonitorSchedule,
+    /// The host's warning and critical shares (file: `cpu_warning_percent`, ...; default
+    /// 75/90 CPU, 80/90 memory, 85/95 disk).
+    pub thresholds: Thresholds,
 }
 
 /// Seconds between roll-up passes when the config file does not say.
@@ -250,6 +273,18 @@ pub enum ConfigError {
     Zero {
         /// The key.
         key: &'static str,
+    },
+    /// A threshold outside (0, 100], or a warning above its critical threshold.
+    #[error("`{warning}` and `{critical}` must be percentages in (0, 100] with the warning at most the critical one, got {warning_value} and {critical_value}")]
+    Thresholds {
+        /// The warning key.
+        warning: &'static str,
+        /// The critical key.
+        critical: &'static str,
+        /// Its value.
+        warning_value: f64,
+        /// Its value.
+        critical_value: f64,
     },
     /// `postgres_pool_size = 1`: the roll-up pass holds a connection (its lock) while it reads
     /// and writes through others, and the writer needs one meanwhile.
@@ -379,13 +414,62 @@ impl Config {
                 rollup_defaults.day_days,
             )?,
         };
-        let rollup_interval = match file.rollup_interval_seconds {
-            Some(0) => {
-                return Err(ConfigError::Zero {
-                    key: "rollup_interval_seconds",
+        let seconds = |key: &'static str, value: Option<u64>, default: Duration| match value {
+            Some(0) => Err(ConfigError::Zero { key }),
+            Some(n) => Ok(Duration::from_secs(n)),
+            None => Ok(default),
+        };
+        let rollup_interval = seconds(
+            "rollup_interval_seconds",
+            file.rollup_interval_seconds,
+            Duration::from_secs(DEFAULT_ROLLUP_INTERVAL_SECS),
+        )?;
+        let monitor_defaults = MonitorSchedule::default();
+        let monitor = MonitorSchedule {
+            interval: seconds(
+                "system_sample_interval_seconds",
+                file.system_sample_interval_seconds,
+                monitor_defaults.interval,
+            )?,
+            top_interval: seconds(
+                "top_processes_interval_seconds",
+                file.top_processes_interval_seconds,
+                monitor_defaults.top_interval,
+            )?,
+        };
+        let defaults = Thresholds::default();
+        let pair = |(warning, critical): (&'static str, &'static str),
+                    values: (Option<f64>, Option<f64>),
+                    default: (f64, f64)| {
+            let (w, c) = (values.0.unwrap_or(default.0), values.1.unwrap_or(default.1));
+            let valid = |v: f64| v > 0.0 && v <= 100.0;
+            if valid(w) && valid(c) && w <= c {
+                Ok((w, c))
+            } else {
+                Err(ConfigError::Thresholds {
+                    warning,
+                    critical,
+                    warning_value: w,
+                    critical_value: c,
                 })
             }
-            other => Duration::from_secs(other.unwrap_or(DEFAULT_ROLLUP_INTERVAL_SECS)),
+        };
+        let thresholds = Thresholds {
+            cpu: pair(
+                ("cpu_warning_percent", "cpu_critical_percent"),
+                (file.cpu_warning_percent, file.cpu_critical_percent),
+                defaults.cpu,
+            )?,
+            memory: pair(
+                ("memory_warning_percent", "memory_critical_percent"),
+                (file.memory_warning_percent, file.memory_critical_percent),
+                defaults.memory,
+            )?,
+            disk: pair(
+                ("disk_warning_percent", "disk_critical_percent"),
+                (file.disk_warning_percent, file.disk_critical_percent),
+                defaults.disk,
+            )?,
         };
         let config = Self {
             listen,
@@ -409,6 +493,8 @@ impl Config {
             )? as u32,
             rollups,
             rollup_interval,
+            monitor,
+            thresholds,
         };
         if config.postgres_pool_size < 2 {
             return Err(ConfigError::PoolTooSmall);

@@ -502,6 +502,21 @@ mod tests {
         fn prune(&self, before_ms: i64, limit: usize) -> Result<usize, StoreError> {
             self.inner.prune(before_ms, limit)
         }
+        fn write_host_point(
+            &self,
+            host: &str,
+            point: &crate::host_history::HostPoint,
+        ) -> Result<(), StoreError> {
+            self.inner.write_host_point(host, point)
+        }
+        fn host_points(
+            &self,
+            host: &str,
+            from: i64,
+            to: i64,
+        ) -> Result<Vec<crate::host_history::HostPoint>, StoreError> {
+            self.inner.host_points(host, from, to)
+        }
         fn try_lock_rollups(&self) -> Result<Option<RollupLock>, StoreError> {
             self.inner.try_lock_rollups()
         }

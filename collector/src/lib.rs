@@ -50,6 +50,8 @@ pub mod clock;
 pub mod config;
 pub mod envelope;
 pub mod error;
+pub mod host;
+pub mod host_history;
 pub mod ingest_queue;
 pub mod normalize;
 pub mod periodic;
@@ -78,6 +80,7 @@ use actix_web::{web, App, HttpServer};
 pub use config::{Config, ConfigError};
 pub use state::AppState;
 
+use host_history::Monitor;
 use ingest_queue::{IngestQueue, QueueLimits};
 use request_log::RequestLog;
 use retention::{Pruner, RetentionPolicy};
@@ -178,7 +181,14 @@ pub async fn run(config: Config) -> io::Result<()> {
         config.rollup_interval,
     )?;
 
-    let state = AppState::new(store, queue.clone(), SystemInfo::gather());
+    let state = AppState::new(Arc::clone(&store), queue.clone(), SystemInfo::gather())
+        .with_thresholds(config.thresholds);
+    let monitor = Monitor::start(
+        store,
+        state.host.name.clone(),
+        Arc::clone(&state.host.latest),
+        config.monitor,
+    )?;
     let server = HttpServer::new(move || app(state.clone()))
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
         .disable_signals()
@@ -201,6 +211,7 @@ pub async fn run(config: Config) -> io::Result<()> {
     writer.join();
     pruner.stop();
     roller.stop();
+    monitor.stop();
     served?;
     tracing::info!("perfwatch-collector stopped");
     Ok(())

@@ -1,10 +1,13 @@
 //! What every request handler shares.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use actix_web::web;
 
+use crate::host_history::{SharedLatest, Thresholds};
 use crate::ingest_queue::IngestQueue;
 use crate::store::{SharedStore, Store, StoreError};
 use crate::system::SystemInfo;
@@ -20,17 +23,77 @@ pub struct AppState {
     pub system: Arc<SystemInfo>,
     /// When the collector started, for its uptime.
     pub started_at: Instant,
+    /// The host monitor's view: this host's name, its latest sample and the thresholds.
+    pub host: HostView,
+    /// What ingest has taken and refused since start, for `/metrics`.
+    pub ingest: Arc<IngestCounters>,
+}
+
+/// What ingest has taken and refused since start. Every label set is bounded: refusals are
+/// counted by the envelope's error code, rejected items by [`perfwatch_protocol::ItemRejection::code`].
+#[derive(Debug, Default)]
+pub struct IngestCounters {
+    /// Batches answered 200 (stored).
+    pub batches_stored: AtomicU64,
+    /// Batches refused whole, by error code (`malformed_body`, `overloaded`, ...).
+    pub batches_refused: Mutex<BTreeMap<&'static str, u64>>,
+    /// Events accepted (in stored batches).
+    pub events_accepted: AtomicU64,
+    /// Events refused item by item, by rule broken.
+    pub events_rejected: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl IngestCounters {
+    /// Adds one to `key` of `counts`.
+    pub fn bump(counts: &Mutex<BTreeMap<&'static str, u64>>, key: &'static str) {
+        if let Ok(mut counts) = counts.lock() {
+            *counts.entry(key).or_default() += 1;
+        }
+    }
+
+    /// A copy of `counts`.
+    pub fn snapshot(counts: &Mutex<BTreeMap<&'static str, u64>>) -> BTreeMap<&'static str, u64> {
+        counts.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+}
+
+/// What the endpoints read of the host monitor ([`crate::host_history::Monitor`]).
+#[derive(Debug, Clone)]
+pub struct HostView {
+    /// The name the samples are stored under (the hostname).
+    pub name: String,
+    /// The latest sample and list of busiest processes (empty until the monitor runs).
+    pub latest: SharedLatest,
+    /// When the host is in warning or critical.
+    pub thresholds: Thresholds,
 }
 
 impl AppState {
     /// State over `store` and its writer's `queue`, starting the uptime clock now.
     pub fn new(store: SharedStore, queue: IngestQueue, system: SystemInfo) -> Self {
+        let host = HostView {
+            name: system
+                .hostname
+                .clone()
+                .unwrap_or_else(|| "localhost".to_owned()),
+            latest: SharedLatest::default(),
+            thresholds: Thresholds::default(),
+        };
         Self {
             store,
             queue,
             system: Arc::new(system),
             started_at: Instant::now(),
+            host,
+            ingest: Arc::default(),
         }
+    }
+
+    /// This state with the host monitor's `thresholds` (the monitor writes into
+    /// [`HostView::latest`]).
+    pub fn with_thresholds(mut self, thresholds: Thresholds) -> Self {
+        self.host.thresholds = thresholds;
+        self
     }
 
     /// Runs `work` against the store on actix's blocking pool, so that database I/O and lock

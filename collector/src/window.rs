@@ -1,5 +1,6 @@
 //! The time window a read endpoint covers: `hours=` back from now (CONTRACT.md: decimals allowed,
-//! 0.25 is 15 minutes, at most 720). `from`/`to` in RFC 3339 will join it here.
+//! 0.25 is 15 minutes, at most 720), or `minutes=` for the host's history (at most a week).
+//! `from`/`to` in RFC 3339 will join them here.
 
 use thiserror::Error;
 
@@ -10,15 +11,29 @@ pub const DEFAULT_HOURS: f64 = 24.0;
 /// The widest window (30 days).
 pub const MAX_HOURS: f64 = 720.0;
 
-/// Why `hours=` was refused (400).
+/// Why a window parameter was refused (400).
 #[derive(Debug, Error, PartialEq)]
 pub enum WindowError {
     /// Not a decimal number.
-    #[error("`hours` must be a number of hours such as 24 or 0.25, got `{0}`")]
-    NotANumber(String),
-    /// Zero, negative, or more than [`MAX_HOURS`].
-    #[error("`hours` must be more than 0 and at most {MAX_HOURS}, got {0}")]
-    OutOfRange(f64),
+    #[error("`{param}` must be a number such as {example}, got `{text}`")]
+    NotANumber {
+        /// `hours` or `minutes`.
+        param: &'static str,
+        /// What was given (shortened).
+        text: String,
+        /// A valid value, for the message.
+        example: &'static str,
+    },
+    /// Zero, negative, or more than allowed.
+    #[error("`{param}` must be more than 0 and at most {max}, got {value}")]
+    OutOfRange {
+        /// `hours` or `minutes`.
+        param: &'static str,
+        /// What was given.
+        value: f64,
+        /// The largest allowed.
+        max: f64,
+    },
 }
 
 /// The last `hours` hours, up to now.
@@ -30,31 +45,64 @@ pub struct Window {
     pub since_ms: i64,
 }
 
+/// The window when `minutes=` is absent (an hour).
+pub const DEFAULT_MINUTES: f64 = 60.0;
+/// The widest `minutes=` window (a week: the default retention of host samples).
+pub const MAX_MINUTES: f64 = 10_080.0;
+
 impl Window {
     /// The window an `hours=` parameter asks for ([`DEFAULT_HOURS`] when absent).
     pub fn from_hours_param(hours: Option<&str>) -> Result<Self, WindowError> {
-        let hours = match hours {
-            None => DEFAULT_HOURS,
-            Some(text) => {
-                let hours: f64 = text
-                    .trim()
-                    .parse()
-                    .map_err(|_| WindowError::NotANumber(shorten(text)))?;
-                // `NaN` and `inf` parse as f64; neither is a window.
-                if !hours.is_finite() {
-                    return Err(WindowError::NotANumber(shorten(text)));
-                }
-                if hours <= 0.0 || hours > MAX_HOURS {
-                    return Err(WindowError::OutOfRange(hours));
-                }
-                hours
-            }
-        };
-        Ok(Self {
+        let hours = parse_length("hours", "24 or 0.25", hours, DEFAULT_HOURS, MAX_HOURS)?;
+        Ok(Self::last_hours(hours))
+    }
+
+    /// The window a `minutes=` parameter asks for ([`DEFAULT_MINUTES`] when absent, at most
+    /// [`MAX_MINUTES`]).
+    pub fn from_minutes_param(minutes: Option<&str>) -> Result<Self, WindowError> {
+        let minutes = parse_length(
+            "minutes",
+            "60 or 2.5",
+            minutes,
+            DEFAULT_MINUTES,
+            MAX_MINUTES,
+        )?;
+        Ok(Self::last_hours(minutes / 60.0))
+    }
+
+    fn last_hours(hours: f64) -> Self {
+        Self {
             hours,
             since_ms: clock::to_epoch_ms(clock::now_ms() - hours * MS_PER_HOUR),
-        })
+        }
     }
+}
+
+/// A window's length from its parameter's text: a finite decimal in `(0, max]`.
+fn parse_length(
+    param: &'static str,
+    example: &'static str,
+    text: Option<&str>,
+    default: f64,
+    max: f64,
+) -> Result<f64, WindowError> {
+    let Some(text) = text else {
+        return Ok(default);
+    };
+    let not_a_number = || WindowError::NotANumber {
+        param,
+        text: shorten(text),
+        example,
+    };
+    let value: f64 = text.trim().parse().map_err(|_| not_a_number())?;
+    // `NaN` and `inf` parse as f64; neither is a window.
+    if !value.is_finite() {
+        return Err(not_a_number());
+    }
+    if value <= 0.0 || value > max {
+        return Err(WindowError::OutOfRange { param, value, max });
+    }
+    Ok(value)
 }
 
 fn shorten(text: &str) -> String {
@@ -66,6 +114,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn minutes_are_decimal_positive_and_at_most_a_week() {
+        assert_eq!(Window::from_minutes_param(None).unwrap().hours, 1.0);
+        assert_eq!(Window::from_minutes_param(Some("90")).unwrap().hours, 1.5);
+        let err = Window::from_minutes_param(Some("10081")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`minutes` must be more than 0 and at most 10080, got 10081"
+        );
+        let err = Window::from_minutes_param(Some("soon")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`minutes` must be a number such as 60 or 2.5, got `soon`"
+        );
+    }
+
+    #[test]
     fn hours_are_decimal_positive_and_bounded() {
         assert_eq!(Window::from_hours_param(None).unwrap().hours, 24.0);
         assert_eq!(Window::from_hours_param(Some("0.25")).unwrap().hours, 0.25);
@@ -73,13 +137,13 @@ mod tests {
         for bad in ["abc", "", "NaN", "inf"] {
             assert!(matches!(
                 Window::from_hours_param(Some(bad)),
-                Err(WindowError::NotANumber(_))
+                Err(WindowError::NotANumber { .. })
             ));
         }
         for bad in ["0", "-1", "720.5", "1000"] {
             assert!(matches!(
                 Window::from_hours_param(Some(bad)),
-                Err(WindowError::OutOfRange(_))
+                Err(WindowError::OutOfRange { .. })
             ));
         }
     }

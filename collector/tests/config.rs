@@ -130,6 +130,8 @@ fn a_non_loopback_listen_address_is_refused() {
         postgres_pool_size: 1,
         rollups: RollupPolicy::default(),
         rollup_interval: std::time::Duration::from_secs(60),
+        monitor: Default::default(),
+        thresholds: Default::default(),
     };
     assert!(config.validate().is_err());
 }

@@ -42,12 +42,19 @@ impl BatchError {
 }
 
 /// One refused item of a sound batch, as the collector reports it back.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ItemRejection {
     /// Index of the item in `events`.
     pub index: usize,
+    /// What is wrong with it and what would be accepted, for a person.
     pub reason: String,
+    /// The rule broken, for counting: [`ValidationError::code`], or `schema` when the item
+    /// does not have an event's shape (unknown type, missing or mistyped field).
+    pub code: &'static str,
 }
+
+/// [`ItemRejection::code`] of an item that is not an event's shape.
+pub const SCHEMA_CODE: &str = "schema";
 
 /// A batch whose envelope is sound: its header, the events that passed, and why the others failed.
 #[derive(Debug, Clone)]
@@ -101,16 +108,20 @@ pub fn parse_browser_batch(body: &[u8]) -> Result<ParsedBatch, BatchError> {
     let mut rejected = Vec::new();
     for (index, raw) in events.into_iter().enumerate() {
         let checked = serde_json::from_str::<Event>(raw.get())
-            .map_err(|e| without_position(&e))
+            .map_err(|e| (without_position(&e), SCHEMA_CODE))
             .and_then(|event| {
                 event
                     .validate(&header)
                     .map(|()| event)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| (e.to_string(), e.code()))
             });
         match checked {
             Ok(event) => accepted.push((index, event)),
-            Err(reason) => rejected.push(ItemRejection { index, reason }),
+            Err((reason, code)) => rejected.push(ItemRejection {
+                index,
+                reason,
+                code,
+            }),
         }
     }
     Ok(ParsedBatch {

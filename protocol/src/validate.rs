@@ -44,6 +44,24 @@ pub enum ValidationError {
     TooFarAhead { ahead_ms: f64, max: u64 },
 }
 
+impl ValidationError {
+    /// A short, stable name of the rule broken (`not_finite`, `too_old`, ...), for counting
+    /// rejections by reason without one label value per message.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFinite { .. } => "not_finite",
+            Self::Negative { .. } => "negative",
+            Self::TooLarge { .. } => "too_large",
+            Self::SizeTooLarge { .. } => "size_too_large",
+            Self::StringTooLong { .. } => "string_too_long",
+            Self::Empty { .. } => "empty",
+            Self::NotPositive { .. } => "not_positive",
+            Self::TooOld { .. } => "too_old",
+            Self::TooFarAhead { .. } => "too_far_ahead",
+        }
+    }
+}
+
 /// Longest relative time or duration accepted, in ms: nothing on a page lasts longer than the
 /// accepted age window.
 pub const MAX_DURATION_MS: f64 = LIMITS.max_age_ms as f64;

@@ -10,7 +10,8 @@ use crate::clock;
 use crate::envelope;
 use crate::error::ApiError;
 use crate::normalize;
-use crate::state::AppState;
+use crate::state::{AppState, IngestCounters};
+use std::sync::atomic::Ordering;
 
 /// The media types a batch may come as: `text/plain` is what `sendBeacon` and preflight-free
 /// `fetch` send; the charset parameter does not matter (the body must be UTF-8 JSON).
@@ -28,12 +29,36 @@ pub struct IngestOutcome {
 
 /// Takes a batch: checks its type and encoding, reads it within the size limit, parses it,
 /// queues the good items for the writer and answers once they are committed, saying which
-/// items were refused.
+/// items were refused. Counts what it took and refused for `/metrics`.
 pub async fn frontend_metrics(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let counters = &state.ingest;
+    match ingest(req, payload, &state).await {
+        Ok(outcome) => {
+            counters.batches_stored.fetch_add(1, Ordering::Relaxed);
+            counters
+                .events_accepted
+                .fetch_add(outcome.accepted as u64, Ordering::Relaxed);
+            for rejection in &outcome.rejected {
+                IngestCounters::bump(&counters.events_rejected, rejection.code);
+            }
+            Ok(envelope::success(&outcome))
+        }
+        Err(e) => {
+            IngestCounters::bump(&counters.batches_refused, e.code());
+            Err(e)
+        }
+    }
+}
+
+async fn ingest(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<IngestOutcome, ApiError> {
     let key = access::presented_write_key(&req);
     tracing::debug!(key_presented = key.is_some(), "browser batch");
     body::require_content_type(
@@ -58,5 +83,5 @@ pub async fn frontend_metrics(
         rejected = outcome.rejected.len(),
         "browser batch stored"
     );
-    Ok(envelope::success(&outcome))
+    Ok(outcome)
 }

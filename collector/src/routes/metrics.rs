@@ -1,11 +1,15 @@
 //! `GET /metrics`: the Prometheus text exposition (format 0.0.4), in base units (seconds,
-//! bytes). Today it carries the ingest pipeline; the system and business monitors add theirs.
+//! bytes, ratios 0–1), named as node_exporter names its own: the ingest pipeline, the host's
+//! latest sample (`perfwatch_host_*`, labelled by device or mount point) and the collector's
+//! own process (`process_*`, as Prometheus client libraries name theirs).
 
 use std::fmt::Write;
 
 use actix_web::{web, HttpResponse};
 
-use crate::state::AppState;
+use crate::host::{DiskSample, HostSample, NetworkSample};
+use crate::state::{AppState, IngestCounters};
+use std::sync::atomic::Ordering;
 
 /// The exposition's media type.
 const EXPOSITION: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -91,5 +95,225 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "1 when the last commit succeeded, 0 after a failed one.",
         if q.store_ok { 1.0 } else { 0.0 },
     );
+    let ingest = &state.ingest;
+    family(
+        &mut out,
+        "perfwatch_ingest_batches_stored_total",
+        "counter",
+        "Browser batches stored (answered 200).",
+        ingest.batches_stored.load(Ordering::Relaxed) as f64,
+    );
+    family(
+        &mut out,
+        "perfwatch_ingest_events_accepted_total",
+        "counter",
+        "Events accepted in stored batches.",
+        ingest.events_accepted.load(Ordering::Relaxed) as f64,
+    );
+    let refused = IngestCounters::snapshot(&ingest.batches_refused);
+    labelled(
+        &mut out,
+        "perfwatch_ingest_batches_refused_total",
+        "counter",
+        "Browser batches refused whole, by the answer's error code.",
+        refused
+            .iter()
+            .map(|(code, n)| (vec![("code", *code)], *n as f64))
+            .collect(),
+    );
+    let rejected = IngestCounters::snapshot(&ingest.events_rejected);
+    labelled(
+        &mut out,
+        "perfwatch_ingest_events_rejected_total",
+        "counter",
+        "Events refused item by item, by the rule broken.",
+        rejected
+            .iter()
+            .map(|(code, n)| (vec![("reason", *code)], *n as f64))
+            .collect(),
+    );
+    let latest = state
+        .host
+        .latest
+        .read()
+        .map(|latest| latest.sample.clone())
+        .unwrap_or_default();
+    if let Some(sample) = latest {
+        host_families(&mut out, &sample);
+    }
     HttpResponse::Ok().content_type(EXPOSITION).body(out)
+}
+
+/// A family's samples: label sets (name, value) and values.
+type Samples<'a> = Vec<(Vec<(&'static str, &'a str)>, f64)>;
+
+/// Writes one metric family with labelled samples (none: the family is left out).
+fn labelled(out: &mut String, name: &str, kind: &str, help: &str, samples: Samples<'_>) {
+    if samples.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    for (labels, value) in samples {
+        let labels: Vec<String> = labels
+            .iter()
+            .map(|(key, value)| format!("{key}=\"{}\"", escape_label(value)))
+            .collect();
+        let _ = writeln!(out, "{name}{{{}}} {value}", labels.join(","));
+    }
+}
+
+/// A label value as the exposition format quotes it: backslash, double quote and line feed
+/// escaped.
+fn escape_label(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The host's latest sample.
+fn host_families(out: &mut String, s: &HostSample) {
+    if let Some(cpu) = s.cpu.usage_percent {
+        let help = "Share of CPU time busy (idle, iowait and steal excluded), all cores.";
+        family(
+            out,
+            "perfwatch_host_cpu_usage_ratio",
+            "gauge",
+            help,
+            cpu / 100.0,
+        );
+    }
+    let cores: Vec<String> = (0..s.cpu.per_core_percent.len())
+        .map(|i| i.to_string())
+        .collect();
+    labelled(
+        out,
+        "perfwatch_host_cpu_core_usage_ratio",
+        "gauge",
+        "Share of CPU time busy, per core.",
+        cores
+            .iter()
+            .zip(&s.cpu.per_core_percent)
+            .map(|(core, percent)| (vec![("core", core.as_str())], percent / 100.0))
+            .collect(),
+    );
+    for (name, value) in [
+        ("perfwatch_host_load1", s.cpu.load_1),
+        ("perfwatch_host_load5", s.cpu.load_5),
+        ("perfwatch_host_load15", s.cpu.load_15),
+    ] {
+        if let Some(value) = value {
+            family(out, name, "gauge", "Load average.", value);
+        }
+    }
+    let m = &s.memory;
+    for (name, help, value) in [
+        (
+            "perfwatch_host_memory_total_bytes",
+            "Installed memory.",
+            m.total_bytes,
+        ),
+        (
+            "perfwatch_host_memory_available_bytes",
+            "Memory available without swapping.",
+            m.available_bytes,
+        ),
+        (
+            "perfwatch_host_memory_used_bytes",
+            "Memory total minus available.",
+            m.used_bytes,
+        ),
+        (
+            "perfwatch_host_swap_total_bytes",
+            "Swap space.",
+            m.swap_total_bytes,
+        ),
+        (
+            "perfwatch_host_swap_used_bytes",
+            "Swap space in use.",
+            m.swap_used_bytes,
+        ),
+    ] {
+        family(out, name, "gauge", help, value as f64);
+    }
+    let disk = |read: fn(&DiskSample) -> f64| -> Samples<'_> {
+        s.disks
+            .iter()
+            .map(|d| {
+                let labels = vec![
+                    ("mountpoint", d.mount_point.as_str()),
+                    ("fstype", d.filesystem.as_str()),
+                ];
+                (labels, read(d))
+            })
+            .collect()
+    };
+    labelled(
+        out,
+        "perfwatch_host_filesystem_size_bytes",
+        "gauge",
+        "Filesystem size.",
+        disk(|d| d.total_bytes as f64),
+    );
+    labelled(
+        out,
+        "perfwatch_host_filesystem_avail_bytes",
+        "gauge",
+        "Filesystem space available to unprivileged users.",
+        disk(|d| d.available_bytes as f64),
+    );
+    let net = |read: fn(&NetworkSample) -> f64| -> Samples<'_> {
+        s.network
+            .iter()
+            .map(|n| (vec![("device", n.interface.as_str())], read(n)))
+            .collect()
+    };
+    labelled(
+        out,
+        "perfwatch_host_network_receive_bytes_total",
+        "counter",
+        "Bytes received.",
+        net(|n| n.rx_bytes_total as f64),
+    );
+    labelled(
+        out,
+        "perfwatch_host_network_transmit_bytes_total",
+        "counter",
+        "Bytes sent.",
+        net(|n| n.tx_bytes_total as f64),
+    );
+    let p = &s.process;
+    if let Some(cpu) = p.cpu_percent {
+        let help = "The collector's CPU time per second over the last interval (may pass 1 on several cores).";
+        family(
+            out,
+            "perfwatch_process_cpu_usage_ratio",
+            "gauge",
+            help,
+            cpu / 100.0,
+        );
+    }
+    for (name, help, value) in [
+        (
+            "process_resident_memory_bytes",
+            "Resident memory size.",
+            p.resident_bytes,
+        ),
+        (
+            "process_virtual_memory_bytes",
+            "Virtual memory size.",
+            p.virtual_bytes,
+        ),
+        ("process_open_fds", "Open file descriptors.", p.open_fds),
+        ("process_threads", "Threads.", p.threads),
+    ] {
+        family(out, name, "gauge", help, value as f64);
+    }
 }

@@ -6,6 +6,7 @@ pub mod index;
 pub mod ingest;
 pub mod metrics;
 pub mod system;
+pub mod system_metrics;
 pub mod vitals;
 
 use actix_web::error::QueryPayloadError;
@@ -21,6 +22,8 @@ pub const FRONTEND_METRICS: &str = "/api/v1/monitoring/frontend-metrics";
 pub const HEALTH: &str = "/api/v1/monitoring/health";
 /// `GET`: the host's facts.
 pub const SYSTEM_INFO: &str = "/api/v1/monitoring/system/info";
+/// `GET`: the host now, over a window, and its status.
+pub const SYSTEM_METRICS: &str = "/api/v1/monitoring/system/metrics";
 /// `GET`: the Prometheus exposition.
 pub const METRICS: &str = "/metrics";
 /// `GET`: web vitals statistics.
@@ -41,6 +44,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource(SYSTEM_INFO)
             .route(web::get().to(system::system_info))
+            .default_service(web::to(method_not_allowed("GET"))),
+    )
+    .service(
+        web::resource(SYSTEM_METRICS)
+            .route(web::get().to(system_metrics::system_metrics))
             .default_service(web::to(method_not_allowed("GET"))),
     )
     .service(

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::{Store, StoreError, StoreOutcome, VitalRows};
+use crate::host_history::HostPoint;
 use crate::normalize::BrowserRecords;
 use crate::rollup::{DirtyBucket, RawMinute, Rollup, RollupLock, Tier};
 
@@ -45,6 +46,14 @@ impl Store for DiscardStore {
 
     fn prune(&self, _before_ms: i64, _limit: usize) -> Result<usize, StoreError> {
         Ok(0)
+    }
+
+    fn write_host_point(&self, _host: &str, _point: &HostPoint) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn host_points(&self, _host: &str, _from: i64, _to: i64) -> Result<Vec<HostPoint>, StoreError> {
+        Ok(Vec::new())
     }
 
     fn try_lock_rollups(&self) -> Result<Option<RollupLock>, StoreError> {

@@ -31,6 +31,7 @@ use perfwatch_protocol::VitalName;
 use thiserror::Error;
 
 use crate::config::StoreLocation;
+use crate::host_history::HostPoint;
 use crate::normalize::BrowserRecords;
 use crate::rollup::{DirtyBucket, RawMinute, Rollup, RollupLock, Tier};
 
@@ -105,16 +106,29 @@ pub trait Store: Send + Sync + Debug + 'static {
         rollup: Option<&Rollup>,
     ) -> Result<(), StoreError>;
 
+    /// Keeps one host sample's headline numbers under `host` (the sampling machine's name, so
+    /// that collectors sharing a database keep their own histories).
+    fn write_host_point(&self, host: &str, point: &HostPoint) -> Result<(), StoreError>;
+
+    /// The samples of `host` taken in `[from_ms, to_ms)`, oldest first.
+    fn host_points(
+        &self,
+        host: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<HostPoint>, StoreError>;
+
     /// Deletes at most `limit` rows of `tier` starting before `before_ms` from each roll-up
     /// table; returns how many rows went.
     fn prune_rollups(&self, tier: Tier, before_ms: i64, limit: usize) -> Result<usize, StoreError>;
 }
 
-/// The raw event tables and the column that dates their rows, for retention.
-pub const RAW_TABLES: [(&str, &str); 3] = [
+/// The raw tables and the column that dates their rows, for retention.
+pub const RAW_TABLES: [(&str, &str); 4] = [
     ("page_views", "started_at_ms"),
     ("web_vitals", "measured_at_ms"),
     ("navigations", "started_at_ms"),
+    ("system_samples", "at_ms"),
 ];
 
 /// A store shared by the writer thread and the request handlers.

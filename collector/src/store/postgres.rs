@@ -62,6 +62,7 @@ use postgres::types::Type;
 
 use super::{export, Store, StoreError, StoreOutcome, VitalRows, VitalSample};
 use crate::config::{redact_url, scrub_secrets};
+use crate::host_history::HostPoint;
 use crate::normalize::{BrowserRecords, Record};
 use crate::rollup::{
     self, DirtyBucket, PageViewSeries, RawMinute, RawPageView, RawVital, Rollup, RollupLock, Tier,
@@ -216,9 +217,28 @@ SELECT 'minute', minute FROM (
 ) AS history;
 ";
 
+/// Migration 5, as SQLite's: the host's samples, per host.
+const SCHEMA_V5: &str = "
+CREATE TABLE IF NOT EXISTS system_samples (
+    host                   TEXT NOT NULL,
+    at_ms                  BIGINT NOT NULL,
+    cpu_percent            DOUBLE PRECISION,
+    memory_percent         DOUBLE PRECISION NOT NULL,
+    swap_percent           DOUBLE PRECISION NOT NULL,
+    disk_percent           DOUBLE PRECISION,
+    load_1                 DOUBLE PRECISION,
+    network_rx_bytes_per_s DOUBLE PRECISION NOT NULL,
+    network_tx_bytes_per_s DOUBLE PRECISION NOT NULL,
+    process_cpu_percent    DOUBLE PRECISION,
+    process_resident_bytes BIGINT NOT NULL,
+    PRIMARY KEY (host, at_ms)
+);
+CREATE INDEX IF NOT EXISTS system_samples_by_time ON system_samples (at_ms);
+";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one (and SQLite's alike).
-pub const MIGRATIONS: [&str; 4] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
+pub const MIGRATIONS: [&str; 5] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
 
 /// The version table: one row, created by the first migration transaction.
 const VERSION_TABLE: &str = "
@@ -291,6 +311,19 @@ WHERE measured_at_ms >= $1";
 const COUNT_PAGE_VIEWS: &str = "
 SELECT COALESCE(NULLIF(route, ''), url), COUNT(*) FROM page_views
 WHERE started_at_ms >= $1 GROUP BY 1";
+
+const INSERT_HOST_POINT: &str = "
+INSERT INTO system_samples (host, at_ms, cpu_percent, memory_percent, swap_percent, disk_percent,
+    load_1, network_rx_bytes_per_s, network_tx_bytes_per_s, process_cpu_percent,
+    process_resident_bytes)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (host, at_ms) DO NOTHING";
+
+const SELECT_HOST_POINTS: &str = "
+SELECT at_ms, cpu_percent, memory_percent, swap_percent, disk_percent, load_1,
+       network_rx_bytes_per_s, network_tx_bytes_per_s, process_cpu_percent,
+       process_resident_bytes
+FROM system_samples WHERE host = $1 AND at_ms >= $2 AND at_ms < $3 ORDER BY at_ms";
 
 const TRY_LOCK_ROLLUPS: &str = "SELECT pg_try_advisory_lock($1)";
 
@@ -736,6 +769,56 @@ impl Store for PostgresStore {
         }
         tx.commit()?;
         Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
+    }
+
+    fn write_host_point(&self, host: &str, point: &HostPoint) -> Result<(), StoreError> {
+        let mut conn = self.connection()?;
+        let insert = conn.prepare_cached(INSERT_HOST_POINT)?;
+        conn.client.execute(
+            &insert,
+            &[
+                &host,
+                &point.at_ms,
+                &point.cpu_percent,
+                &point.memory_percent,
+                &point.swap_percent,
+                &point.disk_percent,
+                &point.load_1,
+                &point.network_rx_bytes_per_s,
+                &point.network_tx_bytes_per_s,
+                &point.process_cpu_percent,
+                &saturating_i64(point.process_resident_bytes),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn host_points(
+        &self,
+        host: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<HostPoint>, StoreError> {
+        let mut conn = self.connection()?;
+        let select = conn.prepare_cached(SELECT_HOST_POINTS)?;
+        conn.client
+            .query(&select, &[&host, &from_ms, &to_ms])?
+            .iter()
+            .map(|row| {
+                Ok(HostPoint {
+                    at_ms: row.try_get(0)?,
+                    cpu_percent: row.try_get(1)?,
+                    memory_percent: row.try_get(2)?,
+                    swap_percent: row.try_get(3)?,
+                    disk_percent: row.try_get(4)?,
+                    load_1: row.try_get(5)?,
+                    network_rx_bytes_per_s: row.try_get(6)?,
+                    network_tx_bytes_per_s: row.try_get(7)?,
+                    process_cpu_percent: row.try_get(8)?,
+                    process_resident_bytes: count(row.try_get(9)?),
+                })
+            })
+            .collect()
     }
 
     fn backup(&self, _to: &Path) -> Result<(), StoreError> {

@@ -29,6 +29,7 @@ use std::time::Duration;
 use perfwatch_protocol::{EventBody, Navigation, NavigationType, VitalName, WebVital};
 use rusqlite::{params, CachedStatement, Connection, Transaction};
 
+use crate::host_history::HostPoint;
 use crate::normalize::{BrowserRecords, Record};
 use crate::rollup::{
     self, DirtyBucket, RawMinute, RawPageView, RawVital, Rollup, RollupLock, Tier,
@@ -178,9 +179,28 @@ SELECT 'minute', minute FROM (
 ) AS history;
 ";
 
+/// Migration 5: the host's samples ([`crate::host_history`]), per host.
+const SCHEMA_V5: &str = "
+CREATE TABLE IF NOT EXISTS system_samples (
+    host                   TEXT NOT NULL,
+    at_ms                  INTEGER NOT NULL,
+    cpu_percent            REAL,
+    memory_percent         REAL NOT NULL,
+    swap_percent           REAL NOT NULL,
+    disk_percent           REAL,
+    load_1                 REAL,
+    network_rx_bytes_per_s REAL NOT NULL,
+    network_tx_bytes_per_s REAL NOT NULL,
+    process_cpu_percent    REAL,
+    process_resident_bytes INTEGER NOT NULL,
+    PRIMARY KEY (host, at_ms)
+);
+CREATE INDEX IF NOT EXISTS system_samples_by_time ON system_samples (at_ms);
+";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one.
-pub const MIGRATIONS: [&str; 4] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
+pub const MIGRATIONS: [&str; 5] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
 
 /// A page view once per id.
 const INSERT_PAGE_VIEW: &str = "
@@ -572,6 +592,62 @@ impl Store for SqliteStore {
         drop(clear);
         tx.commit()?;
         Ok(())
+    }
+
+    fn write_host_point(&self, host: &str, point: &HostPoint) -> Result<(), StoreError> {
+        self.writer()?
+            .prepare_cached(
+                "INSERT OR REPLACE INTO system_samples (host, at_ms, cpu_percent, memory_percent,
+                     swap_percent, disk_percent, load_1, network_rx_bytes_per_s,
+                     network_tx_bytes_per_s, process_cpu_percent, process_resident_bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?
+            .execute(params![
+                host,
+                point.at_ms,
+                point.cpu_percent,
+                point.memory_percent,
+                point.swap_percent,
+                point.disk_percent,
+                point.load_1,
+                point.network_rx_bytes_per_s,
+                point.network_tx_bytes_per_s,
+                point.process_cpu_percent,
+                saturating_i64(point.process_resident_bytes),
+            ])?;
+        Ok(())
+    }
+
+    fn host_points(
+        &self,
+        host: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<HostPoint>, StoreError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT at_ms, cpu_percent, memory_percent, swap_percent, disk_percent, load_1,
+                    network_rx_bytes_per_s, network_tx_bytes_per_s, process_cpu_percent,
+                    process_resident_bytes
+             FROM system_samples WHERE host = ?1 AND at_ms >= ?2 AND at_ms < ?3 ORDER BY at_ms",
+        )?;
+        let points = stmt
+            .query_map(params![host, from_ms, to_ms], |row| {
+                Ok(HostPoint {
+                    at_ms: row.get(0)?,
+                    cpu_percent: row.get(1)?,
+                    memory_percent: row.get(2)?,
+                    swap_percent: row.get(3)?,
+                    disk_percent: row.get(4)?,
+                    load_1: row.get(5)?,
+                    network_rx_bytes_per_s: row.get(6)?,
+                    network_tx_bytes_per_s: row.get(7)?,
+                    process_cpu_percent: row.get(8)?,
+                    process_resident_bytes: count(row.get(9)?),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(points)
     }
 
     fn prune_rollups(&self, tier: Tier, before_ms: i64, limit: usize) -> Result<usize, StoreError> {
