@@ -1,6 +1,8 @@
 //! The host's history and health: every sample's headline numbers are kept (as raw events are,
-//! `retention_days`), answered as at most [`MAX_POINTS`] points per series and min / avg /
-//! max / p95 over a window, and the latest sample is rated healthy, warning or critical.
+//! `retention_days`) and rolled up per hour (kept `rollup_hour_days`), answered as at most
+//! [`MAX_POINTS`] points per series and min / avg / max / p95 over a window (from the samples
+//! up to a day, from the hourly roll-ups beyond), and the latest sample is rated healthy,
+//! warning or critical.
 
 use std::sync::{Arc, RwLock};
 
@@ -8,8 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::host::{HostSample, Sampler, TopProcesses, TopSampler};
 use crate::periodic::Periodic;
+use crate::rollup::Tier;
+use crate::sketch::DdSketch;
 use crate::stats::nearest_rank;
-use crate::store::SharedStore;
+use crate::store::{SharedStore, Store, StoreError};
 use crate::{clock, host};
 
 /// Points per series in an answer, at most: longer histories are averaged into this many
@@ -169,6 +173,102 @@ fn mean_point(bucket: &[&HostPoint]) -> HostPoint {
     }
 }
 
+/// One series over one hour: what a window longer than a day is answered from, and what is
+/// kept after the samples themselves are deleted (`rollup_hour_days`, 90 days by default).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesRollup {
+    /// The series' name (one of [`SERIES`]).
+    pub series: String,
+    /// Its values: count, sum, min, max and quantiles (within 1 %).
+    pub sketch: DdSketch,
+}
+
+/// The hour of `at_ms`, as the roll-ups bucket it.
+pub fn hour_of(at_ms: i64) -> i64 {
+    Tier::Hour.bucket_of(at_ms)
+}
+
+/// The hourly roll-up of `points`: one sketch per series with a value.
+pub fn roll_hour(points: &[HostPoint]) -> Vec<SeriesRollup> {
+    SERIES
+        .iter()
+        .filter_map(|(name, read)| {
+            let mut sketch = DdSketch::new();
+            for value in points.iter().filter_map(read) {
+                sketch.add(value);
+            }
+            (sketch.count() > 0).then(|| SeriesRollup {
+                series: (*name).to_owned(),
+                sketch,
+            })
+        })
+        .collect()
+}
+
+/// Every series' statistics over hourly roll-ups, in [`SERIES`] order: exact min, max and
+/// mean, the p95 within the sketch's 1 %.
+pub fn rollup_statistics(hours: &[(i64, Vec<SeriesRollup>)]) -> Vec<(&'static str, SeriesStats)> {
+    SERIES
+        .iter()
+        .map(|(name, _)| {
+            let mut merged = DdSketch::new();
+            for (_, rollups) in hours {
+                for rollup in rollups.iter().filter(|r| r.series == *name) {
+                    merged.merge(&rollup.sketch);
+                }
+            }
+            let samples = usize::try_from(merged.count()).unwrap_or(usize::MAX);
+            let stats = SeriesStats {
+                min: merged.min(),
+                avg: (samples > 0).then(|| merged.sum() / samples as f64),
+                max: merged.max(),
+                p95: merged.quantile(0.95),
+                samples,
+            };
+            (*name, stats)
+        })
+        .collect()
+}
+
+/// One point per hour: each series' mean over the hour.
+pub fn rollup_points(hours: &[(i64, Vec<SeriesRollup>)]) -> Vec<HostPoint> {
+    hours
+        .iter()
+        .map(|(hour, rollups)| {
+            let mean = |name: &str| {
+                rollups
+                    .iter()
+                    .find(|r| r.series == name)
+                    .filter(|r| r.sketch.count() > 0)
+                    .map(|r| r.sketch.sum() / r.sketch.count() as f64)
+            };
+            HostPoint {
+                at_ms: *hour,
+                cpu_percent: mean("cpu_percent"),
+                memory_percent: mean("memory_percent").unwrap_or_default(),
+                swap_percent: mean("swap_percent").unwrap_or_default(),
+                disk_percent: mean("disk_percent"),
+                load_1: mean("load_1"),
+                network_rx_bytes_per_s: mean("network_rx_bytes_per_s").unwrap_or_default(),
+                network_tx_bytes_per_s: mean("network_tx_bytes_per_s").unwrap_or_default(),
+                process_cpu_percent: mean("process_cpu_percent"),
+                process_resident_bytes: mean("process_resident_bytes")
+                    .map_or(0, |bytes| bytes.round() as u64),
+            }
+        })
+        .collect()
+}
+
+/// Rolls the hour starting at `hour` up from the stored samples of `host` (replacing what an
+/// earlier roll of it left: the same samples give the same rows).
+pub fn roll_stored_hour(store: &dyn Store, host: &str, hour: i64) -> Result<(), StoreError> {
+    let points = store.host_points(host, hour, hour + Tier::Hour.width_ms())?;
+    if points.is_empty() {
+        return Ok(());
+    }
+    store.write_host_rollup(host, hour, &roll_hour(&points))
+}
+
 /// When a share is worth a warning, and when it is critical (percent, 0–100).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Thresholds {
@@ -303,6 +403,16 @@ impl Monitor {
         let every_top = (schedule.top_interval.as_millis() / schedule.interval.as_millis().max(1))
             .max(1) as u64;
         let mut runs = 0u64;
+        // The hours before start-up may not have been rolled (the collector stopped in them).
+        let mut current_hour = hour_of(clock::to_epoch_ms(clock::now_ms()));
+        for hour in [
+            current_hour - 2 * Tier::Hour.width_ms(),
+            current_hour - Tier::Hour.width_ms(),
+        ] {
+            if let Err(e) = roll_stored_hour(store.as_ref(), &host_name, hour) {
+                tracing::warn!(error = %e, "could not roll the host's history up");
+            }
+        }
         let task = move || {
             let sample = sampler.sample(clock::to_epoch_ms(clock::now_ms()));
             let point = HostPoint::of(&sample);
@@ -319,6 +429,14 @@ impl Monitor {
             }
             if let Err(e) = store.write_host_point(&host_name, &point) {
                 tracing::warn!(error = %e, "could not store the host sample");
+            }
+            // An hour has ended: roll it up.
+            let hour = hour_of(point.at_ms);
+            if hour > current_hour {
+                if let Err(e) = roll_stored_hour(store.as_ref(), &host_name, current_hour) {
+                    tracing::warn!(error = %e, "could not roll the host's history up");
+                }
+                current_hour = hour;
             }
         };
         Periodic::start(

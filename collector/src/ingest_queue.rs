@@ -517,6 +517,22 @@ mod tests {
         ) -> Result<Vec<crate::host_history::HostPoint>, StoreError> {
             self.inner.host_points(host, from, to)
         }
+        fn write_host_rollup(
+            &self,
+            host: &str,
+            hour: i64,
+            rollups: &[crate::host_history::SeriesRollup],
+        ) -> Result<(), StoreError> {
+            self.inner.write_host_rollup(host, hour, rollups)
+        }
+        fn host_rollups(
+            &self,
+            host: &str,
+            from: i64,
+            to: i64,
+        ) -> Result<Vec<(i64, Vec<crate::host_history::SeriesRollup>)>, StoreError> {
+            self.inner.host_rollups(host, from, to)
+        }
         fn try_lock_rollups(&self) -> Result<Option<RollupLock>, StoreError> {
             self.inner.try_lock_rollups()
         }

@@ -1,5 +1,5 @@
 //! The time window a read endpoint covers: `hours=` back from now (CONTRACT.md: decimals allowed,
-//! 0.25 is 15 minutes, at most 720), or `minutes=` for the host's history (at most a week).
+//! 0.25 is 15 minutes, at most 720), or `minutes=` for the host's history (at most 90 days).
 //! `from`/`to` in RFC 3339 will join them here.
 
 use thiserror::Error;
@@ -47,8 +47,8 @@ pub struct Window {
 
 /// The window when `minutes=` is absent (an hour).
 pub const DEFAULT_MINUTES: f64 = 60.0;
-/// The widest `minutes=` window (a week: the default retention of host samples).
-pub const MAX_MINUTES: f64 = 10_080.0;
+/// The widest `minutes=` window (90 days: the default retention of hourly roll-ups).
+pub const MAX_MINUTES: f64 = 129_600.0;
 
 impl Window {
     /// The window an `hours=` parameter asks for ([`DEFAULT_HOURS`] when absent).
@@ -114,13 +114,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn minutes_are_decimal_positive_and_at_most_a_week() {
+    fn minutes_are_decimal_positive_and_at_most_90_days() {
         assert_eq!(Window::from_minutes_param(None).unwrap().hours, 1.0);
         assert_eq!(Window::from_minutes_param(Some("90")).unwrap().hours, 1.5);
-        let err = Window::from_minutes_param(Some("10081")).unwrap_err();
+        let err = Window::from_minutes_param(Some("129601")).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "`minutes` must be more than 0 and at most 10080, got 10081"
+            "`minutes` must be more than 0 and at most 129600, got 129601"
         );
         let err = Window::from_minutes_param(Some("soon")).unwrap_err();
         assert_eq!(

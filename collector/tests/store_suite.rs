@@ -231,6 +231,7 @@ both_stores!(
     a_mark_made_during_a_roll_is_kept,
     stale_marks_are_cleared_without_touching_the_bucket,
     old_rollups_are_pruned_per_tier,
+    host_samples_and_their_hourly_rollups_are_kept_per_host,
 );
 
 /// The records of a batch from app `a`, session `session`, page view `p` (route `/a`), sent
@@ -1440,4 +1441,71 @@ async fn a_rollup_lock_can_be_dropped_on_an_async_thread() {
         .expect("lock")
         .is_some());
     on_plain_thread(move || drop(store));
+}
+
+/// The host monitor's history: samples per host, read back in order within a window, their
+/// hourly roll-ups replaced whole, both pruned by their own retention.
+fn host_samples_and_their_hourly_rollups_are_kept_per_host(backend: &dyn Backend) {
+    use perfwatch_collector::host_history::{roll_hour, HostPoint};
+    let store = backend.open().expect("open");
+    let hour = 1_795_676_400_000 - 1_795_676_400_000 % 3_600_000;
+    let point = |i: i64, cpu: Option<f64>| HostPoint {
+        at_ms: hour + i * 10_000,
+        cpu_percent: cpu,
+        memory_percent: 50.0 + i as f64,
+        swap_percent: 1.5,
+        disk_percent: Some(70.25),
+        load_1: None,
+        network_rx_bytes_per_s: 1e5,
+        network_tx_bytes_per_s: 2e4,
+        process_cpu_percent: Some(0.5),
+        process_resident_bytes: 12_345_678,
+    };
+    let points: Vec<HostPoint> = (0..6)
+        .map(|i| point(i, (i > 0).then_some(i as f64)))
+        .collect();
+    on_plain_thread(|| {
+        for p in &points {
+            store.write_host_point("host-a", p)?;
+        }
+        store.write_host_point("host-b", &points[0])
+    })
+    .expect("write the samples");
+    let read = on_plain_thread(|| store.host_points("host-a", hour, hour + 3_600_000))
+        .expect("read the samples");
+    assert_eq!(read, points, "every column back, in time order");
+    let window = on_plain_thread(|| store.host_points("host-a", hour + 10_000, hour + 30_000))
+        .expect("read a window");
+    assert_eq!(window, points[1..3]);
+
+    let rollup = roll_hour(&points);
+    on_plain_thread(|| {
+        store.write_host_rollup("host-a", hour, &rollup)?;
+        // Written again: replaced, not doubled.
+        store.write_host_rollup("host-a", hour, &rollup)
+    })
+    .expect("write the roll-up");
+    let hours = on_plain_thread(|| store.host_rollups("host-a", hour, hour + 1))
+        .expect("read the roll-ups");
+    assert_eq!(hours.len(), 1);
+    let (at, series) = &hours[0];
+    assert_eq!(*at, hour);
+    assert_eq!(series.len(), rollup.len(), "load_1 has no values: no row");
+    let cpu = series
+        .iter()
+        .find(|s| s.series == "cpu_percent")
+        .expect("cpu");
+    assert_eq!((cpu.sketch.count(), cpu.sketch.max()), (5, Some(5.0)));
+    assert!(
+        on_plain_thread(|| store.host_rollups("host-b", 0, i64::MAX))
+            .expect("read")
+            .is_empty()
+    );
+
+    // Samples go with raw retention, hourly roll-ups with the hour tier's.
+    on_plain_thread(|| store.prune(hour + 3_600_000, 1000)).expect("prune raw");
+    assert_eq!(backend.count("system_samples"), 0);
+    assert_eq!(backend.count("system_rollups"), rollup.len() as i64);
+    on_plain_thread(|| store.prune_rollups(Tier::Hour, hour + 1, 1000)).expect("prune");
+    assert_eq!(backend.count("system_rollups"), 0);
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use common::*;
-use perfwatch_collector::host_history::{HostPoint, Monitor, MonitorSchedule};
+use perfwatch_collector::host_history::{roll_stored_hour, HostPoint, Monitor, MonitorSchedule};
 use perfwatch_collector::store::{SharedStore, SqliteStore};
 use serde_json::{json, Value};
 
@@ -171,7 +171,7 @@ async fn a_week_of_history_is_answered_in_at_most_500_points() {
 async fn a_bad_window_is_a_400_naming_minutes() {
     let (_dir, _store, _state, monitor, app) = monitored!();
     monitor.stop();
-    for bad in ["0", "-5", "10081", "abc", "NaN", "inf", ""] {
+    for bad in ["0", "-5", "129601", "abc", "NaN", "inf", ""] {
         let reply = get(&app, &format!("{SYSTEM_METRICS}?minutes={bad}")).await;
         assert_eq!(
             reply.status,
@@ -254,15 +254,96 @@ async fn metrics_count_what_ingest_took_and_refused_by_reason() {
     assert_eq!(value("perfwatch_ingest_batches_stored_total", None), 1.0);
     assert_eq!(value("perfwatch_ingest_events_accepted_total", None), 2.0);
     assert_eq!(
-        value("perfwatch_ingest_events_rejected_total", Some(("reason", "negative"))),
+        value(
+            "perfwatch_ingest_events_rejected_total",
+            Some(("reason", "negative"))
+        ),
         1.0
     );
     assert_eq!(
-        value("perfwatch_ingest_events_rejected_total", Some(("reason", "schema"))),
+        value(
+            "perfwatch_ingest_events_rejected_total",
+            Some(("reason", "schema"))
+        ),
         1.0
     );
     assert_eq!(
-        value("perfwatch_ingest_batches_refused_total", Some(("code", "malformed_body"))),
+        value(
+            "perfwatch_ingest_batches_refused_total",
+            Some(("code", "malformed_body"))
+        ),
         1.0
     );
+}
+
+#[actix_web::test]
+async fn windows_over_a_day_are_answered_from_hourly_rollups_that_outlive_the_samples() {
+    let (_dir, store, state, monitor, app) = monitored!();
+    monitor.stop();
+    let hour_ms = 3_600_000;
+    let first_hour = (now_ms() as i64 / hour_ms - 30) * hour_ms;
+    // Three hours, 360 samples each, 30 hours ago; CPU rising 0..=99 within each hour.
+    let mut cpu_values = Vec::new();
+    for h in 0..3 {
+        for i in 0..360i64 {
+            let cpu = (i % 100) as f64 + f64::from(h);
+            cpu_values.push(cpu);
+            let point = HostPoint {
+                at_ms: first_hour + h as i64 * hour_ms + i * 10_000,
+                cpu_percent: Some(cpu),
+                memory_percent: 40.0 + f64::from(h),
+                swap_percent: 0.0,
+                disk_percent: None,
+                load_1: Some(1.0),
+                network_rx_bytes_per_s: 10.0,
+                network_tx_bytes_per_s: 5.0,
+                process_cpu_percent: None,
+                process_resident_bytes: 20_000_000,
+            };
+            store
+                .write_host_point(&state.host.name, &point)
+                .expect("write");
+        }
+        roll_stored_hour(
+            store.as_ref(),
+            &state.host.name,
+            first_hour + h as i64 * hour_ms,
+        )
+        .expect("roll the hour up");
+    }
+    // Retention deletes the samples; the roll-ups stay.
+    store.prune(now_ms() as i64, 100_000).expect("prune");
+    assert!(store
+        .host_points(&state.host.name, 0, i64::MAX)
+        .unwrap()
+        .is_empty());
+
+    let data = get(&app, &format!("{SYSTEM_METRICS}?minutes=2880"))
+        .await
+        .data()
+        .clone();
+    assert_eq!(data["source"], json!("hourly_rollups"));
+    assert_eq!(data["history"]["points"].as_array().unwrap().len(), 3);
+    assert_eq!(data["history"]["samples"], json!(1080));
+    let memory = &data["statistics"]["memory_percent"];
+    assert_eq!(
+        (memory["min"].as_f64(), memory["max"].as_f64()),
+        (Some(40.0), Some(42.0))
+    );
+    assert_eq!(memory["avg"].as_f64(), Some(41.0));
+    assert_eq!(data["statistics"]["disk_percent"]["samples"], json!(0));
+    cpu_values.sort_by(f64::total_cmp);
+    let exact_p95 = cpu_values[(cpu_values.len() * 95).div_ceil(100) - 1];
+    let p95 = data["statistics"]["cpu_percent"]["p95"].as_f64().unwrap();
+    assert!(
+        (p95 - exact_p95).abs() <= 0.01 * exact_p95,
+        "{p95} vs {exact_p95}"
+    );
+    // Rolling an hour again changes nothing.
+    roll_stored_hour(store.as_ref(), &state.host.name, first_hour).expect("again");
+    let again = get(&app, &format!("{SYSTEM_METRICS}?minutes=2880"))
+        .await
+        .data()
+        .clone();
+    assert_eq!(again["statistics"], data["statistics"]);
 }

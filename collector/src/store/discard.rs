@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::{Store, StoreError, StoreOutcome, VitalRows};
-use crate::host_history::HostPoint;
+use crate::host_history::{HostPoint, SeriesRollup};
 use crate::normalize::BrowserRecords;
 use crate::rollup::{DirtyBucket, RawMinute, Rollup, RollupLock, Tier};
 
@@ -53,6 +53,24 @@ impl Store for DiscardStore {
     }
 
     fn host_points(&self, _host: &str, _from: i64, _to: i64) -> Result<Vec<HostPoint>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    fn write_host_rollup(
+        &self,
+        _host: &str,
+        _hour: i64,
+        _rollups: &[SeriesRollup],
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn host_rollups(
+        &self,
+        _host: &str,
+        _from: i64,
+        _to: i64,
+    ) -> Result<Vec<(i64, Vec<SeriesRollup>)>, StoreError> {
         Ok(Vec::new())
     }
 

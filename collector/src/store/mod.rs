@@ -31,7 +31,7 @@ use perfwatch_protocol::VitalName;
 use thiserror::Error;
 
 use crate::config::StoreLocation;
-use crate::host_history::HostPoint;
+use crate::host_history::{HostPoint, SeriesRollup};
 use crate::normalize::BrowserRecords;
 use crate::rollup::{DirtyBucket, RawMinute, Rollup, RollupLock, Tier};
 
@@ -118,10 +118,30 @@ pub trait Store: Send + Sync + Debug + 'static {
         to_ms: i64,
     ) -> Result<Vec<HostPoint>, StoreError>;
 
+    /// Replaces the hourly roll-up of `host` for the hour starting at `hour_ms`.
+    fn write_host_rollup(
+        &self,
+        host: &str,
+        hour_ms: i64,
+        rollups: &[SeriesRollup],
+    ) -> Result<(), StoreError>;
+
+    /// The hourly roll-ups of `host` for the hours starting in `[from_ms, to_ms)`, oldest
+    /// first.
+    fn host_rollups(
+        &self,
+        host: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(i64, Vec<SeriesRollup>)>, StoreError>;
+
     /// Deletes at most `limit` rows of `tier` starting before `before_ms` from each roll-up
     /// table; returns how many rows went.
     fn prune_rollups(&self, tier: Tier, before_ms: i64, limit: usize) -> Result<usize, StoreError>;
 }
+
+/// The roll-up tables, each with a `tier` and a `bucket_ms` column, pruned per tier.
+pub const ROLLUP_TABLES: [&str; 3] = ["rollup_vitals", "rollup_page_views", "system_rollups"];
 
 /// The raw tables and the column that dates their rows, for retention.
 pub const RAW_TABLES: [(&str, &str); 4] = [

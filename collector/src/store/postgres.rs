@@ -62,7 +62,7 @@ use postgres::types::Type;
 
 use super::{export, Store, StoreError, StoreOutcome, VitalRows, VitalSample};
 use crate::config::{redact_url, scrub_secrets};
-use crate::host_history::HostPoint;
+use crate::host_history::{HostPoint, SeriesRollup};
 use crate::normalize::{BrowserRecords, Record};
 use crate::rollup::{
     self, DirtyBucket, PageViewSeries, RawMinute, RawPageView, RawVital, Rollup, RollupLock, Tier,
@@ -217,7 +217,7 @@ SELECT 'minute', minute FROM (
 ) AS history;
 ";
 
-/// Migration 5, as SQLite's: the host's samples, per host.
+/// Migration 5, as SQLite's: the host's samples and their hourly roll-ups, per host.
 const SCHEMA_V5: &str = "
 CREATE TABLE IF NOT EXISTS system_samples (
     host                   TEXT NOT NULL,
@@ -234,6 +234,18 @@ CREATE TABLE IF NOT EXISTS system_samples (
     PRIMARY KEY (host, at_ms)
 );
 CREATE INDEX IF NOT EXISTS system_samples_by_time ON system_samples (at_ms);
+CREATE TABLE IF NOT EXISTS system_rollups (
+    tier      TEXT NOT NULL,
+    bucket_ms BIGINT NOT NULL,
+    host      TEXT NOT NULL,
+    series    TEXT NOT NULL,
+    count     BIGINT NOT NULL,
+    sum       DOUBLE PRECISION NOT NULL,
+    min       DOUBLE PRECISION NOT NULL,
+    max       DOUBLE PRECISION NOT NULL,
+    sketch    BYTEA NOT NULL,
+    PRIMARY KEY (tier, bucket_ms, host, series)
+);
 ";
 
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
@@ -324,6 +336,17 @@ SELECT at_ms, cpu_percent, memory_percent, swap_percent, disk_percent, load_1,
        network_rx_bytes_per_s, network_tx_bytes_per_s, process_cpu_percent,
        process_resident_bytes
 FROM system_samples WHERE host = $1 AND at_ms >= $2 AND at_ms < $3 ORDER BY at_ms";
+
+const DELETE_HOST_ROLLUP: &str =
+    "DELETE FROM system_rollups WHERE tier = $1 AND bucket_ms = $2 AND host = $3";
+
+const INSERT_HOST_ROLLUP: &str = "
+INSERT INTO system_rollups (tier, bucket_ms, host, series, count, sum, min, max, sketch)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+const SELECT_HOST_ROLLUPS: &str = "
+SELECT bucket_ms, series, sketch FROM system_rollups
+WHERE tier = $1 AND host = $2 AND bucket_ms >= $3 AND bucket_ms < $4 ORDER BY bucket_ms";
 
 const TRY_LOCK_ROLLUPS: &str = "SELECT pg_try_advisory_lock($1)";
 
@@ -760,7 +783,7 @@ impl Store for PostgresStore {
         let mut conn = self.connection()?;
         let mut tx = conn.client.transaction()?;
         let mut deleted = 0;
-        for table in ["rollup_vitals", "rollup_page_views"] {
+        for table in super::ROLLUP_TABLES {
             let sql = format!(
                 "DELETE FROM {table} WHERE ctid IN \
                  (SELECT ctid FROM {table} WHERE tier = $1 AND bucket_ms < $2 LIMIT $3)"
@@ -819,6 +842,65 @@ impl Store for PostgresStore {
                 })
             })
             .collect()
+    }
+
+    fn write_host_rollup(
+        &self,
+        host: &str,
+        hour_ms: i64,
+        rollups: &[SeriesRollup],
+    ) -> Result<(), StoreError> {
+        let mut conn = self.connection()?;
+        let delete = conn.prepare_cached(DELETE_HOST_ROLLUP)?;
+        let insert = conn.prepare_cached(INSERT_HOST_ROLLUP)?;
+        let tier = Tier::Hour.as_str();
+        let mut tx = conn.client.transaction()?;
+        tx.execute(&delete, &[&tier, &hour_ms, &host])?;
+        for rollup in rollups {
+            let sketch = &rollup.sketch;
+            tx.execute(
+                &insert,
+                &[
+                    &tier,
+                    &hour_ms,
+                    &host,
+                    &rollup.series,
+                    &saturating_i64(sketch.count()),
+                    &sketch.sum(),
+                    &sketch.min().unwrap_or_default(),
+                    &sketch.max().unwrap_or_default(),
+                    &sketch.to_bytes(),
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn host_rollups(
+        &self,
+        host: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(i64, Vec<SeriesRollup>)>, StoreError> {
+        let mut conn = self.connection()?;
+        let select = conn.prepare_cached(SELECT_HOST_ROLLUPS)?;
+        let mut hours: Vec<(i64, Vec<SeriesRollup>)> = Vec::new();
+        for row in conn
+            .client
+            .query(&select, &[&Tier::Hour.as_str(), &host, &from_ms, &to_ms])?
+        {
+            let hour: i64 = row.try_get(0)?;
+            let rollup = SeriesRollup {
+                series: row.try_get(1)?,
+                sketch: DdSketch::from_bytes(row.try_get(2)?)?,
+            };
+            match hours.last_mut() {
+                Some((last, rollups)) if *last == hour => rollups.push(rollup),
+                _ => hours.push((hour, vec![rollup])),
+            }
+        }
+        Ok(hours)
     }
 
     fn backup(&self, _to: &Path) -> Result<(), StoreError> {

@@ -29,7 +29,7 @@ use std::time::Duration;
 use perfwatch_protocol::{EventBody, Navigation, NavigationType, VitalName, WebVital};
 use rusqlite::{params, CachedStatement, Connection, Transaction};
 
-use crate::host_history::HostPoint;
+use crate::host_history::{HostPoint, SeriesRollup};
 use crate::normalize::{BrowserRecords, Record};
 use crate::rollup::{
     self, DirtyBucket, RawMinute, RawPageView, RawVital, Rollup, RollupLock, Tier,
@@ -179,7 +179,8 @@ SELECT 'minute', minute FROM (
 ) AS history;
 ";
 
-/// Migration 5: the host's samples ([`crate::host_history`]), per host.
+/// Migration 5: the host's samples ([`crate::host_history`]) and their hourly roll-ups, per
+/// host.
 const SCHEMA_V5: &str = "
 CREATE TABLE IF NOT EXISTS system_samples (
     host                   TEXT NOT NULL,
@@ -196,6 +197,18 @@ CREATE TABLE IF NOT EXISTS system_samples (
     PRIMARY KEY (host, at_ms)
 );
 CREATE INDEX IF NOT EXISTS system_samples_by_time ON system_samples (at_ms);
+CREATE TABLE IF NOT EXISTS system_rollups (
+    tier      TEXT NOT NULL,
+    bucket_ms INTEGER NOT NULL,
+    host      TEXT NOT NULL,
+    series    TEXT NOT NULL,
+    count     INTEGER NOT NULL,
+    sum       REAL NOT NULL,
+    min       REAL NOT NULL,
+    max       REAL NOT NULL,
+    sketch    BLOB NOT NULL,
+    PRIMARY KEY (tier, bucket_ms, host, series)
+);
 ";
 
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
@@ -650,12 +663,76 @@ impl Store for SqliteStore {
         Ok(points)
     }
 
+    fn write_host_rollup(
+        &self,
+        host: &str,
+        hour_ms: i64,
+        rollups: &[SeriesRollup],
+    ) -> Result<(), StoreError> {
+        let mut conn = self.writer()?;
+        let tx = conn.transaction()?;
+        tx.prepare_cached(
+            "DELETE FROM system_rollups WHERE tier = ?1 AND bucket_ms = ?2 AND host = ?3",
+        )?
+        .execute(params![Tier::Hour.as_str(), hour_ms, host])?;
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO system_rollups (tier, bucket_ms, host, series, count, sum, min, max,
+                                         sketch)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        for rollup in rollups {
+            let sketch = &rollup.sketch;
+            insert.execute(params![
+                Tier::Hour.as_str(),
+                hour_ms,
+                host,
+                rollup.series,
+                saturating_i64(sketch.count()),
+                sketch.sum(),
+                sketch.min().unwrap_or_default(),
+                sketch.max().unwrap_or_default(),
+                sketch.to_bytes(),
+            ])?;
+        }
+        drop(insert);
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn host_rollups(
+        &self,
+        host: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(i64, Vec<SeriesRollup>)>, StoreError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT bucket_ms, series, sketch FROM system_rollups
+             WHERE tier = ?1 AND host = ?2 AND bucket_ms >= ?3 AND bucket_ms < ?4
+             ORDER BY bucket_ms",
+        )?;
+        let mut rows = stmt.query(params![Tier::Hour.as_str(), host, from_ms, to_ms])?;
+        let mut hours: Vec<(i64, Vec<SeriesRollup>)> = Vec::new();
+        while let Some(row) = rows.next()? {
+            let hour: i64 = row.get(0)?;
+            let rollup = SeriesRollup {
+                series: row.get(1)?,
+                sketch: DdSketch::from_bytes(&row.get::<_, Vec<u8>>(2)?)?,
+            };
+            match hours.last_mut() {
+                Some((last, rollups)) if *last == hour => rollups.push(rollup),
+                _ => hours.push((hour, vec![rollup])),
+            }
+        }
+        Ok(hours)
+    }
+
     fn prune_rollups(&self, tier: Tier, before_ms: i64, limit: usize) -> Result<usize, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut conn = self.writer()?;
         let tx = conn.transaction()?;
         let mut deleted = 0;
-        for table in ["rollup_vitals", "rollup_page_views"] {
+        for table in super::ROLLUP_TABLES {
             deleted += tx.execute(
                 &format!(
                     "DELETE FROM {table} WHERE rowid IN \
