@@ -1448,7 +1448,8 @@ async fn a_rollup_lock_can_be_dropped_on_an_async_thread() {
 fn host_samples_and_their_hourly_rollups_are_kept_per_host(backend: &dyn Backend) {
     use perfwatch_collector::host_history::{roll_hour, HostPoint};
     let store = backend.open().expect("open");
-    let hour = 1_795_676_400_000 - 1_795_676_400_000 % 3_600_000;
+    // An hour boundary (2026-11-26T03:00:00Z).
+    let hour = 1_795_676_400_000;
     let point = |i: i64, cpu: Option<f64>| HostPoint {
         at_ms: hour + i * 10_000,
         cpu_percent: cpu,
