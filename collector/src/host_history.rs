@@ -403,17 +403,20 @@ impl Monitor {
         let every_top = (schedule.top_interval.as_millis() / schedule.interval.as_millis().max(1))
             .max(1) as u64;
         let mut runs = 0u64;
-        // The hours before start-up may not have been rolled (the collector stopped in them).
         let mut current_hour = hour_of(clock::to_epoch_ms(clock::now_ms()));
-        for hour in [
+        // The hours before start-up may not have been rolled (the collector stopped in them):
+        // rolled on the first run, on the monitor's thread (the store blocks; this function
+        // may be called from an async one).
+        let mut unrolled = vec![
             current_hour - 2 * Tier::Hour.width_ms(),
             current_hour - Tier::Hour.width_ms(),
-        ] {
-            if let Err(e) = roll_stored_hour(store.as_ref(), &host_name, hour) {
-                tracing::warn!(error = %e, "could not roll the host's history up");
-            }
-        }
+        ];
         let task = move || {
+            for hour in std::mem::take(&mut unrolled) {
+                if let Err(e) = roll_stored_hour(store.as_ref(), &host_name, hour) {
+                    tracing::warn!(error = %e, "could not roll the host's history up");
+                }
+            }
             let sample = sampler.sample(clock::to_epoch_ms(clock::now_ms()));
             let point = HostPoint::of(&sample);
             // The first run comes early (for the CPU share); the top list at its own pace.
