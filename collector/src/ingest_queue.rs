@@ -33,6 +33,7 @@ use serde::Serialize;
 use thiserror::Error;
 use tokio::sync::oneshot;
 
+use crate::histogram::{Histogram, HistogramSnapshot};
 use crate::normalize::BrowserRecords;
 use crate::store::{SharedStore, StoreOutcome};
 
@@ -119,6 +120,17 @@ struct Counters {
     last_commit_micros: AtomicU64,
     last_sync_micros: AtomicU64,
     store_failing: AtomicBool,
+    commit_seconds: Histogram,
+    sync_seconds: Histogram,
+}
+
+/// The store's write latencies since start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Latencies {
+    /// Group commits ([`crate::store::Store::write_group`]).
+    pub commit: HistogramSnapshot,
+    /// Flushes to disk ([`crate::store::Store::sync`]).
+    pub sync: HistogramSnapshot,
 }
 
 /// Committed groups waiting for the sync thread, at most: beyond, the writer waits.
@@ -254,6 +266,14 @@ impl IngestQueue {
         }
     }
 
+    /// How long group commits and flushes to disk have taken since start.
+    pub fn latencies(&self) -> Latencies {
+        Latencies {
+            commit: self.counters.commit_seconds.snapshot(),
+            sync: self.counters.sync_seconds.snapshot(),
+        }
+    }
+
     /// True while the queue has room (whether the store answers is the store's to say).
     pub fn has_room(&self) -> bool {
         let stats = self.stats();
@@ -321,9 +341,11 @@ fn sync_loop(to_sync: &Receiver<Committed>, store: &dyn crate::store::Store, cou
         }
         let started = Instant::now();
         let synced = store.sync();
+        let elapsed = started.elapsed();
         counters
             .last_sync_micros
-            .store(started.elapsed().as_micros() as u64, Ordering::Release);
+            .store(elapsed.as_micros() as u64, Ordering::Release);
+        counters.sync_seconds.observe(elapsed);
         let failure = match synced {
             Ok(()) => {
                 counters.store_failing.store(false, Ordering::Release);
@@ -369,9 +391,11 @@ fn commit(
     let group: Vec<&BrowserRecords> = jobs.iter().map(|job| &job.records).collect();
     let started = Instant::now();
     let result = store.write_group(&group);
+    let elapsed = started.elapsed();
     counters
         .last_commit_micros
-        .store(started.elapsed().as_micros() as u64, Ordering::Release);
+        .store(elapsed.as_micros() as u64, Ordering::Release);
+    counters.commit_seconds.observe(elapsed);
     counters.commits.fetch_add(1, Ordering::AcqRel);
     match result {
         Ok(outcomes) => {

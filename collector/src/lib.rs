@@ -50,6 +50,7 @@ pub mod clock;
 pub mod config;
 pub mod envelope;
 pub mod error;
+pub mod histogram;
 pub mod host;
 pub mod host_history;
 pub mod ingest_queue;

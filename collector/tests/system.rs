@@ -274,6 +274,29 @@ async fn metrics_count_what_ingest_took_and_refused_by_reason() {
         ),
         1.0
     );
+    // The store's latencies as histograms: the one stored batch was committed and flushed.
+    for name in [
+        "perfwatch_store_commit_duration_seconds",
+        "perfwatch_store_sync_duration_seconds",
+    ] {
+        let sample = scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name)
+            .unwrap_or_else(|| panic!("{name} missing:\n{text}"));
+        let prometheus_parse::Value::Histogram(buckets) = &sample.value else {
+            panic!("{name} is not a histogram: {:?}", sample.value);
+        };
+        let infinite = buckets.last().expect("buckets");
+        assert!(
+            infinite.less_than.is_infinite() && infinite.count == 1.0,
+            "{buckets:?}"
+        );
+        assert!(
+            buckets.windows(2).all(|w| w[0].count <= w[1].count),
+            "cumulative"
+        );
+    }
 }
 
 #[actix_web::test]

@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use actix_web::{web, HttpResponse};
 
+use crate::histogram::{HistogramSnapshot, BUCKETS};
 use crate::host::{DiskSample, HostSample, NetworkSample};
 use crate::state::{AppState, IngestCounters};
 use std::sync::atomic::Ordering;
@@ -95,6 +96,19 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "1 when the last commit succeeded, 0 after a failed one.",
         if q.store_ok { 1.0 } else { 0.0 },
     );
+    let latencies = state.queue.latencies();
+    histogram(
+        &mut out,
+        "perfwatch_store_commit_duration_seconds",
+        "How long group commits took.",
+        &latencies.commit,
+    );
+    histogram(
+        &mut out,
+        "perfwatch_store_sync_duration_seconds",
+        "How long flushes of committed groups to disk took.",
+        &latencies.sync,
+    );
     let ingest = &state.ingest;
     family(
         &mut out,
@@ -142,6 +156,18 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         host_families(&mut out, &sample);
     }
     HttpResponse::Ok().content_type(EXPOSITION).body(out)
+}
+
+/// Writes one histogram family: cumulative buckets, `+Inf`, sum and count.
+fn histogram(out: &mut String, name: &str, help: &str, h: &HistogramSnapshot) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    for (bound, count) in BUCKETS.iter().zip(h.cumulative) {
+        let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {count}");
+    }
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", h.count);
+    let _ = writeln!(out, "{name}_sum {}", h.sum_seconds);
+    let _ = writeln!(out, "{name}_count {}", h.count);
 }
 
 /// A family's samples: label sets (name, value) and values.
