@@ -3,7 +3,6 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::time::UNIX_EPOCH;
 
 use thiserror::Error;
 
@@ -94,18 +93,10 @@ pub fn run(command: Command, config: &Config) -> Result<(), CommandError> {
 
 /// Epoch milliseconds from RFC 3339 or from a number of milliseconds.
 fn parse_time(flag: &'static str, text: &str) -> Result<i64, CommandError> {
-    let text = text.trim();
-    if let Ok(ms) = text.parse::<i64>() {
-        return Ok(ms);
-    }
-    humantime::parse_rfc3339_weak(text)
-        .ok()
-        .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
-        .and_then(|since| i64::try_from(since.as_millis()).ok())
-        .ok_or_else(|| CommandError::Time {
-            flag,
-            got: text.chars().take(64).collect(),
-        })
+    crate::clock::parse_time(text).ok_or_else(|| CommandError::Time {
+        flag,
+        got: text.chars().take(64).collect(),
+    })
 }
 
 #[cfg(test)]

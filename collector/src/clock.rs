@@ -49,3 +49,16 @@ impl ClockSkew {
 pub fn to_epoch_ms(ms: f64) -> i64 {
     ms.round() as i64
 }
+
+/// Epoch milliseconds from RFC 3339 (`2026-11-26T07:00:00Z`) or from a number of
+/// milliseconds; `None` for anything else.
+pub fn parse_time(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(ms) = text.parse::<i64>() {
+        return Some(ms);
+    }
+    humantime::parse_rfc3339_weak(text)
+        .ok()
+        .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+        .and_then(|since| i64::try_from(since.as_millis()).ok())
+}

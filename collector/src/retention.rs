@@ -128,7 +128,7 @@ mod tests {
         };
         let (old, new) = (batch("old", 10), batch("new", 1));
         store.write_group(&[&old, &new]).unwrap();
-        let vitals = || store.vital_rows(0).unwrap().samples.len();
+        let vitals = || store.vital_rows(0, i64::MAX).unwrap().samples.len();
         assert_eq!(vitals(), 2);
 
         let pruner = Pruner::start_with(
@@ -149,7 +149,7 @@ mod tests {
         }
         // Stopping does not wait for the next run, an hour away.
         pruner.stop();
-        let left = store.vital_rows(0).unwrap().samples;
+        let left = store.vital_rows(0, i64::MAX).unwrap().samples;
         assert_eq!(
             left.len(),
             1,

@@ -24,6 +24,25 @@ pub enum WindowError {
         /// A valid value, for the message.
         example: &'static str,
     },
+    /// `from` or `to` is neither RFC 3339 nor epoch milliseconds.
+    #[error("`{param}` must be an RFC 3339 time such as 2026-11-26T07:00:00Z or epoch milliseconds, got `{text}`")]
+    BadTime {
+        /// `from` or `to`.
+        param: &'static str,
+        /// What was given (shortened).
+        text: String,
+    },
+    /// Both `hours` and `from`/`to`.
+    #[error("give either `hours` or `from`/`to`, not both")]
+    Conflicting,
+    /// `from` is not before `to`, or they are more than [`MAX_HOURS`] apart.
+    #[error("`from` must be before `to` and at most {MAX_HOURS} hours before it, got {from_ms} and {to_ms} (epoch ms)")]
+    BadRange {
+        /// `from`, epoch ms.
+        from_ms: i64,
+        /// `to`, epoch ms.
+        to_ms: i64,
+    },
     /// Zero, negative, or more than allowed.
     #[error("`{param}` must be more than 0 and at most {max}, got {value}")]
     OutOfRange {
@@ -36,13 +55,15 @@ pub enum WindowError {
     },
 }
 
-/// The last `hours` hours, up to now.
+/// A time window: the last `hours` hours up to now, or `[from, to)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Window {
-    /// The window's length, as asked.
+    /// The window's length, hours.
     pub hours: f64,
     /// Its start, epoch milliseconds on the collector's clock.
     pub since_ms: i64,
+    /// Its end (excluded), epoch milliseconds.
+    pub until_ms: i64,
 }
 
 /// The window when `minutes=` is absent (an hour).
@@ -70,10 +91,51 @@ impl Window {
         Ok(Self::last_hours(minutes / 60.0))
     }
 
+    /// The window `hours=`, or `from=`/`to=` (RFC 3339 or epoch ms; `to` defaults to now,
+    /// `from` to [`DEFAULT_HOURS`] before `to`), ask for; both kinds at once is an error.
+    pub fn from_query(
+        hours: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Self, WindowError> {
+        if from.is_none() && to.is_none() {
+            return Self::from_hours_param(hours);
+        }
+        if hours.is_some() {
+            return Err(WindowError::Conflicting);
+        }
+        let time = |param: &'static str, text: &str| {
+            clock::parse_time(text).ok_or_else(|| WindowError::BadTime {
+                param,
+                text: shorten(text),
+            })
+        };
+        let to_ms = match to {
+            Some(text) => time("to", text)?,
+            None => clock::to_epoch_ms(clock::now_ms()),
+        };
+        let from_ms = match from {
+            Some(text) => time("from", text)?,
+            None => to_ms - (DEFAULT_HOURS * MS_PER_HOUR) as i64,
+        };
+        let span_ms = to_ms.saturating_sub(from_ms);
+        if span_ms <= 0 || span_ms as f64 > MAX_HOURS * MS_PER_HOUR {
+            return Err(WindowError::BadRange { from_ms, to_ms });
+        }
+        Ok(Self {
+            hours: span_ms as f64 / MS_PER_HOUR,
+            since_ms: from_ms,
+            until_ms: to_ms,
+        })
+    }
+
     fn last_hours(hours: f64) -> Self {
+        let now = clock::now_ms();
         Self {
             hours,
-            since_ms: clock::to_epoch_ms(clock::now_ms() - hours * MS_PER_HOUR),
+            since_ms: clock::to_epoch_ms(now - hours * MS_PER_HOUR),
+            // Up to and including now.
+            until_ms: clock::to_epoch_ms(now) + 1,
         }
     }
 }
@@ -127,6 +189,41 @@ mod tests {
             err.to_string(),
             "`minutes` must be a number such as 60 or 2.5, got `soon`"
         );
+    }
+
+    #[test]
+    fn from_and_to_are_rfc3339_or_epoch_ms_ordered_and_bounded() {
+        let w =
+            Window::from_query(None, Some("2026-11-26T07:00:00Z"), Some("1795680000000")).unwrap();
+        assert_eq!(
+            (w.since_ms, w.until_ms, w.hours),
+            (1_795_676_400_000, 1_795_680_000_000, 1.0)
+        );
+        let w = Window::from_query(None, None, Some("2026-11-26T07:00:00Z")).unwrap();
+        assert_eq!(w.hours, DEFAULT_HOURS);
+        assert_eq!(
+            Window::from_query(Some("1"), Some("2026-11-26T07:00:00Z"), None),
+            Err(WindowError::Conflicting)
+        );
+        let err = Window::from_query(None, Some("yesterday"), None).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("`from` must be an RFC 3339 time"),
+            "{err}"
+        );
+        for (from, to) in [
+            ("2026-11-26T07:00:00Z", "2026-11-26T07:00:00Z"),
+            ("2026-11-26T07:00:00Z", "2026-10-26T07:00:00Z"),
+            ("2026-01-01T00:00:00Z", "2026-11-26T07:00:00Z"),
+        ] {
+            assert!(
+                matches!(
+                    Window::from_query(None, Some(from), Some(to)),
+                    Err(WindowError::BadRange { .. })
+                ),
+                "{from} {to}"
+            );
+        }
     }
 
     #[test]

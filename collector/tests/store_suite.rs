@@ -302,7 +302,9 @@ fn batches_are_stored_and_read_back(backend: &dyn Backend) {
     }
     assert_eq!(write(&store, &[&first, &second]), [outcome(4), outcome(2)]);
 
-    let rows = store.vital_rows(an_hour_ago()).expect("vital_rows");
+    let rows = store
+        .vital_rows(an_hour_ago(), i64::MAX)
+        .expect("vital_rows");
     let mut samples: Vec<(VitalName, f64, String)> = rows
         .samples
         .into_iter()
@@ -325,7 +327,7 @@ fn batches_are_stored_and_read_back(backend: &dyn Backend) {
     );
     // Nothing measured after now.
     let later = store
-        .vital_rows(an_hour_ago() + 2 * 3_600_000)
+        .vital_rows(an_hour_ago() + 2 * 3_600_000, i64::MAX)
         .expect("vital_rows");
     assert!(later.samples.is_empty() && later.page_views.is_empty());
 
@@ -595,7 +597,9 @@ fn a_nul_character_does_not_poison_a_batch(backend: &dyn Backend) {
     }
     assert_eq!(write(&store, &[&batch]), [outcome(3)]);
     write(&store, &[&batch, &batch]);
-    let rows = store.vital_rows(an_hour_ago()).expect("vital_rows");
+    let rows = store
+        .vital_rows(an_hour_ago(), i64::MAX)
+        .expect("vital_rows");
     assert_eq!(rows.samples.len(), 1);
     assert_eq!(rows.page_views.len(), 1);
     assert_eq!(

@@ -272,3 +272,45 @@ async fn long_windows_are_answered_from_the_rollups() {
         rolled["vitals"]
     );
 }
+
+#[actix_web::test]
+async fn from_and_to_choose_the_window_and_bad_ones_are_400() {
+    let (_dir, app) = service!();
+    let body = batch(json!([vital("LCP", 1500.0, "m1", 1)])).to_string();
+    send(&app, post_batch(body).to_request()).await;
+    let now = now_ms() as i64;
+    let in_window = vitals_data(&app, &format!("from={}&to={}", now - 60_000, now + 1000)).await;
+    assert_eq!(in_window["vitals"]["LCP"]["count"], json!(1));
+    assert_eq!(in_window["source"], json!("raw"));
+    // A window that ended before the measurement.
+    let before = vitals_data(
+        &app,
+        &format!("from={}&to={}", now - 3_600_000, now - 60_000),
+    )
+    .await;
+    assert_eq!(before["vitals"]["LCP"]["count"], json!(0));
+    // RFC 3339 works too; to defaults to now.
+    let iso = vitals_data(&app, "from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z").await;
+    assert_eq!(iso["hours"], json!(24.0));
+    for (query, names) in [
+        (
+            "hours=1&from=2026-01-01T00:00:00Z",
+            "`hours` or `from`/`to`",
+        ),
+        ("from=yesterday", "`from` must be an RFC 3339 time"),
+        (
+            "from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z",
+            "`from` must be before `to`",
+        ),
+    ] {
+        let reply = get(&app, &format!("{VITALS}?{query}")).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{query}: {}",
+            reply.text
+        );
+        let message = reply.json["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(names), "{query}: {message}");
+    }
+}

@@ -1,4 +1,5 @@
-//! `GET /api/v1/monitoring/frontend/vitals?hours=&group_by=page`: web vitals statistics.
+//! `GET /api/v1/monitoring/frontend/vitals?hours=&group_by=page` (or `from=&to=` instead of
+//! `hours`): web vitals statistics.
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -17,6 +18,10 @@ pub struct VitalsQuery {
     /// Hours back from now (decimal, default 24, at most 720). Taken as text so that a bad value
     /// gets a message naming `hours`.
     pub hours: Option<String>,
+    /// The window's start instead (RFC 3339 or epoch ms; `to` defaults to now).
+    pub from: Option<String>,
+    /// The window's end (excluded).
+    pub to: Option<String>,
     /// `page` to add a per-page breakdown.
     pub group_by: Option<GroupBy>,
 }
@@ -29,8 +34,8 @@ pub enum GroupBy {
     Page,
 }
 
-/// Windows up to this long are answered from the raw events (exact; raw events are kept at
-/// least a day), longer ones from the roll-ups.
+/// Windows within this many hours of now are answered from the raw events (exact; raw events
+/// are kept at least a day), others from the roll-ups.
 pub const RAW_WINDOW_HOURS: f64 = 24.0;
 
 /// p75, count and rating shares of each vital in the window.
@@ -38,17 +43,24 @@ pub async fn frontend_vitals(
     state: web::Data<AppState>,
     query: web::Query<VitalsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let window = Window::from_hours_param(query.hours.as_deref())?;
+    let window = Window::from_query(
+        query.hours.as_deref(),
+        query.from.as_deref(),
+        query.to.as_deref(),
+    )?;
     let by_page = query.group_by == Some(GroupBy::Page);
-    let report = if window.hours <= RAW_WINDOW_HOURS {
+    // Raw events are kept at least a day: a window inside the last day (give or take the
+    // moment `hours=24` was resolved) reads them.
+    let raw_kept_since =
+        clock::to_epoch_ms(clock::now_ms()) - (RAW_WINDOW_HOURS * 3.6e6) as i64 - 60_000;
+    let report = if window.since_ms >= raw_kept_since {
         let rows = state
-            .with_store(move |store| store.vital_rows(window.since_ms))
+            .with_store(move |store| store.vital_rows(window.since_ms, window.until_ms))
             .await?;
         VitalsReport::new(window.hours, rows, by_page)
     } else {
-        let now = clock::to_epoch_ms(clock::now_ms());
         let rollup = state
-            .with_store(move |store| rollup::read_window(store, window.since_ms, now))
+            .with_store(move |store| rollup::read_window(store, window.since_ms, window.until_ms))
             .await?;
         VitalsReport::from_rollup(window.hours, rollup, by_page)
     };

@@ -36,7 +36,7 @@ impl Store for DiscardStore {
             .collect())
     }
 
-    fn vital_rows(&self, _since_ms: i64) -> Result<VitalRows, StoreError> {
+    fn vital_rows(&self, _since_ms: i64, _until_ms: i64) -> Result<VitalRows, StoreError> {
         Ok(VitalRows::default())
     }
 

@@ -66,8 +66,9 @@ pub trait Store: Send + Sync + Debug + 'static {
         Ok(())
     }
 
-    /// The web vitals measured, and the page views started, since `since_ms` (epoch ms).
-    fn vital_rows(&self, since_ms: i64) -> Result<VitalRows, StoreError>;
+    /// The web vitals first measured, and the page views started, in `[since_ms, until_ms)`
+    /// (epoch ms).
+    fn vital_rows(&self, since_ms: i64, until_ms: i64) -> Result<VitalRows, StoreError>;
 
     /// Writes the raw events dated in `[from_ms, to_ms)` to `out` as NDJSON ([`export`]);
     /// returns how many lines.

@@ -318,11 +318,11 @@ WHERE excluded.completeness > navigations.completeness";
 
 const SELECT_VITALS: &str = "
 SELECT name, value, COALESCE(NULLIF(route, ''), url) FROM web_vitals
-WHERE measured_at_ms >= $1";
+WHERE measured_at_ms >= $1 AND measured_at_ms < $2";
 
 const COUNT_PAGE_VIEWS: &str = "
 SELECT COALESCE(NULLIF(route, ''), url), COUNT(*) FROM page_views
-WHERE started_at_ms >= $1 GROUP BY 1";
+WHERE started_at_ms >= $1 AND started_at_ms < $2 GROUP BY 1";
 
 const INSERT_HOST_POINT: &str = "
 INSERT INTO system_samples (host, at_ms, cpu_percent, memory_percent, swap_percent, disk_percent,
@@ -553,12 +553,12 @@ impl Store for PostgresStore {
         Ok(outcomes)
     }
 
-    fn vital_rows(&self, since_ms: i64) -> Result<VitalRows, StoreError> {
+    fn vital_rows(&self, since_ms: i64, until_ms: i64) -> Result<VitalRows, StoreError> {
         let mut conn = self.connection()?;
         let select_vitals = conn.prepare_cached(SELECT_VITALS)?;
         let count_page_views = conn.prepare_cached(COUNT_PAGE_VIEWS)?;
         let mut rows = VitalRows::default();
-        for row in conn.client.query(&select_vitals, &[&since_ms])? {
+        for row in conn.client.query(&select_vitals, &[&since_ms, &until_ms])? {
             let name: &str = row.try_get(0)?;
             // A name this collector does not know (written by a newer one) is skipped.
             if let Some(name) = VitalName::ALL.into_iter().find(|n| n.as_str() == name) {
@@ -569,7 +569,10 @@ impl Store for PostgresStore {
                 });
             }
         }
-        for row in conn.client.query(&count_page_views, &[&since_ms])? {
+        for row in conn
+            .client
+            .query(&count_page_views, &[&since_ms, &until_ms])?
+        {
             let count: i64 = row.try_get(1)?;
             rows.page_views
                 .push((row.try_get(0)?, u64::try_from(count).unwrap_or_default()));

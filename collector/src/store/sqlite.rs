@@ -368,14 +368,14 @@ impl Store for SqliteStore {
             .map_err(StoreError::Flush)
     }
 
-    fn vital_rows(&self, since_ms: i64) -> Result<VitalRows, StoreError> {
+    fn vital_rows(&self, since_ms: i64, until_ms: i64) -> Result<VitalRows, StoreError> {
         let conn = self.reader()?;
         let mut rows = VitalRows::default();
         let mut stmt = conn.prepare_cached(
             "SELECT name, value, COALESCE(NULLIF(route, ''), url) FROM web_vitals
-             WHERE measured_at_ms >= ?1",
+             WHERE measured_at_ms >= ?1 AND measured_at_ms < ?2",
         )?;
-        let mut cursor = stmt.query([since_ms])?;
+        let mut cursor = stmt.query([since_ms, until_ms])?;
         while let Some(row) = cursor.next()? {
             let name: String = row.get(0)?;
             // A name this collector does not know (written by a newer one) is skipped.
@@ -389,10 +389,10 @@ impl Store for SqliteStore {
         }
         let mut stmt = conn.prepare_cached(
             "SELECT COALESCE(NULLIF(route, ''), url), COUNT(*) FROM page_views
-             WHERE started_at_ms >= ?1 GROUP BY 1",
+             WHERE started_at_ms >= ?1 AND started_at_ms < ?2 GROUP BY 1",
         )?;
         rows.page_views = stmt
-            .query_map([since_ms], |row| {
+            .query_map([since_ms, until_ms], |row| {
                 let count: i64 = row.get(1)?;
                 Ok((row.get(0)?, u64::try_from(count).unwrap_or_default()))
             })?
