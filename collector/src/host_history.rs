@@ -67,6 +67,26 @@ impl HostPoint {
     }
 }
 
+impl HostPoint {
+    /// The point at `at_ms` whose series (by their names in [`SERIES`]) have the values
+    /// `value` gives; a required series without one is 0.
+    fn from_series(at_ms: i64, value: impl Fn(&str) -> Option<f64>) -> Self {
+        Self {
+            at_ms,
+            cpu_percent: value("cpu_percent"),
+            memory_percent: value("memory_percent").unwrap_or_default(),
+            swap_percent: value("swap_percent").unwrap_or_default(),
+            disk_percent: value("disk_percent"),
+            load_1: value("load_1"),
+            network_rx_bytes_per_s: value("network_rx_bytes_per_s").unwrap_or_default(),
+            network_tx_bytes_per_s: value("network_tx_bytes_per_s").unwrap_or_default(),
+            process_cpu_percent: value("process_cpu_percent"),
+            process_resident_bytes: value("process_resident_bytes")
+                .map_or(0, |bytes| bytes.round() as u64),
+        }
+    }
+}
+
 /// A series of [`HostPoint`]: its name in the answer and how to read it.
 type Series = (&'static str, fn(&HostPoint) -> Option<f64>);
 
@@ -153,24 +173,12 @@ pub fn downsample(points: &[HostPoint], max: usize) -> Vec<HostPoint> {
 }
 
 fn mean_point(bucket: &[&HostPoint]) -> HostPoint {
-    let mean = |read: fn(&HostPoint) -> Option<f64>| {
+    let at_ms = bucket.iter().map(|p| p.at_ms as f64).sum::<f64>() / bucket.len() as f64;
+    HostPoint::from_series(at_ms.round() as i64, |name| {
+        let read = SERIES.iter().find(|(n, _)| *n == name)?.1;
         let values: Vec<f64> = bucket.iter().filter_map(|p| read(p)).collect();
         (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
-    };
-    let at_ms = bucket.iter().map(|p| p.at_ms as f64).sum::<f64>() / bucket.len() as f64;
-    HostPoint {
-        at_ms: at_ms.round() as i64,
-        cpu_percent: mean(|p| p.cpu_percent),
-        memory_percent: mean(|p| Some(p.memory_percent)).unwrap_or_default(),
-        swap_percent: mean(|p| Some(p.swap_percent)).unwrap_or_default(),
-        disk_percent: mean(|p| p.disk_percent),
-        load_1: mean(|p| p.load_1),
-        network_rx_bytes_per_s: mean(|p| Some(p.network_rx_bytes_per_s)).unwrap_or_default(),
-        network_tx_bytes_per_s: mean(|p| Some(p.network_tx_bytes_per_s)).unwrap_or_default(),
-        process_cpu_percent: mean(|p| p.process_cpu_percent),
-        process_resident_bytes: mean(|p| Some(p.process_resident_bytes as f64))
-            .map_or(0, |bytes| bytes.round() as u64),
-    }
+    })
 }
 
 /// One series over one hour: what a window longer than a day is answered from, and what is
@@ -235,26 +243,10 @@ pub fn rollup_points(hours: &[(i64, Vec<SeriesRollup>)]) -> Vec<HostPoint> {
     hours
         .iter()
         .map(|(hour, rollups)| {
-            let mean = |name: &str| {
-                rollups
-                    .iter()
-                    .find(|r| r.series == name)
-                    .filter(|r| r.sketch.count() > 0)
-                    .map(|r| r.sketch.sum() / r.sketch.count() as f64)
-            };
-            HostPoint {
-                at_ms: *hour,
-                cpu_percent: mean("cpu_percent"),
-                memory_percent: mean("memory_percent").unwrap_or_default(),
-                swap_percent: mean("swap_percent").unwrap_or_default(),
-                disk_percent: mean("disk_percent"),
-                load_1: mean("load_1"),
-                network_rx_bytes_per_s: mean("network_rx_bytes_per_s").unwrap_or_default(),
-                network_tx_bytes_per_s: mean("network_tx_bytes_per_s").unwrap_or_default(),
-                process_cpu_percent: mean("process_cpu_percent"),
-                process_resident_bytes: mean("process_resident_bytes")
-                    .map_or(0, |bytes| bytes.round() as u64),
-            }
+            HostPoint::from_series(*hour, |name| {
+                let sketch = &rollups.iter().find(|r| r.series == name)?.sketch;
+                (sketch.count() > 0).then(|| sketch.sum() / sketch.count() as f64)
+            })
         })
         .collect()
 }

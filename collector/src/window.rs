@@ -74,8 +74,7 @@ pub const MAX_MINUTES: f64 = 129_600.0;
 impl Window {
     /// The window an `hours=` parameter asks for ([`DEFAULT_HOURS`] when absent).
     pub fn from_hours_param(hours: Option<&str>) -> Result<Self, WindowError> {
-        let hours = parse_length("hours", "24 or 0.25", hours, DEFAULT_HOURS, MAX_HOURS)?;
-        Ok(Self::last_hours(hours))
+        Self::from_query_at(hours, None, None, clock::now_ms())
     }
 
     /// The window a `minutes=` parameter asks for ([`DEFAULT_MINUTES`] when absent, at most
@@ -88,7 +87,7 @@ impl Window {
             DEFAULT_MINUTES,
             MAX_MINUTES,
         )?;
-        Ok(Self::last_hours(minutes / 60.0))
+        Ok(Self::last_hours(minutes / 60.0, clock::now_ms()))
     }
 
     /// The window `hours=`, or `from=`/`to=` (RFC 3339 or epoch ms; `to` defaults to now,
@@ -98,8 +97,20 @@ impl Window {
         from: Option<&str>,
         to: Option<&str>,
     ) -> Result<Self, WindowError> {
+        Self::from_query_at(hours, from, to, clock::now_ms())
+    }
+
+    /// [`Window::from_query`] with "now" given (collector clock, ms), so that a caller can
+    /// place the window against the same instant.
+    pub fn from_query_at(
+        hours: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+        now_ms: f64,
+    ) -> Result<Self, WindowError> {
         if from.is_none() && to.is_none() {
-            return Self::from_hours_param(hours);
+            let hours = parse_length("hours", "24 or 0.25", hours, DEFAULT_HOURS, MAX_HOURS)?;
+            return Ok(Self::last_hours(hours, now_ms));
         }
         if hours.is_some() {
             return Err(WindowError::Conflicting);
@@ -112,7 +123,7 @@ impl Window {
         };
         let to_ms = match to {
             Some(text) => time("to", text)?,
-            None => clock::to_epoch_ms(clock::now_ms()),
+            None => clock::to_epoch_ms(now_ms),
         };
         let from_ms = match from {
             Some(text) => time("from", text)?,
@@ -129,8 +140,7 @@ impl Window {
         })
     }
 
-    fn last_hours(hours: f64) -> Self {
-        let now = clock::now_ms();
+    fn last_hours(hours: f64, now: f64) -> Self {
         Self {
             hours,
             since_ms: clock::to_epoch_ms(now - hours * MS_PER_HOUR),

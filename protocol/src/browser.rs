@@ -197,6 +197,12 @@ impl VitalName {
         }
     }
 
+    /// The vital a wire name stands for; `None` for a name this version does not know (say, a
+    /// row written by a newer collector).
+    pub fn from_wire(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|n| n.as_str() == name)
+    }
+
     /// web-vitals' thresholds: at most the first is good, above the second is poor.
     pub fn thresholds(self) -> (f64, f64) {
         match self {

@@ -43,16 +43,16 @@ pub async fn frontend_vitals(
     state: web::Data<AppState>,
     query: web::Query<VitalsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let window = Window::from_query(
+    let now = clock::now_ms();
+    let window = Window::from_query_at(
         query.hours.as_deref(),
         query.from.as_deref(),
         query.to.as_deref(),
+        now,
     )?;
     let by_page = query.group_by == Some(GroupBy::Page);
-    // Raw events are kept at least a day: a window inside the last day (give or take the
-    // moment `hours=24` was resolved) reads them.
-    let raw_kept_since =
-        clock::to_epoch_ms(clock::now_ms()) - (RAW_WINDOW_HOURS * 3.6e6) as i64 - 60_000;
+    // Raw events are kept at least a day: a window inside the last day reads them.
+    let raw_kept_since = clock::to_epoch_ms(now - RAW_WINDOW_HOURS * 3.6e6);
     let report = if window.since_ms >= raw_kept_since {
         let rows = state
             .with_store(move |store| store.vital_rows(window.since_ms, window.until_ms))

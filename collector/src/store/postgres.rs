@@ -480,31 +480,45 @@ impl Drop for PostgresStore {
     /// driving async tasks (an actix worker holding the last [`super::SharedStore`]) panics.
     /// There the connections are closed on a plain thread.
     fn drop(&mut self) {
-        let Some(pool) = self.pool.take() else {
-            return;
-        };
-        if tokio::runtime::Handle::try_current().is_err() {
-            return; // dropped here, on a plain thread
+        if let Some(pool) = self.pool.take() {
+            off_async_thread("perfwatch-pg-close", pool, drop);
         }
-        let (send, receive) = mpsc::channel::<Pool<Manager>>();
-        let closer = std::thread::Builder::new()
-            .name("perfwatch-pg-close".into())
-            .spawn(move || drop(receive.recv()));
-        match closer {
-            Ok(thread) => {
-                if let Err(returned) = send.send(pool) {
-                    std::mem::forget(returned.0);
-                }
-                if thread.join().is_err() {
-                    tracing::warn!("closing the PostgreSQL connections panicked");
-                }
+    }
+}
+
+/// Runs `finish(value)` here when this thread drives no async tasks, else on a plain thread
+/// named `name` (waited for): the synchronous client panics when it blocks on an async
+/// thread. If no thread can be started, `value` is leaked rather than panic in a destructor
+/// (the server closes its connections when the process exits).
+fn off_async_thread<T: Send + 'static>(
+    name: &'static str,
+    value: T,
+    finish: impl FnOnce(T) + Send + 'static,
+) {
+    if tokio::runtime::Handle::try_current().is_err() {
+        finish(value);
+        return;
+    }
+    let (send, receive) = mpsc::channel::<T>();
+    let worker = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            if let Ok(value) = receive.recv() {
+                finish(value);
             }
-            Err(err) => {
-                // Leaking the connections (the server closes them when the process exits)
-                // beats a panic in a destructor.
-                tracing::warn!(error = %err, "cannot start a thread to close the PostgreSQL connections");
-                std::mem::forget(pool);
+        });
+    match worker {
+        Ok(thread) => {
+            if let Err(returned) = send.send(value) {
+                std::mem::forget(returned.0);
             }
+            if thread.join().is_err() {
+                tracing::warn!(thread = name, "closing PostgreSQL connections panicked");
+            }
+        }
+        Err(err) => {
+            tracing::warn!(thread = name, error = %err, "cannot start a thread to close PostgreSQL connections");
+            std::mem::forget(value);
         }
     }
 }
@@ -561,7 +575,7 @@ impl Store for PostgresStore {
         for row in conn.client.query(&select_vitals, &[&since_ms, &until_ms])? {
             let name: &str = row.try_get(0)?;
             // A name this collector does not know (written by a newer one) is skipped.
-            if let Some(name) = VitalName::ALL.into_iter().find(|n| n.as_str() == name) {
+            if let Some(name) = VitalName::from_wire(name) {
                 rows.samples.push(VitalSample {
                     name,
                     value: row.try_get(1)?,
@@ -658,7 +672,7 @@ impl Store for PostgresStore {
         for row in conn.client.query(&select_vitals, &[&from_ms, &to_ms])? {
             let name: &str = row.try_get(2)?;
             // A name this collector does not know (written by a newer one) is skipped.
-            if let Some(name) = vital_name(name) {
+            if let Some(name) = VitalName::from_wire(name) {
                 raw.vitals.push(RawVital {
                     app: row.try_get(0)?,
                     page: row.try_get(1)?,
@@ -685,7 +699,7 @@ impl Store for PostgresStore {
         let mut rollup = Rollup::default();
         let params: [&(dyn postgres::types::ToSql + Sync); 3] = [&tier.as_str(), &from_ms, &to_ms];
         for row in conn.client.query(&select_vitals, &params)? {
-            let Some(name) = vital_name(row.try_get(2)?) else {
+            let Some(name) = VitalName::from_wire(row.try_get(2)?) else {
                 continue;
             };
             rollup.vitals.push(VitalSeries {
@@ -1084,36 +1098,8 @@ impl Drop for RollupGuard {
     /// Like [`PostgresStore`]'s `Drop`: the synchronous client panics on a thread that drives
     /// async tasks, so there the lock is released on a plain thread.
     fn drop(&mut self) {
-        let Some(conn) = self.conn.take() else {
-            return;
-        };
-        if tokio::runtime::Handle::try_current().is_err() {
-            Self::release(conn); // dropped here, on a plain thread
-            return;
-        }
-        let (send, receive) = mpsc::channel::<PooledConnection<Manager>>();
-        let releaser = std::thread::Builder::new()
-            .name("perfwatch-pg-unlock".into())
-            .spawn(move || {
-                if let Ok(conn) = receive.recv() {
-                    Self::release(conn);
-                }
-            });
-        match releaser {
-            Ok(thread) => {
-                if let Err(returned) = send.send(conn) {
-                    std::mem::forget(returned.0);
-                }
-                if thread.join().is_err() {
-                    tracing::warn!("releasing the roll-up lock panicked");
-                }
-            }
-            Err(err) => {
-                // Leaking the connection (and with it the lock, until the process exits and
-                // the server closes the session) beats a panic in a destructor.
-                tracing::warn!(error = %err, "cannot start a thread to release the roll-up lock");
-                std::mem::forget(conn);
-            }
+        if let Some(conn) = self.conn.take() {
+            off_async_thread("perfwatch-pg-unlock", conn, Self::release);
         }
     }
 }
@@ -1420,12 +1406,6 @@ impl GroupRows<'_> {
         }
         Ok(changed)
     }
-}
-
-/// The vital named `name`, or `None` for a name this collector does not know (written by a
-/// newer one).
-fn vital_name(name: &str) -> Option<VitalName> {
-    VitalName::ALL.into_iter().find(|n| n.as_str() == name)
 }
 
 /// A stored count (never negative when this collector wrote it).

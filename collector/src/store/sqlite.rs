@@ -379,7 +379,7 @@ impl Store for SqliteStore {
         while let Some(row) = cursor.next()? {
             let name: String = row.get(0)?;
             // A name this collector does not know (written by a newer one) is skipped.
-            if let Some(name) = VitalName::ALL.into_iter().find(|n| n.as_str() == name) {
+            if let Some(name) = VitalName::from_wire(&name) {
                 rows.samples.push(VitalSample {
                     name,
                     value: row.get(1)?,
@@ -477,7 +477,7 @@ impl Store for SqliteStore {
         while let Some(row) = rows.next()? {
             let name: String = row.get(2)?;
             // A name this collector does not know (written by a newer one) is skipped.
-            if let Some(name) = VitalName::ALL.into_iter().find(|n| n.as_str() == name) {
+            if let Some(name) = VitalName::from_wire(&name) {
                 raw.vitals.push(RawVital {
                     app: row.get(0)?,
                     page: row.get(1)?,
@@ -513,7 +513,7 @@ impl Store for SqliteStore {
         let mut rows = stmt.query(params![tier.as_str(), from_ms, to_ms])?;
         while let Some(row) = rows.next()? {
             let name: String = row.get(2)?;
-            let Some(name) = VitalName::ALL.into_iter().find(|n| n.as_str() == name) else {
+            let Some(name) = VitalName::from_wire(&name) else {
                 continue;
             };
             rollup.vitals.push(rollup::VitalSeries {
