@@ -144,14 +144,6 @@ pub trait Store: Send + Sync + Debug + 'static {
 /// The roll-up tables, each with a `tier` and a `bucket_ms` column, pruned per tier.
 pub const ROLLUP_TABLES: [&str; 3] = ["rollup_vitals", "rollup_page_views", "system_rollups"];
 
-/// The raw tables and the column that dates their rows, for retention.
-pub const RAW_TABLES: [(&str, &str); 4] = [
-    ("page_views", "started_at_ms"),
-    ("web_vitals", "measured_at_ms"),
-    ("navigations", "started_at_ms"),
-    ("system_samples", "at_ms"),
-];
-
 /// A store shared by the writer thread and the request handlers.
 pub type SharedStore = Arc<dyn Store>;
 

@@ -414,6 +414,15 @@ impl Default for PostgresOptions {
     }
 }
 
+/// The raw tables and the column that dates their rows, for retention. (SQLite's
+/// layout differs: see its `PRUNE`.)
+const RAW_TABLES: [(&str, &str); 4] = [
+    ("page_views", "started_at_ms"),
+    ("web_vitals", "measured_at_ms"),
+    ("navigations", "started_at_ms"),
+    ("system_samples", "at_ms"),
+];
+
 /// The PostgreSQL store.
 pub struct PostgresStore {
     /// Always `Some` but while dropping (see the `Drop` impl).
@@ -624,7 +633,7 @@ impl Store for PostgresStore {
         let mut conn = self.connection()?;
         let mut tx = conn.client.transaction()?;
         let mut deleted = 0;
-        for (table, column) in super::RAW_TABLES {
+        for (table, column) in RAW_TABLES {
             let sql = format!(
                 "DELETE FROM {table} WHERE ctid IN \
                  (SELECT ctid FROM {table} WHERE {column} < $1 LIMIT $2)"

@@ -17,7 +17,7 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{LazyLock, Mutex, MutexGuard};
 
 use std::io::Write;
 
@@ -26,7 +26,7 @@ use rusqlite::types::ValueRef;
 use super::{export, Store, StoreError, StoreOutcome, VitalRows, VitalSample};
 use std::time::Duration;
 
-use perfwatch_protocol::{EventBody, Navigation, NavigationType, VitalName, WebVital};
+use perfwatch_protocol::{EventBody, Navigation, NavigationType, Rating, VitalName, WebVital};
 use rusqlite::{params, CachedStatement, Connection, Transaction};
 
 use crate::host_history::{HostPoint, SeriesRollup};
@@ -211,9 +211,87 @@ CREATE TABLE IF NOT EXISTS system_rollups (
 );
 ";
 
+/// Migration 6: a web vital row no longer repeats its session and page view. Their identity and
+/// address (app, session id, page view id, URL, route: about 150 bytes with real ids) are kept
+/// once, in `sessions` and `pages`, and `vitals` holds what is the metric's own, keyed by the
+/// session's integer id and the metric id, without a rowid; its time index is a row per
+/// session and minute (`vital_minutes`). Per event the writer now stores about a third of the
+/// bytes and updates one B-tree instead of three (`BENCHMARKS.md`). `web_vitals`
+/// stays, as a view with the columns the table had, for every reader and for exports. A page
+/// view's URL and route are those of its first event.
+const SCHEMA_V6: &str = "
+CREATE TABLE sessions (
+    id            INTEGER PRIMARY KEY,
+    app           TEXT NOT NULL,
+    session_id    TEXT NOT NULL,
+    first_seen_ms INTEGER NOT NULL,
+    UNIQUE (app, session_id)
+);
+CREATE INDEX sessions_by_first_seen ON sessions (first_seen_ms);
+CREATE TABLE pages (
+    id            INTEGER PRIMARY KEY,
+    session       INTEGER NOT NULL,
+    page_view_id  TEXT NOT NULL,
+    url           TEXT NOT NULL,
+    route         TEXT,
+    first_seen_ms INTEGER NOT NULL,
+    UNIQUE (session, page_view_id)
+);
+CREATE INDEX pages_by_first_seen ON pages (first_seen_ms);
+-- rating: 0 good, 1 needs-improvement, 2 poor.
+CREATE TABLE vitals (
+    session         INTEGER NOT NULL,
+    metric_id       TEXT NOT NULL,
+    page            INTEGER NOT NULL,
+    name            TEXT NOT NULL,
+    value           REAL NOT NULL,
+    delta           REAL NOT NULL,
+    seq             INTEGER NOT NULL,
+    rating          INTEGER NOT NULL,
+    navigation_type TEXT,
+    measured_at_ms  INTEGER NOT NULL,
+    received_at_ms  INTEGER NOT NULL,
+    PRIMARY KEY (session, metric_id)
+) WITHOUT ROWID;
+-- The time index of `vitals`: which sessions have metrics first measured in which minute, an
+-- entry per session and minute rather than per metric (an index entry per metric cost the
+-- writer a fifth of its time). A range of time reads its sessions' metrics by key.
+CREATE TABLE vital_minutes (
+    minute_ms INTEGER NOT NULL,
+    session   INTEGER NOT NULL,
+    PRIMARY KEY (minute_ms, session)
+) WITHOUT ROWID;
+-- MIN() makes SQLite take the bare columns from the first report.
+INSERT INTO sessions (app, session_id, first_seen_ms)
+SELECT app, session_id, MIN(measured_at_ms) FROM web_vitals GROUP BY app, session_id;
+INSERT INTO pages (session, page_view_id, url, route, first_seen_ms)
+SELECT s.id, w.page_view_id, w.url, w.route, MIN(w.measured_at_ms)
+FROM web_vitals w JOIN sessions s ON s.app = w.app AND s.session_id = w.session_id
+GROUP BY s.id, w.page_view_id;
+INSERT INTO vitals (session, metric_id, page, name, value, delta, seq, rating,
+                    navigation_type, measured_at_ms, received_at_ms)
+SELECT s.id, w.metric_id, p.id, w.name, w.value, w.delta, w.seq,
+       CASE w.rating WHEN 'good' THEN 0 WHEN 'needs-improvement' THEN 1 ELSE 2 END,
+       w.navigation_type, w.measured_at_ms, w.received_at_ms
+FROM web_vitals w
+JOIN sessions s ON s.app = w.app AND s.session_id = w.session_id
+JOIN pages p ON p.session = s.id AND p.page_view_id = w.page_view_id;
+INSERT INTO vital_minutes (minute_ms, session)
+SELECT DISTINCT (measured_at_ms / 60000) * 60000, session FROM vitals;
+DROP TABLE web_vitals;
+CREATE VIEW web_vitals AS
+SELECT s.app, s.session_id, p.page_view_id, v.metric_id, v.name, v.value, v.delta, v.seq,
+       CASE v.rating WHEN 0 THEN 'good' WHEN 1 THEN 'needs-improvement' ELSE 'poor' END
+           AS rating,
+       v.navigation_type, p.url, p.route, v.measured_at_ms, v.received_at_ms
+FROM vitals v JOIN sessions s ON s.id = v.session JOIN pages p ON p.id = v.page;
+";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one.
-pub const MIGRATIONS: [&str; 5] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
+pub const MIGRATIONS: [&str; 6] = [
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6,
+];
 
 /// A page view once per id.
 const INSERT_PAGE_VIEW: &str = "
@@ -222,24 +300,64 @@ INSERT INTO page_views (app, session_id, page_view_id, url, route, navigation_ty
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
 ON CONFLICT (app, session_id, page_view_id) DO NOTHING";
 
+/// A session's id in `sessions`, and the session when it has none yet.
+const SELECT_SESSION: &str = "SELECT id FROM sessions WHERE app = ?1 AND session_id = ?2";
+const INSERT_SESSION: &str =
+    "INSERT INTO sessions (app, session_id, first_seen_ms) VALUES (?1, ?2, ?3)";
+
+/// A page view's id in `pages`, and the page view when it has none yet.
+const SELECT_PAGE: &str = "SELECT id FROM pages WHERE session = ?1 AND page_view_id = ?2";
+const INSERT_PAGE: &str = "
+INSERT INTO pages (session, page_view_id, url, route, first_seen_ms)
+VALUES (?1, ?2, ?3, ?4, ?5)";
+
 /// A metric's report, kept while no report with a higher `seq` arrives. The metric stays dated
 /// by its first report, so it stays in the roll-up minute it was counted in.
 const UPSERT_WEB_VITAL: &str = "
-INSERT INTO web_vitals (app, session_id, page_view_id, metric_id, name, value, delta,
-                        seq, rating, navigation_type, url, route, measured_at_ms,
-                        received_at_ms)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-ON CONFLICT (app, session_id, metric_id) DO UPDATE SET
-    page_view_id = excluded.page_view_id, name = excluded.name,
-    value = excluded.value, delta = excluded.delta, seq = excluded.seq,
-    rating = excluded.rating, navigation_type = excluded.navigation_type,
-    url = excluded.url, route = excluded.route, received_at_ms = excluded.received_at_ms
-WHERE excluded.seq > web_vitals.seq";
+INSERT INTO vitals (session, metric_id, page, name, value, delta, seq, rating,
+                    navigation_type, measured_at_ms, received_at_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+ON CONFLICT (session, metric_id) DO UPDATE SET
+    page = excluded.page, name = excluded.name, value = excluded.value, delta = excluded.delta,
+    seq = excluded.seq, rating = excluded.rating,
+    navigation_type = excluded.navigation_type, received_at_ms = excluded.received_at_ms
+WHERE excluded.seq > vitals.seq";
+
+/// A metric's first report (`seq` 1): any row already there is this report again, or a later
+/// one, so it stays. Cheaper for SQLite than the upsert.
+const INSERT_FIRST_WEB_VITAL: &str = "
+INSERT OR IGNORE INTO vitals (session, metric_id, page, name, value, delta, seq, rating,
+                              navigation_type, measured_at_ms, received_at_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+
+/// [`INSERT_FIRST_WEB_VITAL`] for each of [`ROWS_PER_STATEMENT`] rows.
+static INSERT_FIRST_WEB_VITALS: LazyLock<[String; ROWS_PER_STATEMENT.len()]> =
+    LazyLock::new(|| {
+        let (columns, _) = INSERT_FIRST_WEB_VITAL
+            .split_once("VALUES")
+            .expect("an INSERT statement");
+        ROWS_PER_STATEMENT.map(|rows| {
+            let tuples: Vec<String> = (0..rows)
+                .map(|row| {
+                    let first = row * VITAL_COLUMNS + 1;
+                    let params: Vec<String> = (first..first + VITAL_COLUMNS)
+                        .map(|n| format!("?{n}"))
+                        .collect();
+                    format!("({})", params.join(", "))
+                })
+                .collect();
+            format!("{columns}VALUES {}", tuples.join(",\n"))
+        })
+    });
 
 /// When a metric was first measured. (A `RETURNING` clause on the upsert would say it too, but
 /// costs SQLite an ephemeral table per statement.)
-const SELECT_MEASURED_AT: &str = "
-SELECT measured_at_ms FROM web_vitals WHERE app = ?1 AND session_id = ?2 AND metric_id = ?3";
+const SELECT_MEASURED_AT: &str =
+    "SELECT measured_at_ms FROM vitals WHERE session = ?1 AND metric_id = ?2";
+
+/// An entry of the metrics' time index.
+const INSERT_VITAL_MINUTE: &str =
+    "INSERT OR IGNORE INTO vital_minutes (minute_ms, session) VALUES (?1, ?2)";
 
 /// A bucket to recompute.
 const MARK_DIRTY: &str = "INSERT INTO rollup_dirty (tier, bucket_ms) VALUES (?1, ?2)";
@@ -268,6 +386,52 @@ ON CONFLICT (app, session_id, page_view_id) DO UPDATE SET
     started_at_ms = excluded.started_at_ms, received_at_ms = excluded.received_at_ms,
     completeness = excluded.completeness
 WHERE excluded.completeness > navigations.completeness";
+
+/// Retention: each statement deletes at most `?2` rows dated before `?1`. Metrics are found
+/// through `vital_minutes`, whose entries go once their minute has no metrics left; a page
+/// goes once its session has no metrics left, a session once it has no pages left.
+const PRUNE: [&str; 7] = [
+    "DELETE FROM page_views WHERE rowid IN
+     (SELECT rowid FROM page_views WHERE started_at_ms < ?1 LIMIT ?2)",
+    "DELETE FROM vitals WHERE (session, metric_id) IN
+     (SELECT v.session, v.metric_id FROM vital_minutes m JOIN vitals v ON v.session = m.session
+      WHERE m.minute_ms < ?1 AND v.measured_at_ms < ?1 LIMIT ?2)",
+    "DELETE FROM vital_minutes WHERE (minute_ms, session) IN
+     (SELECT minute_ms, session FROM vital_minutes m WHERE minute_ms < ?1
+      AND NOT EXISTS (SELECT 1 FROM vitals v WHERE v.session = m.session
+                      AND v.measured_at_ms >= m.minute_ms
+                      AND v.measured_at_ms < m.minute_ms + 60000)
+      LIMIT ?2)",
+    "DELETE FROM navigations WHERE rowid IN
+     (SELECT rowid FROM navigations WHERE started_at_ms < ?1 LIMIT ?2)",
+    "DELETE FROM system_samples WHERE rowid IN
+     (SELECT rowid FROM system_samples WHERE at_ms < ?1 LIMIT ?2)",
+    "DELETE FROM pages WHERE id IN
+     (SELECT id FROM pages p WHERE first_seen_ms < ?1
+      AND NOT EXISTS (SELECT 1 FROM vitals v WHERE v.session = p.session) LIMIT ?2)",
+    "DELETE FROM sessions WHERE id IN
+     (SELECT id FROM sessions s WHERE first_seen_ms < ?1
+      AND NOT EXISTS (SELECT 1 FROM pages p WHERE p.session = s.id) LIMIT ?2)",
+];
+
+/// The metrics (`v`, joined to their session `s` and page view `p`) first measured in
+/// `[?1, ?2)`, where `?3` is the minute `?1` is in: read by key, through `vital_minutes`.
+const VITALS_MEASURED_IN: &str = "
+FROM vitals v JOIN sessions s ON s.id = v.session JOIN pages p ON p.id = v.page
+WHERE v.session IN (SELECT session FROM vital_minutes WHERE minute_ms >= ?3 AND minute_ms < ?2)
+  AND v.measured_at_ms >= ?1 AND v.measured_at_ms < ?2";
+
+/// The columns of the `web_vitals` view, for exports.
+const EXPORT_VITALS: &str = "
+SELECT s.app, s.session_id, p.page_view_id, v.metric_id, v.name, v.value, v.delta, v.seq,
+       CASE v.rating WHEN 0 THEN 'good' WHEN 1 THEN 'needs-improvement' ELSE 'poor' END
+           AS rating,
+       v.navigation_type, p.url, p.route, v.measured_at_ms, v.received_at_ms";
+
+/// The parameters of [`VITALS_MEASURED_IN`].
+fn measured_in(from_ms: i64, to_ms: i64) -> [i64; 3] {
+    [from_ms, to_ms, Tier::Minute.bucket_of(from_ms)]
+}
 
 /// The SQLite store.
 #[derive(Debug)]
@@ -324,6 +488,9 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "cache_size", -32_768)?;
     conn.pragma_update(None, "wal_autocheckpoint", 4_000)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Room for every statement the writer repeats (ingest, roll-ups, host samples), so none is
+    // compiled again per group.
+    conn.set_prepared_statement_cache_capacity(32);
     Ok(conn)
 }
 
@@ -352,7 +519,7 @@ impl Store for SqliteStore {
             .iter()
             .map(|batch| statements.write_batch(batch))
             .collect::<Result<Vec<_>, _>>()?;
-        statements.mark_dirty(&tx)?;
+        statements.finish(&tx)?;
         tx.commit()?;
         Ok(outcomes)
     }
@@ -371,11 +538,10 @@ impl Store for SqliteStore {
     fn vital_rows(&self, since_ms: i64, until_ms: i64) -> Result<VitalRows, StoreError> {
         let conn = self.reader()?;
         let mut rows = VitalRows::default();
-        let mut stmt = conn.prepare_cached(
-            "SELECT name, value, COALESCE(NULLIF(route, ''), url) FROM web_vitals
-             WHERE measured_at_ms >= ?1 AND measured_at_ms < ?2",
-        )?;
-        let mut cursor = stmt.query([since_ms, until_ms])?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT v.name, v.value, COALESCE(NULLIF(p.route, ''), p.url) {VITALS_MEASURED_IN}"
+        ))?;
+        let mut cursor = stmt.query(measured_in(since_ms, until_ms))?;
         while let Some(row) = cursor.next()? {
             let name: String = row.get(0)?;
             // A name this collector does not know (written by a newer one) is skipped.
@@ -404,9 +570,17 @@ impl Store for SqliteStore {
         let conn = self.reader()?;
         let mut lines = 0;
         for (kind, table, time_column) in export::TABLES {
-            let mut stmt = conn.prepare(&export::query(table, time_column, "?1", "?2"))?;
+            // `web_vitals` is a view here; its rows are found by key, through `vital_minutes`.
+            let sql = if table == "web_vitals" {
+                format!("{EXPORT_VITALS} {VITALS_MEASURED_IN} ORDER BY v.measured_at_ms")
+            } else {
+                export::query(table, time_column, "?1", "?2")
+            };
+            let mut stmt = conn.prepare(&sql)?;
             let names: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
-            let mut rows = stmt.query([from_ms, to_ms])?;
+            let params = measured_in(from_ms, to_ms);
+            let used = params.len().min(stmt.parameter_count());
+            let mut rows = stmt.query(rusqlite::params_from_iter(&params[..used]))?;
             while let Some(row) = rows.next()? {
                 let mut columns = Vec::with_capacity(names.len());
                 for (i, name) in names.iter().enumerate() {
@@ -427,21 +601,15 @@ impl Store for SqliteStore {
         Ok(lines)
     }
 
-    /// Deletes by rowid, a chunk per table, in one short transaction on the writer's
-    /// connection: the ingest writer waits for one chunk at most.
+    /// Deletes a chunk per table, by key, in one short transaction on the writer's
+    /// connection: the ingest writer waits for one chunk at most ([`PRUNE`]).
     fn prune(&self, before_ms: i64, limit: usize) -> Result<usize, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut conn = self.writer()?;
         let tx = conn.transaction()?;
         let mut deleted = 0;
-        for (table, column) in super::RAW_TABLES {
-            deleted += tx.execute(
-                &format!(
-                    "DELETE FROM {table} WHERE rowid IN \
-                     (SELECT rowid FROM {table} WHERE {column} < ?1 LIMIT ?2)"
-                ),
-                params![before_ms, limit],
-            )?;
+        for sql in PRUNE {
+            deleted += tx.execute(sql, params![before_ms, limit])?;
         }
         tx.commit()?;
         Ok(deleted)
@@ -469,11 +637,11 @@ impl Store for SqliteStore {
     fn raw_minute(&self, from_ms: i64, to_ms: i64) -> Result<RawMinute, StoreError> {
         let conn = self.reader()?;
         let mut raw = RawMinute::default();
-        let mut stmt = conn.prepare_cached(
-            "SELECT app, COALESCE(NULLIF(route, ''), url), name, value FROM web_vitals
-             WHERE measured_at_ms >= ?1 AND measured_at_ms < ?2",
-        )?;
-        let mut rows = stmt.query([from_ms, to_ms])?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT s.app, COALESCE(NULLIF(p.route, ''), p.url), v.name, v.value \
+             {VITALS_MEASURED_IN}"
+        ))?;
+        let mut rows = stmt.query(measured_in(from_ms, to_ms))?;
         while let Some(row) = rows.next()? {
             let name: String = row.get(2)?;
             // A name this collector does not know (written by a newer one) is skipped.
@@ -764,26 +932,62 @@ impl Store for SqliteStore {
 /// transaction rather than once per event.
 struct GroupStatements<'t> {
     page_view: CachedStatement<'t>,
+    select_session: CachedStatement<'t>,
+    insert_session: CachedStatement<'t>,
+    select_page: CachedStatement<'t>,
+    insert_page: CachedStatement<'t>,
     web_vital: CachedStatement<'t>,
+    /// [`INSERT_FIRST_WEB_VITALS`], in the order of [`ROWS_PER_STATEMENT`].
+    first_web_vitals: Vec<CachedStatement<'t>>,
     measured_at: CachedStatement<'t>,
     navigation: CachedStatement<'t>,
+    /// The session and page view last written, with their ids: a batch is one session's, and
+    /// its events mostly one page view's.
+    last_session: Option<(String, String, i64)>,
+    last_page: Option<(i64, String, i64)>,
     /// The minutes whose roll-ups the group changed.
     dirty_minutes: BTreeSet<i64>,
+    /// The `(minute, session)` entries of `vital_minutes` the group's metrics need.
+    vital_minutes: BTreeSet<(i64, i64)>,
 }
 
 impl<'t> GroupStatements<'t> {
     fn prepare(tx: &'t Transaction<'_>) -> Result<Self, StoreError> {
         Ok(Self {
             page_view: tx.prepare_cached(INSERT_PAGE_VIEW)?,
+            select_session: tx.prepare_cached(SELECT_SESSION)?,
+            insert_session: tx.prepare_cached(INSERT_SESSION)?,
+            select_page: tx.prepare_cached(SELECT_PAGE)?,
+            insert_page: tx.prepare_cached(INSERT_PAGE)?,
             web_vital: tx.prepare_cached(UPSERT_WEB_VITAL)?,
+            first_web_vitals: INSERT_FIRST_WEB_VITALS
+                .iter()
+                .map(|sql| tx.prepare_cached(sql))
+                .collect::<Result<_, _>>()?,
             measured_at: tx.prepare_cached(SELECT_MEASURED_AT)?,
             navigation: tx.prepare_cached(UPSERT_NAVIGATION)?,
+            last_session: None,
+            last_page: None,
             dirty_minutes: BTreeSet::new(),
+            vital_minutes: BTreeSet::new(),
         })
     }
 
-    /// Marks the minutes the group changed for the roll-ups, in its transaction.
-    fn mark_dirty(self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+    /// Notes that a metric of `session` first measured at `at_ms` changed: its minute's
+    /// roll-ups are recomputed, and the minute's entry in `vital_minutes` is made.
+    fn vital_changed(&mut self, session: i64, at_ms: i64) {
+        let minute = Tier::Minute.bucket_of(at_ms);
+        self.dirty_minutes.insert(minute);
+        self.vital_minutes.insert((minute, session));
+    }
+
+    /// Writes the group's time index entries, and marks the minutes the group changed for the
+    /// roll-ups, in its transaction.
+    fn finish(self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+        let mut entry = tx.prepare_cached(INSERT_VITAL_MINUTE)?;
+        for (minute, session) in &self.vital_minutes {
+            entry.execute(params![minute, session])?;
+        }
         let mut mark = tx.prepare_cached(MARK_DIRTY)?;
         for minute in &self.dirty_minutes {
             mark.execute(params![Tier::Minute.as_str(), minute])?;
@@ -795,6 +999,7 @@ impl<'t> GroupStatements<'t> {
     /// redelivered event changes nothing.
     fn write_batch(&mut self, batch: &BrowserRecords) -> Result<StoreOutcome, StoreError> {
         let mut outcome = StoreOutcome::default();
+        let mut first_reports = Vec::with_capacity(ROWS_PER_STATEMENT[0]);
         for record in &batch.records {
             match &record.body {
                 EventBody::PageView(page_view) => {
@@ -810,19 +1015,22 @@ impl<'t> GroupStatements<'t> {
                     }
                 }
                 EventBody::WebVital(vital) => {
-                    if upsert_web_vital(&mut self.web_vital, batch, record, vital)? {
-                        // A first report can only have been inserted, at its own time; a
-                        // later one may have updated a metric first measured earlier.
-                        let measured_at = if vital.seq == 1 {
-                            record.at_ms
-                        } else {
-                            self.measured_at.query_row(
-                                params![batch.app, batch.session_id, vital.id],
-                                |row| row.get(0),
-                            )?
-                        };
-                        self.dirty_minutes
-                            .insert(Tier::Minute.bucket_of(measured_at));
+                    let session = self.session_id(batch, record)?;
+                    let page = self.page_id(session, record)?;
+                    if vital.seq == 1 {
+                        first_reports.push(Report {
+                            session,
+                            page,
+                            record,
+                            vital,
+                        });
+                        if first_reports.len() == ROWS_PER_STATEMENT[0] {
+                            self.insert_first_reports(batch, &mut first_reports)?;
+                        }
+                    } else {
+                        // After any first report of the same metric in this batch.
+                        self.insert_first_reports(batch, &mut first_reports)?;
+                        self.upsert_later_report(batch, (session, page), record, vital)?;
                     }
                 }
                 EventBody::Navigation(navigation) => {
@@ -831,7 +1039,192 @@ impl<'t> GroupStatements<'t> {
             }
             outcome.stored += 1;
         }
+        self.insert_first_reports(batch, &mut first_reports)?;
         Ok(outcome)
+    }
+
+    /// Inserts metrics' first reports (`seq` 1), as many to a statement as
+    /// [`ROWS_PER_STATEMENT`] allows: SQLite's cost per statement (binding, stepping,
+    /// resetting) is most of the cost of a row this small. A row already there is this report
+    /// again, or a later one, so it stays. The minutes of a statement's reports are marked for
+    /// the roll-ups when any of its rows was new (recomputing a minute is idempotent), so a
+    /// batch delivered again marks nothing.
+    fn insert_first_reports(
+        &mut self,
+        batch: &BrowserRecords,
+        reports: &mut Vec<Report<'_>>,
+    ) -> Result<(), StoreError> {
+        let rows: Vec<VitalRow<'_>> = reports.iter().map(|r| r.row(batch)).collect();
+        let mut written = 0;
+        for (statement, size) in ROWS_PER_STATEMENT.into_iter().enumerate() {
+            while rows.len() - written >= size {
+                let chunk = &rows[written..written + size];
+                let values: Vec<&dyn rusqlite::ToSql> =
+                    chunk.iter().flat_map(VitalRow::params).collect();
+                if self.first_web_vitals[statement].execute(values.as_slice())? > 0 {
+                    for row in chunk {
+                        self.vital_changed(row.session, row.measured_at_ms);
+                    }
+                }
+                written += size;
+            }
+        }
+        reports.clear();
+        Ok(())
+    }
+
+    /// A metric's later report (`seq` > 1): kept if its `seq` is the highest so far, its
+    /// metric staying dated by the first report.
+    fn upsert_later_report(
+        &mut self,
+        batch: &BrowserRecords,
+        (session, page): (i64, i64),
+        record: &Record,
+        vital: &WebVital,
+    ) -> Result<(), StoreError> {
+        let report = Report {
+            session,
+            page,
+            record,
+            vital,
+        };
+        let row = report.row(batch);
+        if self.web_vital.execute(row.params().as_slice())? == 1 {
+            let measured_at: i64 = self
+                .measured_at
+                .query_row(params![session, vital.id], |row| row.get(0))?;
+            self.vital_changed(session, measured_at);
+        }
+        Ok(())
+    }
+}
+
+/// How many metrics' first reports one statement inserts: a statement for each, so that any
+/// number of reports takes a few statements (50: 32 + 16 + 2).
+const ROWS_PER_STATEMENT: [usize; 6] = [32, 16, 8, 4, 2, 1];
+
+/// The columns of a `vitals` row.
+const VITAL_COLUMNS: usize = 11;
+
+/// A web vital report to write, with its session and page ids.
+struct Report<'r> {
+    session: i64,
+    page: i64,
+    record: &'r Record,
+    vital: &'r WebVital,
+}
+
+impl<'r> Report<'r> {
+    /// The report's `vitals` row.
+    fn row(&self, batch: &'r BrowserRecords) -> VitalRow<'r> {
+        let vital = self.vital;
+        VitalRow {
+            session: self.session,
+            metric_id: &vital.id,
+            page: self.page,
+            name: vital.name.as_str(),
+            value: vital.value,
+            delta: vital.delta,
+            seq: vital.seq,
+            rating: match vital.name.rate(vital.value) {
+                Rating::Good => 0,
+                Rating::NeedsImprovement => 1,
+                Rating::Poor => 2,
+            },
+            navigation_type: vital.navigation_type.map(NavigationType::as_str),
+            measured_at_ms: self.record.at_ms,
+            received_at_ms: batch.received_at_ms,
+        }
+    }
+}
+
+/// A `vitals` row's values, in column order.
+struct VitalRow<'r> {
+    session: i64,
+    metric_id: &'r str,
+    page: i64,
+    name: &'static str,
+    value: f64,
+    delta: f64,
+    seq: u32,
+    rating: i64,
+    navigation_type: Option<&'static str>,
+    measured_at_ms: i64,
+    received_at_ms: i64,
+}
+
+impl VitalRow<'_> {
+    fn params(&self) -> [&dyn rusqlite::ToSql; VITAL_COLUMNS] {
+        [
+            &self.session,
+            &self.metric_id,
+            &self.page,
+            &self.name,
+            &self.value,
+            &self.delta,
+            &self.seq,
+            &self.rating,
+            &self.navigation_type,
+            &self.measured_at_ms,
+            &self.received_at_ms,
+        ]
+    }
+}
+
+impl GroupStatements<'_> {
+    /// The `sessions` id of `batch`'s session, added when it has none yet.
+    fn session_id(&mut self, batch: &BrowserRecords, record: &Record) -> Result<i64, StoreError> {
+        if let Some((app, session_id, id)) = &self.last_session {
+            if *app == batch.app && *session_id == batch.session_id {
+                return Ok(*id);
+            }
+        }
+        let id = select_or_insert(
+            &mut self.select_session,
+            params![batch.app, batch.session_id],
+            &mut self.insert_session,
+            params![batch.app, batch.session_id, record.at_ms],
+        )?;
+        self.last_session = Some((batch.app.clone(), batch.session_id.clone(), id));
+        Ok(id)
+    }
+
+    /// The `pages` id of `record`'s page view in `session`, added with the record's URL and
+    /// route when it has none yet.
+    fn page_id(&mut self, session: i64, record: &Record) -> Result<i64, StoreError> {
+        if let Some((last_session, page_view_id, id)) = &self.last_page {
+            if *last_session == session && *page_view_id == record.page_view_id {
+                return Ok(*id);
+            }
+        }
+        let id = select_or_insert(
+            &mut self.select_page,
+            params![session, record.page_view_id],
+            &mut self.insert_page,
+            params![
+                session,
+                record.page_view_id,
+                record.url,
+                record.route,
+                record.at_ms
+            ],
+        )?;
+        self.last_page = Some((session, record.page_view_id.clone(), id));
+        Ok(id)
+    }
+}
+
+/// The id `select` finds, or the rowid of the row `insert` adds when it finds none.
+fn select_or_insert(
+    select: &mut CachedStatement<'_>,
+    key: &[&dyn rusqlite::ToSql],
+    insert: &mut CachedStatement<'_>,
+    row: &[&dyn rusqlite::ToSql],
+) -> Result<i64, StoreError> {
+    match select.query_row(key, |found| found.get(0)) {
+        Ok(id) => Ok(id),
+        Err(rusqlite::Error::QueryReturnedNoRows) => Ok(insert.insert(row)?),
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -874,33 +1267,6 @@ fn insert_page_view(
         batch.received_at_ms,
     ])?;
     Ok(inserted == 1)
-}
-
-/// True when the row changed (inserted, or updated by a higher `seq`).
-fn upsert_web_vital(
-    stmt: &mut CachedStatement<'_>,
-    batch: &BrowserRecords,
-    record: &Record,
-    vital: &WebVital,
-) -> Result<bool, StoreError> {
-    let rating = vital.name.rate(vital.value).as_str();
-    let changed = stmt.execute(params![
-        batch.app,
-        batch.session_id,
-        record.page_view_id,
-        vital.id,
-        vital.name.as_str(),
-        vital.value,
-        vital.delta,
-        vital.seq,
-        rating,
-        vital.navigation_type.map(NavigationType::as_str),
-        record.url,
-        record.route,
-        record.at_ms,
-        batch.received_at_ms,
-    ])?;
-    Ok(changed == 1)
 }
 
 fn upsert_navigation(
