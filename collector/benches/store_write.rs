@@ -7,7 +7,7 @@
 //! `cargo bench -p perfwatch-collector --bench store_write`
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use perfwatch_collector::normalize::{browser_records, BrowserRecords};
+use perfwatch_collector::normalize::{browser_records, Batch, BrowserRecords};
 use perfwatch_collector::store::{DiscardStore, SqliteStore, Store};
 use serde_json::json;
 
@@ -56,7 +56,8 @@ fn write(c: &mut Criterion) {
                     group(round)
                 },
                 |batches| {
-                    let refs: Vec<&BrowserRecords> = batches.iter().collect();
+                    let batches: Vec<Batch> = batches.into_iter().map(Batch::from).collect();
+                    let refs: Vec<&Batch> = batches.iter().collect();
                     let outcomes = store.write_group(&refs).expect("written");
                     store.sync().expect("flushed");
                     outcomes

@@ -145,6 +145,10 @@ pub struct FileConfig {
     pub disk_warning_percent: Option<f64>,
     /// A disk's used share from which the host is critical. Default 95.
     pub disk_critical_percent: Option<f64>,
+    /// A TOML price table in the format of the built-in `collector/prices.toml`, whose entries
+    /// replace the built-in ones of the same provider, model and date and add the others.
+    /// Relative to the working directory. Default: the built-in table alone.
+    pub prices_file: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -254,6 +258,8 @@ pub struct Config {
     /// The host's warning and critical shares (file: `cpu_warning_percent`, ...; default
     /// 75/90 CPU, 80/90 memory, 85/95 disk).
     pub thresholds: Thresholds,
+    /// The user's AI model prices, added to the built-in table (file: `prices_file`).
+    pub prices_file: Option<PathBuf>,
 }
 
 /// Seconds between roll-up passes when the config file does not say.
@@ -495,6 +501,7 @@ impl Config {
             rollup_interval,
             monitor,
             thresholds,
+            prices_file: file.prices_file,
         };
         if config.postgres_pool_size < 2 {
             return Err(ConfigError::PoolTooSmall);

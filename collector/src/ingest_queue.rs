@@ -34,7 +34,7 @@ use thiserror::Error;
 use tokio::sync::oneshot;
 
 use crate::histogram::{Histogram, HistogramSnapshot};
-use crate::normalize::BrowserRecords;
+use crate::normalize::Batch;
 use crate::store::{SharedStore, StoreOutcome};
 
 /// How much may wait for the writer.
@@ -105,7 +105,7 @@ pub struct QueueStats {
 }
 
 struct Job {
-    records: BrowserRecords,
+    records: Batch,
     bytes: usize,
     done: oneshot::Sender<Result<StoreOutcome, QueueError>>,
 }
@@ -213,11 +213,7 @@ impl IngestQueue {
     }
 
     /// Queues `records` (whose body was `bytes` long) and waits until they are committed.
-    pub async fn submit(
-        &self,
-        records: BrowserRecords,
-        bytes: usize,
-    ) -> Result<StoreOutcome, QueueError> {
+    pub async fn submit(&self, records: Batch, bytes: usize) -> Result<StoreOutcome, QueueError> {
         let c = &self.counters;
         let waiting_bytes = c.depth_bytes.fetch_add(bytes, Ordering::AcqRel) + bytes;
         if waiting_bytes > self.limits.max_bytes {
@@ -388,7 +384,7 @@ fn commit(
     counters: &Counters,
     jobs: &[Job],
 ) -> Vec<Result<StoreOutcome, QueueError>> {
-    let group: Vec<&BrowserRecords> = jobs.iter().map(|job| &job.records).collect();
+    let group: Vec<&Batch> = jobs.iter().map(|job| &job.records).collect();
     let started = Instant::now();
     let result = store.write_group(&group);
     let elapsed = started.elapsed();
@@ -488,10 +484,7 @@ mod tests {
         fn schema_version(&self) -> Result<i64, StoreError> {
             self.inner.schema_version()
         }
-        fn write_group(
-            &self,
-            batches: &[&BrowserRecords],
-        ) -> Result<Vec<StoreOutcome>, StoreError> {
+        fn write_group(&self, batches: &[&Batch]) -> Result<Vec<StoreOutcome>, StoreError> {
             self.arrived.fetch_add(1, Ordering::AcqRel);
             let mut open = self.open.lock().unwrap();
             while !*open {
@@ -586,14 +579,14 @@ mod tests {
         }
     }
 
-    fn records(event_id: &str) -> BrowserRecords {
+    fn records(event_id: &str) -> Batch {
         let body = serde_json::json!({
             "v": 1, "app": "a", "session_id": "s", "page_view_id": "p", "url": "https://x/",
             "time_origin": 1_000_000.0, "sent_at": 1_001_000.0,
             "events": [{"type": "page_view", "start_time": 0, "event_id": event_id}]
         });
         let parsed = perfwatch_protocol::parse_browser_batch(body.to_string().as_bytes()).unwrap();
-        crate::normalize::browser_records(parsed, 1_002_000.0)
+        crate::normalize::browser_records(parsed, 1_002_000.0).into()
     }
 
     fn limits(max_batches: usize, max_bytes: usize) -> QueueLimits {

@@ -56,6 +56,7 @@ pub mod host_history;
 pub mod ingest_queue;
 pub mod normalize;
 pub mod periodic;
+pub mod pricing;
 pub mod request_log;
 pub mod retention;
 pub mod rollup;
@@ -182,8 +183,11 @@ pub async fn run(config: Config) -> io::Result<()> {
         config.rollup_interval,
     )?;
 
+    let prices = pricing::PriceTable::with_user_file(config.prices_file.as_deref())
+        .map_err(|e| io::Error::other(format!("cannot use the price table: {e}")))?;
     let state = AppState::new(Arc::clone(&store), queue.clone(), SystemInfo::gather())
-        .with_thresholds(config.thresholds);
+        .with_thresholds(config.thresholds)
+        .with_prices(prices);
     let monitor = Monitor::start(
         store,
         state.host.name.clone(),

@@ -2,7 +2,9 @@
 //! `page_view_id`, `url` and `route` override the batch's) and its time moved to the collector's
 //! clock (see [`crate::clock`]).
 
-use perfwatch_protocol::{EventBody, ParsedBatch};
+use perfwatch_protocol::{AiCall, ApiCall, EventBody, ParsedBatch, ParsedCalls};
+
+use crate::pricing::{PriceTable, TokenUsage};
 
 use crate::clock::{to_epoch_ms, ClockSkew};
 
@@ -105,4 +107,150 @@ mod tests {
         assert_eq!(second.event_id.as_deref(), Some("e2"));
         assert_eq!(second.at_ms, 990_000 + 2000 + 10_000);
     }
+}
+
+/// What the writer stores in one go: a browser batch, or a backend's records.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Batch {
+    Browser(BrowserRecords),
+    ApiCalls(Vec<ApiCallRecord>),
+    AiCalls(Vec<AiCallRecord>),
+}
+
+impl Batch {
+    /// How many records the batch holds.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Browser(browser) => browser.records.len(),
+            Self::ApiCalls(calls) => calls.len(),
+            Self::AiCalls(calls) => calls.len(),
+        }
+    }
+
+    /// True when the batch holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl From<BrowserRecords> for Batch {
+    fn from(records: BrowserRecords) -> Self {
+        Self::Browser(records)
+    }
+}
+
+/// An accepted API call record, as the store takes it. Stored once per `(service, event_id)`
+/// when it has an `event_id`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiCallRecord {
+    pub service: String,
+    pub event_id: Option<String>,
+    pub endpoint: String,
+    /// Upper case.
+    pub method: String,
+    pub status: u16,
+    pub duration_ms: f64,
+    pub user_id: Option<String>,
+    pub trace_id: Option<String>,
+    /// When the call happened, epoch ms.
+    pub at_ms: i64,
+    pub received_at_ms: i64,
+}
+
+/// An accepted AI call record, as the store takes it: the sender's cost and the collector's
+/// (from [`crate::pricing`]; `None` for a model the price table does not know) kept side by
+/// side. Stored once per `(service, event_id)` when it has an `event_id`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AiCallRecord {
+    pub service: String,
+    pub event_id: Option<String>,
+    pub model: String,
+    pub provider: Option<String>,
+    pub operation: Option<String>,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cached_input_tokens: i64,
+    pub cache_write_tokens: i64,
+    pub reasoning_tokens: i64,
+    pub duration_ms: f64,
+    pub success: bool,
+    pub error_type: Option<String>,
+    pub user_id: Option<String>,
+    pub trace_id: Option<String>,
+    /// The cost the sender gave, USD.
+    pub sent_cost_usd: Option<f64>,
+    /// The cost from the collector's price table, USD.
+    pub computed_cost_usd: Option<f64>,
+    pub at_ms: i64,
+    pub received_at_ms: i64,
+}
+
+/// The records of an API call batch received at `received_at_ms`.
+pub fn api_call_records(calls: ParsedCalls<ApiCall>, received_at_ms: i64) -> Vec<ApiCallRecord> {
+    calls
+        .accepted
+        .into_iter()
+        .map(|(_, call, at_ms)| ApiCallRecord {
+            service: call.meta.service().to_owned(),
+            event_id: call.meta.event_id,
+            endpoint: call.endpoint,
+            method: call.method.to_ascii_uppercase(),
+            // Validated: 100..=599.
+            status: u16::try_from(call.status).unwrap_or_default(),
+            duration_ms: call.duration_ms,
+            user_id: call.meta.user_id,
+            trace_id: call.meta.trace_id,
+            at_ms,
+            received_at_ms,
+        })
+        .collect()
+}
+
+/// The records of an AI call batch received at `received_at_ms`, each priced by `prices` at the
+/// price of its day.
+pub fn ai_call_records(
+    calls: ParsedCalls<AiCall>,
+    received_at_ms: i64,
+    prices: &PriceTable,
+) -> Vec<AiCallRecord> {
+    calls
+        .accepted
+        .into_iter()
+        .map(|(_, call, at_ms)| {
+            let success = call.succeeded();
+            // Validated: each count is between 0 and MAX_TOKENS.
+            let count = |n: i64| u64::try_from(n).unwrap_or_default();
+            let usage = TokenUsage {
+                input_tokens: count(call.input_tokens),
+                output_tokens: count(call.output_tokens),
+                cached_input_tokens: count(call.cached_input_tokens),
+                cache_write_tokens: count(call.cache_write_tokens),
+                reasoning_tokens: count(call.reasoning_tokens),
+            };
+            let computed = prices
+                .cost(call.provider.as_deref(), &call.model, &usage, at_ms)
+                .map(|priced| priced.cost_usd);
+            AiCallRecord {
+                service: call.meta.service().to_owned(),
+                event_id: call.meta.event_id,
+                model: call.model,
+                provider: call.provider,
+                operation: call.operation,
+                input_tokens: call.input_tokens,
+                output_tokens: call.output_tokens,
+                cached_input_tokens: call.cached_input_tokens,
+                cache_write_tokens: call.cache_write_tokens,
+                reasoning_tokens: call.reasoning_tokens,
+                duration_ms: call.duration_ms,
+                success,
+                error_type: call.error_type,
+                user_id: call.meta.user_id,
+                trace_id: call.meta.trace_id,
+                sent_cost_usd: call.cost_usd,
+                computed_cost_usd: computed,
+                at_ms,
+                received_at_ms,
+            }
+        })
+        .collect()
 }

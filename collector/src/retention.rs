@@ -127,7 +127,9 @@ mod tests {
             records
         };
         let (old, new) = (batch("old", 10), batch("new", 1));
-        store.write_group(&[&old, &new]).unwrap();
+        store
+            .write_group(&[&old.clone().into(), &new.clone().into()])
+            .unwrap();
         let vitals = || store.vital_rows(0, i64::MAX).unwrap().samples.len();
         assert_eq!(vitals(), 2);
 

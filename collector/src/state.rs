@@ -9,6 +9,7 @@ use actix_web::web;
 
 use crate::host_history::{SharedLatest, Thresholds};
 use crate::ingest_queue::IngestQueue;
+use crate::pricing::PriceTable;
 use crate::store::{SharedStore, Store, StoreError};
 use crate::system::SystemInfo;
 
@@ -27,6 +28,8 @@ pub struct AppState {
     pub host: HostView,
     /// What ingest has taken and refused since start, for `/metrics`.
     pub ingest: Arc<IngestCounters>,
+    /// The AI model prices that AI calls are costed with.
+    pub prices: Arc<PriceTable>,
 }
 
 /// What ingest has taken and refused since start. Every label set is bounded: refusals are
@@ -86,7 +89,14 @@ impl AppState {
             started_at: Instant::now(),
             host,
             ingest: Arc::default(),
+            prices: Arc::new(PriceTable::builtin()),
         }
+    }
+
+    /// This state pricing AI calls with `prices` (the built-in table with the user's entries).
+    pub fn with_prices(mut self, prices: PriceTable) -> Self {
+        self.prices = Arc::new(prices);
+        self
     }
 
     /// This state with the host monitor's `thresholds` (the monitor writes into

@@ -132,6 +132,7 @@ fn a_non_loopback_listen_address_is_refused() {
         rollup_interval: std::time::Duration::from_secs(60),
         monitor: Default::default(),
         thresholds: Default::default(),
+        prices_file: None,
     };
     assert!(config.validate().is_err());
 }

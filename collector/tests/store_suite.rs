@@ -9,7 +9,9 @@ mod common;
 use std::sync::{Arc, Barrier};
 
 use perfwatch_collector::config::StoreLocation;
-use perfwatch_collector::normalize::{browser_records, BrowserRecords};
+use perfwatch_collector::normalize::{
+    browser_records, AiCallRecord, ApiCallRecord, Batch, BrowserRecords,
+};
 use perfwatch_collector::rollup::{
     self, roll_once, DirtyBucket, RawMinute, RawPageView, RawVital, RollStats, Rollup,
     RollupPolicy, Tier,
@@ -220,6 +222,7 @@ both_stores!(
     a_redelivered_event_is_stored_once,
     a_vital_keeps_its_highest_seq_whatever_the_order,
     a_large_batch_keeps_each_metric_once_at_its_highest_seq,
+    backend_records_are_stored_once_per_service_and_event_id,
     a_navigation_keeps_its_most_complete_report,
     a_version_1_database_is_migrated_with_its_data,
     reopening_an_up_to_date_database_changes_nothing,
@@ -269,7 +272,13 @@ fn an_hour_ago() -> i64 {
 }
 
 fn write(store: &SharedStore, batches: &[&BrowserRecords]) -> Vec<StoreOutcome> {
-    on_plain_thread(|| store.write_group(batches)).expect("write_group")
+    let batches: Vec<Batch> = batches.iter().map(|&b| b.clone().into()).collect();
+    write_batches(store, &batches)
+}
+
+fn write_batches(store: &SharedStore, batches: &[Batch]) -> Vec<StoreOutcome> {
+    let batches: Vec<&Batch> = batches.iter().collect();
+    on_plain_thread(|| store.write_group(&batches)).expect("write_group")
 }
 
 fn batches_are_stored_and_read_back(backend: &dyn Backend) {
@@ -467,6 +476,101 @@ fn a_large_batch_keeps_each_metric_once_at_its_highest_seq(backend: &dyn Backend
         backend.number("SELECT COUNT(DISTINCT measured_at_ms) FROM web_vitals"),
         1.0,
         "all dated by the batch's one time"
+    );
+}
+
+fn api_call(service: &str, event_id: Option<&str>, status: u16, at_ms: i64) -> ApiCallRecord {
+    ApiCallRecord {
+        service: service.to_owned(),
+        event_id: event_id.map(str::to_owned),
+        endpoint: "/api/v1/chat".to_owned(),
+        method: "POST".to_owned(),
+        status,
+        duration_ms: 123.5,
+        user_id: Some("u_42".to_owned()),
+        trace_id: None,
+        at_ms,
+        received_at_ms: at_ms,
+    }
+}
+
+fn ai_call(event_id: Option<&str>, model: &str, cost: Option<f64>, at_ms: i64) -> AiCallRecord {
+    AiCallRecord {
+        service: "api".to_owned(),
+        event_id: event_id.map(str::to_owned),
+        model: model.to_owned(),
+        provider: Some("openai".to_owned()),
+        operation: Some("chat".to_owned()),
+        input_tokens: 1200,
+        output_tokens: 300,
+        cached_input_tokens: 200,
+        cache_write_tokens: 0,
+        reasoning_tokens: 0,
+        duration_ms: 2300.0,
+        success: true,
+        error_type: None,
+        user_id: Some("u_42".to_owned()),
+        trace_id: None,
+        sent_cost_usd: None,
+        computed_cost_usd: cost,
+        at_ms,
+        received_at_ms: at_ms,
+    }
+}
+
+/// API and AI calls: once per `(service, event_id)` however often delivered, in one group or
+/// across groups; records without an `event_id` are all kept; an unknown model's cost stays
+/// unknown (NULL), never 0; exported and pruned with the raw events.
+fn backend_records_are_stored_once_per_service_and_event_id(backend: &dyn Backend) {
+    let store = backend.open().expect("open");
+    let now = now();
+    let api = Batch::ApiCalls(vec![
+        api_call("api", Some("e1"), 200, now),
+        api_call("api", Some("e1"), 503, now),
+        api_call("worker", Some("e1"), 201, now),
+        api_call("api", None, 204, now),
+        api_call("api", None, 204, now),
+    ]);
+    let ai = Batch::AiCalls(vec![
+        ai_call(Some("a1"), "gpt-4o", Some(0.0054), now),
+        ai_call(Some("a1"), "gpt-4o", Some(0.0054), now),
+        ai_call(Some("a2"), "no-such-model", None, now),
+    ]);
+    let outcomes = write_batches(&store, &[api.clone(), ai.clone()]);
+    assert_eq!(
+        outcomes.iter().map(|o| o.stored).collect::<Vec<_>>(),
+        [5, 3]
+    );
+    assert_eq!(backend.count("api_calls"), 4);
+    assert_eq!(
+        backend.number(
+            "SELECT CAST(status AS BIGINT) FROM api_calls WHERE service = 'api' AND event_id = 'e1'",
+        ),
+        200.0,
+        "the first delivery stays"
+    );
+    assert_eq!(backend.count("ai_calls"), 2);
+    assert_eq!(
+        backend.number("SELECT COUNT(*) FROM ai_calls WHERE computed_cost_usd IS NULL"),
+        1.0,
+        "an unknown model's cost is unknown, not 0"
+    );
+    // The same batches again, in another group: only the records without an id add rows.
+    write_batches(&store, &[ai, api]);
+    assert_eq!(backend.count("api_calls"), 6);
+    assert_eq!(backend.count("ai_calls"), 2);
+
+    let mut exported = Vec::new();
+    on_plain_thread(|| store.export(now - HOUR_MS, now + HOUR_MS, &mut exported)).expect("export");
+    let exported = String::from_utf8(exported).expect("UTF-8");
+    assert_eq!(exported.matches("\"type\":\"api_call\"").count(), 6);
+    assert_eq!(exported.matches("\"type\":\"ai_call\"").count(), 2);
+
+    let pruned = on_plain_thread(|| store.prune(now + 1, 100)).expect("prune");
+    assert!(pruned >= 8, "{pruned}");
+    assert_eq!(
+        (backend.count("api_calls"), backend.count("ai_calls")),
+        (0, 0)
     );
 }
 

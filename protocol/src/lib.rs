@@ -13,11 +13,16 @@
 //! envelope every event is checked on its own, so one bad item never loses the good ones
 //! ([`ParsedBatch::items`]).
 
+pub mod backend;
 pub mod browser;
 pub mod limits;
 pub mod parse;
 pub mod validate;
 
+pub use backend::{
+    parse_backend_batch, AiCall, ApiCall, BackendRecord, ParsedCalls, RecordMeta, Timestamp,
+    DEFAULT_SERVICE,
+};
 pub use browser::{
     BatchHeader, Event, EventBody, Navigation, NavigationType, PageView, Rating, VitalName,
     WebVital,

@@ -28,6 +28,8 @@ pub enum BatchError {
     TooManyEvents { count: usize, max: usize },
     #[error("the batch envelope is invalid: {0}")]
     Rule(#[from] ValidationError),
+    #[error("the batch has {count} records; at most {max} are accepted in one batch, split it")]
+    TooManyRecords { count: usize, max: usize },
 }
 
 impl BatchError {
@@ -73,17 +75,7 @@ struct EventsOnly<'a> {
 
 /// Parses and validates a browser batch. The caller has already bounded the body's size.
 pub fn parse_browser_batch(body: &[u8]) -> Result<ParsedBatch, BatchError> {
-    let text = std::str::from_utf8(body).map_err(|e| BatchError::NotUtf8 {
-        offset: e.valid_up_to(),
-    })?;
-    // Syntax first, so that a broken body is always a 400 whatever its first fields say.
-    serde_json::from_str::<IgnoredAny>(text).map_err(|e| BatchError::NotJson(e.to_string()))?;
-    match text.trim_start().as_bytes().first() {
-        Some(b'{') => {}
-        Some(b'[') => return Err(BatchError::NotAnObject("an array")),
-        Some(b'"') => return Err(BatchError::NotAnObject("a string")),
-        _ => return Err(BatchError::NotAnObject("a number, boolean or null")),
-    }
+    let text = json_object_text(body)?;
 
     let header: BatchHeader =
         serde_json::from_str(text).map_err(|e| BatchError::Envelope(without_position(&e)))?;
@@ -131,9 +123,24 @@ pub fn parse_browser_batch(body: &[u8]) -> Result<ParsedBatch, BatchError> {
     })
 }
 
+/// `body` as the text of a JSON object: UTF-8, valid JSON syntax (checked first, so that a broken
+/// body is always a 400 whatever its first fields say), and an object.
+pub(crate) fn json_object_text(body: &[u8]) -> Result<&str, BatchError> {
+    let text = std::str::from_utf8(body).map_err(|e| BatchError::NotUtf8 {
+        offset: e.valid_up_to(),
+    })?;
+    serde_json::from_str::<IgnoredAny>(text).map_err(|e| BatchError::NotJson(e.to_string()))?;
+    match text.trim_start().as_bytes().first() {
+        Some(b'{') => Ok(text),
+        Some(b'[') => Err(BatchError::NotAnObject("an array")),
+        Some(b'"') => Err(BatchError::NotAnObject("a string")),
+        _ => Err(BatchError::NotAnObject("a number, boolean or null")),
+    }
+}
+
 /// serde_json's message without "at line 1 column 80": positions inside a one-line beacon body
 /// help nobody, the field name does.
-fn without_position(e: &serde_json::Error) -> String {
+pub(crate) fn without_position(e: &serde_json::Error) -> String {
     let msg = e.to_string();
     match msg.rfind(" at line ") {
         Some(cut) => msg[..cut].to_string(),

@@ -34,6 +34,24 @@ pub enum ValidationError {
     Empty { field: &'static str },
     #[error("`{field}` must be at least 1")]
     NotPositive { field: &'static str },
+    #[error("`{field}` must be {expected}")]
+    Invalid {
+        field: &'static str,
+        expected: &'static str,
+    },
+    #[error("`{field}` is {value}; it must be between {min} and {max}")]
+    OutOfRange {
+        field: &'static str,
+        value: f64,
+        min: f64,
+        max: f64,
+    },
+    #[error("the record contradicts itself: {rule}")]
+    Inconsistent { rule: &'static str },
+    #[error(
+        "`{field}` contains a control character (U+0000–U+001F or U+007F–U+009F); send plain text"
+    )]
+    ControlCharacter { field: &'static str },
     #[error(
         "item is dated {age_ms:.0} ms before the batch was sent; items older than {max} ms are refused"
     )]
@@ -56,6 +74,10 @@ impl ValidationError {
             Self::StringTooLong { .. } => "string_too_long",
             Self::Empty { .. } => "empty",
             Self::NotPositive { .. } => "not_positive",
+            Self::Invalid { .. } => "invalid",
+            Self::OutOfRange { .. } => "out_of_range",
+            Self::Inconsistent { .. } => "inconsistent",
+            Self::ControlCharacter { .. } => "control_character",
             Self::TooOld { .. } => "too_old",
             Self::TooFarAhead { .. } => "too_far_ahead",
         }

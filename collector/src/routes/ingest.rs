@@ -1,7 +1,10 @@
-//! `POST /api/v1/monitoring/frontend-metrics`: a browser batch (protocol v1).
+//! Ingest: `POST /api/v1/monitoring/frontend-metrics` (a browser batch, protocol v1), and
+//! `POST /api/v1/monitoring/api-calls` and `.../ai-calls` (a backend's records).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use perfwatch_protocol::{parse_browser_batch, ItemRejection, LIMITS};
+use perfwatch_protocol::{
+    parse_backend_batch, parse_browser_batch, AiCall, ApiCall, ItemRejection, LIMITS,
+};
 use serde::Serialize;
 
 use crate::access;
@@ -9,7 +12,7 @@ use crate::body::{self, ContentEncoding};
 use crate::clock;
 use crate::envelope;
 use crate::error::ApiError;
-use crate::normalize;
+use crate::normalize::{self, Batch};
 use crate::state::{AppState, IngestCounters};
 use std::sync::atomic::Ordering;
 
@@ -35,8 +38,51 @@ pub async fn frontend_metrics(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let outcome = ingest(req, payload, &state).await;
+    answer(&state, outcome)
+}
+
+/// Takes a backend's API call records (`{"calls": [...]}`), as [`frontend_metrics`] takes a
+/// browser batch; each record is stored once per `(service, event_id)`.
+pub async fn api_calls(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let outcome = ingest_backend(req, payload, &state, |bytes, received_at_ms, _| {
+        let mut parsed = parse_backend_batch::<ApiCall>(bytes, received_at_ms)?;
+        let rejected = std::mem::take(&mut parsed.rejected);
+        let records = normalize::api_call_records(parsed, received_at_ms);
+        Ok((Batch::ApiCalls(records), rejected))
+    })
+    .await;
+    answer(&state, outcome)
+}
+
+/// Takes a backend's AI model call records (`{"calls": [...]}`), each priced from the
+/// collector's price table at the price of its day, and stored once per `(service, event_id)`.
+pub async fn ai_calls(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let outcome = ingest_backend(req, payload, &state, |bytes, received_at_ms, state| {
+        let mut parsed = parse_backend_batch::<AiCall>(bytes, received_at_ms)?;
+        let rejected = std::mem::take(&mut parsed.rejected);
+        let records = normalize::ai_call_records(parsed, received_at_ms, &state.prices);
+        Ok((Batch::AiCalls(records), rejected))
+    })
+    .await;
+    answer(&state, outcome)
+}
+
+/// The answer to an ingest request, counted for `/metrics`.
+fn answer(
+    state: &AppState,
+    outcome: Result<IngestOutcome, ApiError>,
+) -> Result<HttpResponse, ApiError> {
     let counters = &state.ingest;
-    match ingest(req, payload, &state).await {
+    match outcome {
         Ok(outcome) => {
             counters.batches_stored.fetch_add(1, Ordering::Relaxed);
             counters
@@ -77,11 +123,45 @@ async fn ingest(
         rejected: std::mem::take(&mut parsed.rejected),
     };
     let records = normalize::browser_records(parsed, received_at_ms);
-    let stored = state.queue.submit(records, bytes.len()).await?;
+    let stored = state.queue.submit(records.into(), bytes.len()).await?;
     tracing::debug!(
         stored = stored.stored,
         rejected = outcome.rejected.len(),
         "browser batch stored"
     );
+    Ok(outcome)
+}
+
+/// Reads a backend batch (JSON, optionally gzip, at most the backend limit), parses it with
+/// `parse` and queues the records for the writer, answering once they are committed.
+async fn ingest_backend(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    parse: impl FnOnce(&[u8], i64, &AppState) -> Result<(Batch, Vec<ItemRejection>), ApiError>,
+) -> Result<IngestOutcome, ApiError> {
+    let key = access::presented_write_key(&req);
+    tracing::debug!(
+        key_presented = key.is_some(),
+        path = req.path(),
+        "backend batch"
+    );
+    body::require_content_type(
+        req.headers(),
+        &BATCH_CONTENT_TYPES,
+        BATCH_CONTENT_TYPES_IN_WORDS,
+    )?;
+    let encoding = ContentEncoding::from_headers(req.headers())?;
+    let bytes =
+        body::read_bounded(req.headers(), payload, encoding, LIMITS.backend_batch_bytes).await?;
+    let received_at_ms = clock::now_ms() as i64;
+    let (records, rejected) = parse(&bytes, received_at_ms, state)?;
+    let outcome = IngestOutcome {
+        accepted: records.len(),
+        rejected,
+    };
+    if !records.is_empty() {
+        state.queue.submit(records, bytes.len()).await?;
+    }
     Ok(outcome)
 }

@@ -18,6 +18,8 @@ use crate::error::ApiError;
 
 /// `POST`: a browser batch.
 pub const FRONTEND_METRICS: &str = "/api/v1/monitoring/frontend-metrics";
+pub const API_CALLS: &str = "/api/v1/monitoring/api-calls";
+pub const AI_CALLS: &str = "/api/v1/monitoring/ai-calls";
 /// `GET`: liveness and readiness.
 pub const HEALTH: &str = "/api/v1/monitoring/health";
 /// `GET`: the host's facts.
@@ -34,6 +36,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource(FRONTEND_METRICS)
             .route(web::post().to(ingest::frontend_metrics))
+            .default_service(web::to(method_not_allowed("POST"))),
+    )
+    .service(
+        web::resource(API_CALLS)
+            .route(web::post().to(ingest::api_calls))
+            .default_service(web::to(method_not_allowed("POST"))),
+    )
+    .service(
+        web::resource(AI_CALLS)
+            .route(web::post().to(ingest::ai_calls))
             .default_service(web::to(method_not_allowed("POST"))),
     )
     .service(

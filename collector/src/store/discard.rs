@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::{Store, StoreError, StoreOutcome, VitalRows};
 use crate::host_history::{HostPoint, SeriesRollup};
-use crate::normalize::BrowserRecords;
+use crate::normalize::Batch;
 use crate::rollup::{DirtyBucket, RawMinute, Rollup, RollupLock, Tier};
 
 /// A store that keeps nothing.
@@ -27,11 +27,11 @@ impl Store for DiscardStore {
         Ok(0)
     }
 
-    fn write_group(&self, batches: &[&BrowserRecords]) -> Result<Vec<StoreOutcome>, StoreError> {
+    fn write_group(&self, batches: &[&Batch]) -> Result<Vec<StoreOutcome>, StoreError> {
         Ok(batches
             .iter()
             .map(|batch| StoreOutcome {
-                stored: batch.records.len(),
+                stored: batch.len(),
             })
             .collect())
     }

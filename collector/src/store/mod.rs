@@ -11,7 +11,9 @@
 //!   answer does not count twice. Every event kind is idempotent by its table's key, which is
 //!   finer than or equal to `(app, session_id, event_id)`: a page view by its id; a web vital
 //!   by its metric `id`, keeping the report with the highest `seq` whatever order the reports
-//!   arrive in; a navigation by its page view, keeping the most complete report. No table of
+//!   arrive in; a navigation by its page view, keeping the most complete report; a backend's API
+//!   or AI call by `(service, event_id)`, keeping the first delivery (records without an
+//!   `event_id` cannot be recognised again, and are all kept). No table of
 //!   remembered ids is needed (it cost half of the SQLite writer's time); a new event kind
 //!   without a natural key must key its table by `event_id`;
 //! - the schema is brought to the current version at start-up by numbered migrations, and a
@@ -32,7 +34,7 @@ use thiserror::Error;
 
 use crate::config::StoreLocation;
 use crate::host_history::{HostPoint, SeriesRollup};
-use crate::normalize::BrowserRecords;
+use crate::normalize::Batch;
 use crate::rollup::{DirtyBucket, RawMinute, Rollup, RollupLock, Tier};
 
 pub use self::postgres::{PostgresOptions, PostgresStore};
@@ -54,7 +56,7 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// Writes `batches` in one transaction and returns one outcome per batch, in order. When it
     /// returns `Ok`, the batches survive the process being killed (and, with the durability the
     /// implementation documents, a power loss).
-    fn write_group(&self, batches: &[&BrowserRecords]) -> Result<Vec<StoreOutcome>, StoreError>;
+    fn write_group(&self, batches: &[&Batch]) -> Result<Vec<StoreOutcome>, StoreError>;
 
     /// Makes every group written so far durable against a power loss. [`Store::write_group`]
     /// alone guarantees that its batches survive the process being killed; the ingest queue

@@ -63,7 +63,7 @@ use postgres::types::Type;
 use super::{export, Store, StoreError, StoreOutcome, VitalRows, VitalSample};
 use crate::config::{redact_url, scrub_secrets};
 use crate::host_history::{HostPoint, SeriesRollup};
-use crate::normalize::{BrowserRecords, Record};
+use crate::normalize::{AiCallRecord, ApiCallRecord, Batch, BrowserRecords, Record};
 use crate::rollup::{
     self, DirtyBucket, PageViewSeries, RawMinute, RawPageView, RawVital, Rollup, RollupLock, Tier,
     VitalSeries,
@@ -248,9 +248,72 @@ CREATE TABLE IF NOT EXISTS system_rollups (
 );
 ";
 
+/// Migration 6: backend records, as SQLite's migration 7 (NULL event ids never conflict).
+const SCHEMA_V6: &str = "
+CREATE TABLE IF NOT EXISTS api_calls (
+    service        TEXT NOT NULL,
+    event_id       TEXT,
+    endpoint       TEXT NOT NULL,
+    method         TEXT NOT NULL,
+    status         INTEGER NOT NULL,
+    duration_ms    DOUBLE PRECISION NOT NULL,
+    user_id        TEXT,
+    trace_id       TEXT,
+    at_ms          BIGINT NOT NULL,
+    received_at_ms BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS api_calls_by_event ON api_calls (service, event_id);
+CREATE INDEX IF NOT EXISTS api_calls_by_time ON api_calls (at_ms);
+CREATE TABLE IF NOT EXISTS ai_calls (
+    service             TEXT NOT NULL,
+    event_id            TEXT,
+    model               TEXT NOT NULL,
+    provider            TEXT,
+    operation           TEXT,
+    input_tokens        BIGINT NOT NULL,
+    output_tokens       BIGINT NOT NULL,
+    cached_input_tokens BIGINT NOT NULL,
+    cache_write_tokens  BIGINT NOT NULL,
+    reasoning_tokens    BIGINT NOT NULL,
+    duration_ms         DOUBLE PRECISION NOT NULL,
+    success             BOOLEAN NOT NULL,
+    error_type          TEXT,
+    user_id             TEXT,
+    trace_id            TEXT,
+    sent_cost_usd       DOUBLE PRECISION,
+    computed_cost_usd   DOUBLE PRECISION,
+    at_ms               BIGINT NOT NULL,
+    received_at_ms      BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS ai_calls_by_event ON ai_calls (service, event_id);
+CREATE INDEX IF NOT EXISTS ai_calls_by_time ON ai_calls (at_ms);
+";
+
+/// Backend API calls, many rows to a statement, once per `(service, event_id)`.
+const INSERT_API_CALLS: &str = "
+INSERT INTO api_calls (service, event_id, endpoint, method, status, duration_ms, user_id,
+                       trace_id, at_ms, received_at_ms)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[],
+                     $6::float8[], $7::text[], $8::text[], $9::bigint[], $10::bigint[])
+ON CONFLICT (service, event_id) DO NOTHING";
+
+/// AI model calls, many rows to a statement, once per `(service, event_id)`.
+const INSERT_AI_CALLS: &str = "
+INSERT INTO ai_calls (service, event_id, model, provider, operation, input_tokens,
+    output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, duration_ms,
+    success, error_type, user_id, trace_id, sent_cost_usd, computed_cost_usd, at_ms,
+    received_at_ms)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                     $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[],
+                     $11::float8[], $12::bool[], $13::text[], $14::text[], $15::text[],
+                     $16::float8[], $17::float8[], $18::bigint[], $19::bigint[])
+ON CONFLICT (service, event_id) DO NOTHING";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one (and SQLite's alike).
-pub const MIGRATIONS: [&str; 5] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
+pub const MIGRATIONS: [&str; 6] = [
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6,
+];
 
 /// The version table: one row, created by the first migration transaction.
 const VERSION_TABLE: &str = "
@@ -416,7 +479,9 @@ impl Default for PostgresOptions {
 
 /// The raw tables and the column that dates their rows, for retention. (SQLite's
 /// layout differs: see its `PRUNE`.)
-const RAW_TABLES: [(&str, &str); 4] = [
+const RAW_TABLES: [(&str, &str); 6] = [
+    ("api_calls", "at_ms"),
+    ("ai_calls", "at_ms"),
     ("page_views", "started_at_ms"),
     ("web_vitals", "measured_at_ms"),
     ("navigations", "started_at_ms"),
@@ -548,7 +613,30 @@ impl Store for PostgresStore {
         read_version(&mut self.connection()?.client)
     }
 
-    fn write_group(&self, batches: &[&BrowserRecords]) -> Result<Vec<StoreOutcome>, StoreError> {
+    fn write_group(&self, group: &[&Batch]) -> Result<Vec<StoreOutcome>, StoreError> {
+        let batches: Vec<&BrowserRecords> = group
+            .iter()
+            .filter_map(|batch| match batch {
+                Batch::Browser(browser) => Some(browser),
+                _ => None,
+            })
+            .collect();
+        let api_calls: Vec<&ApiCallRecord> = group
+            .iter()
+            .filter_map(|batch| match batch {
+                Batch::ApiCalls(calls) => Some(calls),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let ai_calls: Vec<&AiCallRecord> = group
+            .iter()
+            .filter_map(|batch| match batch {
+                Batch::AiCalls(calls) => Some(calls),
+                _ => None,
+            })
+            .flatten()
+            .collect();
         let mut conn = self.connection()?;
         let statements = WriteStatements {
             page_views: conn.prepare_cached(INSERT_PAGE_VIEWS)?,
@@ -556,11 +644,15 @@ impl Store for PostgresStore {
             navigations: conn.prepare_cached(UPSERT_NAVIGATIONS)?,
             mark_dirty: conn.prepare_cached(MARK_DIRTY)?,
         };
+        let insert_api_calls = conn.prepare_cached(INSERT_API_CALLS)?;
+        let insert_ai_calls = conn.prepare_cached(INSERT_AI_CALLS)?;
         let cleaned: Vec<Cow<'_, BrowserRecords>> =
             batches.iter().map(|batch| without_nul(batch)).collect();
         let batches: Vec<&BrowserRecords> = cleaned.iter().map(|batch| &**batch).collect();
         let mut tx = conn.client.transaction()?;
-        let (outcomes, rows) = plan_group(&batches);
+        write_api_calls(&mut tx, &insert_api_calls, &api_calls)?;
+        write_ai_calls(&mut tx, &insert_ai_calls, &ai_calls)?;
+        let (browser_outcomes, rows) = plan_group(&batches);
         let changed = rows.write(&mut tx, &statements)?;
         // The minutes whose roll-ups the group changed, marked in its transaction.
         let minutes: Vec<i64> = changed
@@ -573,7 +665,17 @@ impl Store for PostgresStore {
             tx.execute(&statements.mark_dirty, &[&Tier::Minute.as_str(), &minutes])?;
         }
         tx.commit()?;
-        Ok(outcomes)
+        // One outcome per batch, in the group's order.
+        let mut browser_outcomes = browser_outcomes.into_iter();
+        Ok(group
+            .iter()
+            .map(|batch| match batch {
+                Batch::Browser(_) => browser_outcomes.next().unwrap_or_default(),
+                other => StoreOutcome {
+                    stored: other.len(),
+                },
+            })
+            .collect())
     }
 
     fn vital_rows(&self, since_ms: i64, until_ms: i64) -> Result<VitalRows, StoreError> {
@@ -615,6 +717,8 @@ impl Store for PostgresStore {
                         Type::INT8 => row.try_get::<_, Option<i64>>(i)?.into(),
                         Type::INT4 => row.try_get::<_, Option<i32>>(i)?.into(),
                         Type::FLOAT8 => row.try_get::<_, Option<f64>>(i)?.into(),
+                        // As SQLite stores it: 0 or 1.
+                        Type::BOOL => row.try_get::<_, Option<bool>>(i)?.map(i64::from).into(),
                         _ => row.try_get::<_, Option<String>>(i)?.into(),
                     };
                     columns.push((column.name().to_owned(), value));
@@ -1129,6 +1233,69 @@ struct WriteStatements {
     web_vitals: Statement,
     navigations: Statement,
     mark_dirty: Statement,
+}
+
+/// Writes API call records in one statement; one already stored stays as it is.
+fn write_api_calls(
+    tx: &mut postgres::Transaction<'_>,
+    statement: &Statement,
+    calls: &[&ApiCallRecord],
+) -> Result<(), StoreError> {
+    if calls.is_empty() {
+        return Ok(());
+    }
+    tx.execute(
+        statement,
+        &[
+            &column(calls, |c| c.service.as_str()),
+            &column(calls, |c| c.event_id.as_deref()),
+            &column(calls, |c| c.endpoint.as_str()),
+            &column(calls, |c| c.method.as_str()),
+            &column(calls, |c| i32::from(c.status)),
+            &column(calls, |c| c.duration_ms),
+            &column(calls, |c| c.user_id.as_deref()),
+            &column(calls, |c| c.trace_id.as_deref()),
+            &column(calls, |c| c.at_ms),
+            &column(calls, |c| c.received_at_ms),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Writes AI call records in one statement; one already stored stays as it is.
+fn write_ai_calls(
+    tx: &mut postgres::Transaction<'_>,
+    statement: &Statement,
+    calls: &[&AiCallRecord],
+) -> Result<(), StoreError> {
+    if calls.is_empty() {
+        return Ok(());
+    }
+    tx.execute(
+        statement,
+        &[
+            &column(calls, |c| c.service.as_str()),
+            &column(calls, |c| c.event_id.as_deref()),
+            &column(calls, |c| c.model.as_str()),
+            &column(calls, |c| c.provider.as_deref()),
+            &column(calls, |c| c.operation.as_deref()),
+            &column(calls, |c| c.input_tokens),
+            &column(calls, |c| c.output_tokens),
+            &column(calls, |c| c.cached_input_tokens),
+            &column(calls, |c| c.cache_write_tokens),
+            &column(calls, |c| c.reasoning_tokens),
+            &column(calls, |c| c.duration_ms),
+            &column(calls, |c| c.success),
+            &column(calls, |c| c.error_type.as_deref()),
+            &column(calls, |c| c.user_id.as_deref()),
+            &column(calls, |c| c.trace_id.as_deref()),
+            &column(calls, |c| c.sent_cost_usd),
+            &column(calls, |c| c.computed_cost_usd),
+            &column(calls, |c| c.at_ms),
+            &column(calls, |c| c.received_at_ms),
+        ],
+    )?;
+    Ok(())
 }
 
 /// `(app, session_id, id)`: the key of every table.

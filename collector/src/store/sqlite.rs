@@ -30,7 +30,7 @@ use perfwatch_protocol::{EventBody, Navigation, NavigationType, Rating, VitalNam
 use rusqlite::{params, CachedStatement, Connection, Transaction};
 
 use crate::host_history::{HostPoint, SeriesRollup};
-use crate::normalize::{BrowserRecords, Record};
+use crate::normalize::{AiCallRecord, ApiCallRecord, Batch, BrowserRecords, Record};
 use crate::rollup::{
     self, DirtyBucket, RawMinute, RawPageView, RawVital, Rollup, RollupLock, Tier,
 };
@@ -287,10 +287,53 @@ SELECT s.app, s.session_id, p.page_view_id, v.metric_id, v.name, v.value, v.delt
 FROM vitals v JOIN sessions s ON s.id = v.session JOIN pages p ON p.id = v.page;
 ";
 
+/// Migration 7: backend records, API calls and AI model calls, each stored once per
+/// `(service, event_id)` when it has an `event_id` (SQLite's unique index never matches NULLs, so
+/// records without one are all kept).
+const SCHEMA_V7: &str = "
+CREATE TABLE api_calls (
+    service        TEXT NOT NULL,
+    event_id       TEXT,
+    endpoint       TEXT NOT NULL,
+    method         TEXT NOT NULL,
+    status         INTEGER NOT NULL,
+    duration_ms    REAL NOT NULL,
+    user_id        TEXT,
+    trace_id       TEXT,
+    at_ms          INTEGER NOT NULL,
+    received_at_ms INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX api_calls_by_event ON api_calls (service, event_id);
+CREATE INDEX api_calls_by_time ON api_calls (at_ms);
+CREATE TABLE ai_calls (
+    service             TEXT NOT NULL,
+    event_id            TEXT,
+    model               TEXT NOT NULL,
+    provider            TEXT,
+    operation           TEXT,
+    input_tokens        INTEGER NOT NULL,
+    output_tokens       INTEGER NOT NULL,
+    cached_input_tokens INTEGER NOT NULL,
+    cache_write_tokens  INTEGER NOT NULL,
+    reasoning_tokens    INTEGER NOT NULL,
+    duration_ms         REAL NOT NULL,
+    success             INTEGER NOT NULL,
+    error_type          TEXT,
+    user_id             TEXT,
+    trace_id            TEXT,
+    sent_cost_usd       REAL,
+    computed_cost_usd   REAL,
+    at_ms               INTEGER NOT NULL,
+    received_at_ms      INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX ai_calls_by_event ON ai_calls (service, event_id);
+CREATE INDEX ai_calls_by_time ON ai_calls (at_ms);
+";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one.
-pub const MIGRATIONS: [&str; 6] = [
-    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6,
+pub const MIGRATIONS: [&str; 7] = [
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7,
 ];
 
 /// A page view once per id.
@@ -387,10 +430,28 @@ ON CONFLICT (app, session_id, page_view_id) DO UPDATE SET
     completeness = excluded.completeness
 WHERE excluded.completeness > navigations.completeness";
 
+/// A backend API call, once per `(service, event_id)`.
+const INSERT_API_CALL: &str = "
+INSERT OR IGNORE INTO api_calls (service, event_id, endpoint, method, status, duration_ms,
+                                 user_id, trace_id, at_ms, received_at_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+
+/// An AI model call, once per `(service, event_id)`.
+const INSERT_AI_CALL: &str = "
+INSERT OR IGNORE INTO ai_calls (service, event_id, model, provider, operation, input_tokens,
+    output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, duration_ms,
+    success, error_type, user_id, trace_id, sent_cost_usd, computed_cost_usd, at_ms,
+    received_at_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
+
 /// Retention: each statement deletes at most `?2` rows dated before `?1`. Metrics are found
 /// through `vital_minutes`, whose entries go once their minute has no metrics left; a page
 /// goes once its session has no metrics left, a session once it has no pages left.
-const PRUNE: [&str; 7] = [
+const PRUNE: [&str; 9] = [
+    "DELETE FROM api_calls WHERE rowid IN
+     (SELECT rowid FROM api_calls WHERE at_ms < ?1 LIMIT ?2)",
+    "DELETE FROM ai_calls WHERE rowid IN
+     (SELECT rowid FROM ai_calls WHERE at_ms < ?1 LIMIT ?2)",
     "DELETE FROM page_views WHERE rowid IN
      (SELECT rowid FROM page_views WHERE started_at_ms < ?1 LIMIT ?2)",
     "DELETE FROM vitals WHERE (session, metric_id) IN
@@ -511,14 +572,18 @@ impl Store for SqliteStore {
             .pragma_query_value(None, "user_version", |row| row.get(0))?)
     }
 
-    fn write_group(&self, batches: &[&BrowserRecords]) -> Result<Vec<StoreOutcome>, StoreError> {
+    fn write_group(&self, batches: &[&Batch]) -> Result<Vec<StoreOutcome>, StoreError> {
         let mut conn = self.writer()?;
         let tx = conn.transaction()?;
         let mut statements = GroupStatements::prepare(&tx)?;
-        let outcomes = batches
-            .iter()
-            .map(|batch| statements.write_batch(batch))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut outcomes = Vec::with_capacity(batches.len());
+        for batch in batches {
+            outcomes.push(match batch {
+                Batch::Browser(browser) => statements.write_batch(browser)?,
+                Batch::ApiCalls(calls) => write_api_calls(&tx, calls)?,
+                Batch::AiCalls(calls) => write_ai_calls(&tx, calls)?,
+            });
+        }
         statements.finish(&tx)?;
         tx.commit()?;
         Ok(outcomes)
@@ -1228,6 +1293,65 @@ fn select_or_insert(
     }
 }
 
+/// Writes API call records; one already stored (same service and event id) stays as it is.
+fn write_api_calls(
+    tx: &Transaction<'_>,
+    calls: &[ApiCallRecord],
+) -> Result<StoreOutcome, StoreError> {
+    let mut stmt = tx.prepare_cached(INSERT_API_CALL)?;
+    for call in calls {
+        stmt.execute(params![
+            call.service,
+            call.event_id,
+            call.endpoint,
+            call.method,
+            call.status,
+            call.duration_ms,
+            call.user_id,
+            call.trace_id,
+            call.at_ms,
+            call.received_at_ms,
+        ])?;
+    }
+    Ok(StoreOutcome {
+        stored: calls.len(),
+    })
+}
+
+/// Writes AI call records; one already stored (same service and event id) stays as it is.
+fn write_ai_calls(
+    tx: &Transaction<'_>,
+    calls: &[AiCallRecord],
+) -> Result<StoreOutcome, StoreError> {
+    let mut stmt = tx.prepare_cached(INSERT_AI_CALL)?;
+    for call in calls {
+        stmt.execute(params![
+            call.service,
+            call.event_id,
+            call.model,
+            call.provider,
+            call.operation,
+            call.input_tokens,
+            call.output_tokens,
+            call.cached_input_tokens,
+            call.cache_write_tokens,
+            call.reasoning_tokens,
+            call.duration_ms,
+            call.success,
+            call.error_type,
+            call.user_id,
+            call.trace_id,
+            call.sent_cost_usd,
+            call.computed_cost_usd,
+            call.at_ms,
+            call.received_at_ms,
+        ])?;
+    }
+    Ok(StoreOutcome {
+        stored: calls.len(),
+    })
+}
+
 /// Brings the database to the version `migrations` reach, each migration in its own
 /// transaction with the version it sets. Refuses a database newer than `migrations`
 /// ([`StoreError::SchemaTooNew`]). Public so that tests can build a database as an older
@@ -1364,12 +1488,14 @@ mod tests {
              "rating": "good"},
         ]));
         assert_eq!(
-            store.write_group(&[&batch]).unwrap(),
+            store.write_group(&[&Batch::from(batch.clone())]).unwrap(),
             [StoreOutcome { stored: 3 }]
         );
         // The same batch twice in one group, then again: each event is kept once.
-        store.write_group(&[&batch, &batch]).unwrap();
-        store.write_group(&[&batch]).unwrap();
+        store
+            .write_group(&[&Batch::from(batch.clone()), &Batch::from(batch.clone())])
+            .unwrap();
+        store.write_group(&[&Batch::from(batch.clone())]).unwrap();
         let conn = store.reader().unwrap();
         assert_eq!(
             (
@@ -1411,11 +1537,11 @@ mod tests {
                 })
                 .unwrap()
         };
-        store.write_group(&[&early]).unwrap();
-        store.write_group(&[&full]).unwrap();
+        store.write_group(&[&Batch::from(early.clone())]).unwrap();
+        store.write_group(&[&Batch::from(full.clone())]).unwrap();
         assert_eq!(load(&store), (13.0, Some(480.0)));
         // The early report delivered again, late: it changes nothing.
-        store.write_group(&[&early]).unwrap();
+        store.write_group(&[&Batch::from(early.clone())]).unwrap();
         assert_eq!(load(&store), (13.0, Some(480.0)));
     }
 
@@ -1453,7 +1579,7 @@ mod tests {
         let batch = records(serde_json::json!([
             {"type": "navigation", "ttfb": 11.0, "event_id": "n2"}
         ]));
-        store.write_group(&[&batch]).unwrap();
+        store.write_group(&[&Batch::from(batch.clone())]).unwrap();
         let ttfb: f64 = store
             .reader()
             .unwrap()
