@@ -494,6 +494,22 @@ mod tests {
             self.groups.lock().unwrap().push(batches.len());
             self.inner.write_group(batches)
         }
+        fn scan_api_calls(
+            &self,
+            since_ms: i64,
+            until_ms: i64,
+            each: &mut dyn FnMut(crate::backend_stats::ApiCallRow),
+        ) -> Result<(), StoreError> {
+            self.inner.scan_api_calls(since_ms, until_ms, each)
+        }
+        fn scan_ai_calls(
+            &self,
+            since_ms: i64,
+            until_ms: i64,
+            each: &mut dyn FnMut(crate::backend_stats::AiCallRow),
+        ) -> Result<(), StoreError> {
+            self.inner.scan_ai_calls(since_ms, until_ms, each)
+        }
         fn sync(&self) -> Result<(), StoreError> {
             let failing = self.failing_syncs.load(Ordering::Acquire);
             if failing > 0 {

@@ -44,6 +44,7 @@
 //! one place that maps them to status codes and the JSON envelope ([`envelope`]).
 
 pub mod access;
+pub mod backend_stats;
 pub mod body;
 pub mod cli;
 pub mod clock;

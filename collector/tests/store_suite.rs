@@ -560,6 +560,32 @@ fn backend_records_are_stored_once_per_service_and_event_id(backend: &dyn Backen
     assert_eq!(backend.count("api_calls"), 6);
     assert_eq!(backend.count("ai_calls"), 2);
 
+    // Read back for statistics, one row at a time, only inside the window.
+    let mut api_rows = Vec::new();
+    on_plain_thread(|| store.scan_api_calls(now, now + 1, &mut |row| api_rows.push(row)))
+        .expect("scan");
+    assert_eq!(api_rows.len(), 6);
+    assert!(api_rows
+        .iter()
+        .all(|r| r.method == "POST" && r.duration_ms == 123.5));
+    assert_eq!(api_rows.iter().filter(|r| r.status == 204).count(), 4);
+    let mut outside = 0;
+    on_plain_thread(|| store.scan_api_calls(now + 1, now + HOUR_MS, &mut |_| outside += 1))
+        .expect("scan");
+    assert_eq!(outside, 0);
+    let mut ai_rows = Vec::new();
+    on_plain_thread(|| store.scan_ai_calls(now, now + 1, &mut |row| ai_rows.push(row)))
+        .expect("scan");
+    ai_rows.sort_by(|a, b| a.model.cmp(&b.model));
+    assert_eq!(ai_rows.len(), 2);
+    assert_eq!(ai_rows[0].computed_cost_usd, Some(0.0054));
+    assert_eq!(ai_rows[1].computed_cost_usd, None);
+    assert!(ai_rows[0].success);
+    assert_eq!(
+        (ai_rows[0].input_tokens, ai_rows[0].cached_input_tokens),
+        (1200, 200)
+    );
+
     let mut exported = Vec::new();
     on_plain_thread(|| store.export(now - HOUR_MS, now + HOUR_MS, &mut exported)).expect("export");
     let exported = String::from_utf8(exported).expect("UTF-8");

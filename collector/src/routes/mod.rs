@@ -1,6 +1,7 @@
 //! The HTTP surface: which handler answers which method and path. Handlers are thin: they take
 //! the request apart, call the layer that does the work, and wrap its answer in the envelope.
 
+pub mod backend_stats;
 pub mod health;
 pub mod index;
 pub mod ingest;
@@ -20,6 +21,8 @@ use crate::error::ApiError;
 pub const FRONTEND_METRICS: &str = "/api/v1/monitoring/frontend-metrics";
 pub const API_CALLS: &str = "/api/v1/monitoring/api-calls";
 pub const AI_CALLS: &str = "/api/v1/monitoring/ai-calls";
+pub const API_STATS: &str = "/api/v1/monitoring/api/stats";
+pub const AI_STATS: &str = "/api/v1/monitoring/ai/stats";
 /// `GET`: liveness and readiness.
 pub const HEALTH: &str = "/api/v1/monitoring/health";
 /// `GET`: the host's facts.
@@ -47,6 +50,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource(AI_CALLS)
             .route(web::post().to(ingest::ai_calls))
             .default_service(web::to(method_not_allowed("POST"))),
+    )
+    .service(
+        web::resource(API_STATS)
+            .route(web::get().to(backend_stats::api_stats))
+            .default_service(web::to(method_not_allowed("GET"))),
+    )
+    .service(
+        web::resource(AI_STATS)
+            .route(web::get().to(backend_stats::ai_stats))
+            .default_service(web::to(method_not_allowed("GET"))),
     )
     .service(
         web::resource(HEALTH)

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::{Store, StoreError, StoreOutcome, VitalRows};
+use crate::backend_stats::{AiCallRow, ApiCallRow};
 use crate::host_history::{HostPoint, SeriesRollup};
 use crate::normalize::Batch;
 use crate::rollup::{DirtyBucket, RawMinute, Rollup, RollupLock, Tier};
@@ -34,6 +35,24 @@ impl Store for DiscardStore {
                 stored: batch.len(),
             })
             .collect())
+    }
+
+    fn scan_api_calls(
+        &self,
+        _since_ms: i64,
+        _until_ms: i64,
+        _each: &mut dyn FnMut(ApiCallRow),
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn scan_ai_calls(
+        &self,
+        _since_ms: i64,
+        _until_ms: i64,
+        _each: &mut dyn FnMut(AiCallRow),
+    ) -> Result<(), StoreError> {
+        Ok(())
     }
 
     fn vital_rows(&self, _since_ms: i64, _until_ms: i64) -> Result<VitalRows, StoreError> {

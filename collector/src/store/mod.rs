@@ -32,6 +32,7 @@ use std::sync::Arc;
 use perfwatch_protocol::VitalName;
 use thiserror::Error;
 
+use crate::backend_stats::{AiCallRow, ApiCallRow};
 use crate::config::StoreLocation;
 use crate::host_history::{HostPoint, SeriesRollup};
 use crate::normalize::Batch;
@@ -71,6 +72,23 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// The web vitals first measured, and the page views started, in `[since_ms, until_ms)`
     /// (epoch ms).
     fn vital_rows(&self, since_ms: i64, until_ms: i64) -> Result<VitalRows, StoreError>;
+
+    /// Hands every API call dated in `[since_ms, until_ms)` (epoch ms) to `each`, one at a
+    /// time, so that statistics over any window take bounded memory.
+    fn scan_api_calls(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        each: &mut dyn FnMut(ApiCallRow),
+    ) -> Result<(), StoreError>;
+
+    /// Hands every AI call dated in `[since_ms, until_ms)` to `each`, one at a time.
+    fn scan_ai_calls(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        each: &mut dyn FnMut(AiCallRow),
+    ) -> Result<(), StoreError>;
 
     /// Writes the raw events dated in `[from_ms, to_ms)` to `out` as NDJSON ([`export`]);
     /// returns how many lines.

@@ -61,6 +61,7 @@ use std::path::Path;
 use postgres::types::Type;
 
 use super::{export, Store, StoreError, StoreOutcome, VitalRows, VitalSample};
+use crate::backend_stats::{AiCallRow, ApiCallRow};
 use crate::config::{redact_url, scrub_secrets};
 use crate::host_history::{HostPoint, SeriesRollup};
 use crate::normalize::{AiCallRecord, ApiCallRecord, Batch, BrowserRecords, Record};
@@ -69,6 +70,7 @@ use crate::rollup::{
     VitalSeries,
 };
 use crate::sketch::{DdSketch, Hll};
+use postgres::fallible_iterator::FallibleIterator;
 
 /// The schema version this collector writes: the number of [`MIGRATIONS`].
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -676,6 +678,65 @@ impl Store for PostgresStore {
                 },
             })
             .collect())
+    }
+
+    fn scan_api_calls(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        each: &mut dyn FnMut(ApiCallRow),
+    ) -> Result<(), StoreError> {
+        let mut conn = self.connection()?;
+        let stmt = conn.prepare_cached(
+            "SELECT endpoint, method, status, duration_ms, user_id FROM api_calls
+             WHERE at_ms >= $1 AND at_ms < $2",
+        )?;
+        // Streamed, not collected: a long window may hold millions of rows.
+        let mut rows = conn.client.query_raw(&stmt, [&since_ms, &until_ms])?;
+        while let Some(row) = rows.next()? {
+            let status: i32 = row.try_get(2)?;
+            each(ApiCallRow {
+                endpoint: row.try_get(0)?,
+                method: row.try_get(1)?,
+                status: u16::try_from(status).unwrap_or_default(),
+                duration_ms: row.try_get(3)?,
+                user_id: row.try_get(4)?,
+            });
+        }
+        Ok(())
+    }
+
+    fn scan_ai_calls(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        each: &mut dyn FnMut(AiCallRow),
+    ) -> Result<(), StoreError> {
+        let mut conn = self.connection()?;
+        let stmt = conn.prepare_cached(
+            "SELECT model, provider, user_id, input_tokens, output_tokens, cached_input_tokens,
+                    cache_write_tokens, reasoning_tokens, duration_ms, success, sent_cost_usd,
+                    computed_cost_usd
+             FROM ai_calls WHERE at_ms >= $1 AND at_ms < $2",
+        )?;
+        let mut rows = conn.client.query_raw(&stmt, [&since_ms, &until_ms])?;
+        while let Some(row) = rows.next()? {
+            each(AiCallRow {
+                model: row.try_get(0)?,
+                provider: row.try_get(1)?,
+                user_id: row.try_get(2)?,
+                input_tokens: row.try_get(3)?,
+                output_tokens: row.try_get(4)?,
+                cached_input_tokens: row.try_get(5)?,
+                cache_write_tokens: row.try_get(6)?,
+                reasoning_tokens: row.try_get(7)?,
+                duration_ms: row.try_get(8)?,
+                success: row.try_get(9)?,
+                sent_cost_usd: row.try_get(10)?,
+                computed_cost_usd: row.try_get(11)?,
+            });
+        }
+        Ok(())
     }
 
     fn vital_rows(&self, since_ms: i64, until_ms: i64) -> Result<VitalRows, StoreError> {

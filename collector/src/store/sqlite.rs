@@ -29,6 +29,7 @@ use std::time::Duration;
 use perfwatch_protocol::{EventBody, Navigation, NavigationType, Rating, VitalName, WebVital};
 use rusqlite::{params, CachedStatement, Connection, Transaction};
 
+use crate::backend_stats::{AiCallRow, ApiCallRow};
 use crate::host_history::{HostPoint, SeriesRollup};
 use crate::normalize::{AiCallRecord, ApiCallRecord, Batch, BrowserRecords, Record};
 use crate::rollup::{
@@ -598,6 +599,63 @@ impl Store for SqliteStore {
         fs::File::open(&wal)
             .and_then(|file| file.sync_data())
             .map_err(StoreError::Flush)
+    }
+
+    fn scan_api_calls(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        each: &mut dyn FnMut(ApiCallRow),
+    ) -> Result<(), StoreError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT endpoint, method, status, duration_ms, user_id FROM api_calls
+             WHERE at_ms >= ?1 AND at_ms < ?2",
+        )?;
+        let mut rows = stmt.query([since_ms, until_ms])?;
+        while let Some(row) = rows.next()? {
+            each(ApiCallRow {
+                endpoint: row.get(0)?,
+                method: row.get(1)?,
+                status: row.get(2)?,
+                duration_ms: row.get(3)?,
+                user_id: row.get(4)?,
+            });
+        }
+        Ok(())
+    }
+
+    fn scan_ai_calls(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        each: &mut dyn FnMut(AiCallRow),
+    ) -> Result<(), StoreError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT model, provider, user_id, input_tokens, output_tokens, cached_input_tokens,
+                    cache_write_tokens, reasoning_tokens, duration_ms, success, sent_cost_usd,
+                    computed_cost_usd
+             FROM ai_calls WHERE at_ms >= ?1 AND at_ms < ?2",
+        )?;
+        let mut rows = stmt.query([since_ms, until_ms])?;
+        while let Some(row) = rows.next()? {
+            each(AiCallRow {
+                model: row.get(0)?,
+                provider: row.get(1)?,
+                user_id: row.get(2)?,
+                input_tokens: row.get(3)?,
+                output_tokens: row.get(4)?,
+                cached_input_tokens: row.get(5)?,
+                cache_write_tokens: row.get(6)?,
+                reasoning_tokens: row.get(7)?,
+                duration_ms: row.get(8)?,
+                success: row.get(9)?,
+                sent_cost_usd: row.get(10)?,
+                computed_cost_usd: row.get(11)?,
+            });
+        }
+        Ok(())
     }
 
     fn vital_rows(&self, since_ms: i64, until_ms: i64) -> Result<VitalRows, StoreError> {

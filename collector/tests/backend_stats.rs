@@ -1,0 +1,183 @@
+//! `GET /api/v1/monitoring/api/stats` and `.../ai/stats` over records posted through the ingest
+//! endpoints: counts, rates and costs exact, percentiles within the sketch's 1 % of the exact
+//! nearest-rank values, groups bounded, bad parameters refused by name.
+
+mod common;
+
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::http::StatusCode;
+use actix_web::test::TestRequest;
+use common::*;
+use perfwatch_collector::stats::nearest_rank;
+use serde_json::{json, Value};
+
+fn post(path: &str, body: &Value) -> TestRequest {
+    TestRequest::post()
+        .uri(path)
+        .insert_header((CONTENT_TYPE, "application/json"))
+        .set_payload(body.to_string())
+}
+
+fn close(got: &Value, want: f64) -> bool {
+    got.as_f64()
+        .is_some_and(|got| (got - want).abs() <= 0.01 * want)
+}
+
+#[actix_web::test]
+async fn api_stats_count_rates_and_percentiles_as_the_calls_were() {
+    let (_dir, app) = service!();
+    let mut durations = Vec::new();
+    let mut calls = Vec::new();
+    for i in 0..600u32 {
+        let duration = f64::from((i * 37) % 1000) + 0.25;
+        durations.push(duration);
+        let status = match i % 10 {
+            0 => 500,
+            1 => 404,
+            _ => 200,
+        };
+        let endpoint = if i % 3 == 0 {
+            "/api/v1/chat"
+        } else {
+            "/api/v1/models"
+        };
+        calls.push(
+            json!({"endpoint": endpoint, "method": "GET", "status": status,
+                          "duration_ms": duration, "user_id": format!("u{}", i % 4),
+                          "event_id": format!("e{i}")}),
+        );
+    }
+    for chunk in calls.chunks(200) {
+        let reply = send(
+            &app,
+            post("/api/v1/monitoring/api-calls", &json!({ "calls": chunk })).to_request(),
+        )
+        .await;
+        assert_eq!(reply.data()["accepted"], json!(200), "{}", reply.text);
+    }
+    durations.sort_by(f64::total_cmp);
+
+    let reply = get(
+        &app,
+        "/api/v1/monitoring/api/stats?hours=1&group_by=endpoint",
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let data = reply.data();
+    assert_eq!(data["source"], json!("raw"));
+    assert_eq!(data["total_requests"], json!(600));
+    assert_eq!(data["error_rate_percent"], json!(10.0));
+    assert_eq!(data["any_error_rate_percent"], json!(20.0));
+    assert!(close(&data["requests_per_second"], 600.0 / 3600.0));
+    assert_eq!(data["status_distribution"]["404"], json!(60));
+    for (q, key) in [(50, "p50"), (90, "p90"), (95, "p95"), (99, "p99")] {
+        let want = nearest_rank(&durations, q).expect("values");
+        assert!(
+            close(&data["latency_ms"][key], want),
+            "{key}: {} vs {want}",
+            data["latency_ms"]
+        );
+    }
+    let groups = data["groups"].as_array().cloned().unwrap_or_default();
+    assert_eq!(groups.len(), 2);
+    assert_eq!(groups[0]["key"], json!("GET /api/v1/models"));
+    assert_eq!(groups[0]["count"], json!(400));
+    assert_eq!(data["slowest_endpoints"].as_array().map(Vec::len), Some(2));
+
+    let by_user = get(&app, "/api/v1/monitoring/api/stats?hours=1&group_by=user").await;
+    let groups = by_user.data()["groups"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(groups.len(), 4);
+    assert!(groups.iter().all(|g| g["count"] == json!(150)));
+
+    // A window before the calls holds none.
+    let earlier = get(
+        &app,
+        &format!(
+            "/api/v1/monitoring/api/stats?from={}&to={}",
+            now_ms() as i64 - 7_200_000,
+            now_ms() as i64 - 3_600_000
+        ),
+    )
+    .await;
+    assert_eq!(
+        earlier.data()["total_requests"],
+        json!(0),
+        "{}",
+        earlier.text
+    );
+    assert_eq!(earlier.data()["latency_ms"]["p95"], Value::Null);
+
+    let bad = get(&app, "/api/v1/monitoring/api/stats?group_by=planet").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    assert!(bad.text.contains("group_by"), "{}", bad.text);
+    let bad = get(&app, "/api/v1/monitoring/api/stats?hours=-1").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    assert!(bad.text.contains("hours"), "{}", bad.text);
+}
+
+#[actix_web::test]
+async fn ai_stats_sum_tokens_and_costs_and_say_which_costs_they_sum() {
+    let (_dir, app) = service!();
+    let call = |user: &str, model: &str, cost: Value, success: bool| {
+        json!({"model": model, "provider": "openai", "input_tokens": 1000, "output_tokens": 200,
+               "cached_input_tokens": 400, "duration_ms": 1500, "success": success,
+               "user_id": user, "cost_usd": cost})
+    };
+    let calls = json!({"calls": [
+        call("alice", "gpt-4o", Value::Null, true),
+        call("alice", "gpt-4o", Value::Null, true),
+        call("bob", "gpt-4o-mini", Value::Null, false),
+        call("carol", "house-model", json!(0.5), true),
+        call("dave", "house-model", Value::Null, true),
+    ]});
+    let reply = send(
+        &app,
+        post("/api/v1/monitoring/ai-calls", &calls).to_request(),
+    )
+    .await;
+    assert_eq!(reply.data()["accepted"], json!(5), "{}", reply.text);
+
+    let reply = get(&app, "/api/v1/monitoring/ai/stats?hours=1&group_by=model").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let data = reply.data();
+    assert_eq!(data["total_calls"], json!(5));
+    assert_eq!(data["success_rate_percent"], json!(80.0));
+    assert_eq!(data["tokens"]["input"], json!(5000));
+    assert_eq!(data["tokens"]["cached_input"], json!(2000));
+    let cost = &data["cost"];
+    assert_eq!(
+        (
+            &cost["computed_calls"],
+            &cost["sent_only_calls"],
+            &cost["unpriced_calls"]
+        ),
+        (&json!(3), &json!(1), &json!(1)),
+        "{cost}"
+    );
+    let computed = cost["computed_cost_usd"].as_f64().unwrap_or_default();
+    assert!(computed > 0.0);
+    assert!(close(&cost["cost_usd"], computed + 0.5), "{cost}");
+    let models: Vec<&Value> = data["groups"]
+        .as_array()
+        .map(|g| g.iter().map(|g| &g["key"]).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        models,
+        [
+            &json!("gpt-4o"),
+            &json!("house-model"),
+            &json!("gpt-4o-mini")
+        ]
+    );
+    // carol's one call came with its sender's $0.50, more than alice's two computed ones.
+    let top = &data["top_users_by_cost"];
+    let users: Vec<&Value> = top
+        .as_array()
+        .map(|t| t.iter().map(|u| &u["key"]).collect())
+        .unwrap_or_default();
+    assert_eq!(users[..2], [&json!("carol"), &json!("alice")], "{top}");
+    assert!(close(&data["latency_ms"]["p50"], 1500.0));
+}
