@@ -44,6 +44,7 @@
 //! one place that maps them to status codes and the JSON envelope ([`envelope`]).
 
 pub mod access;
+pub mod api_call_recorder;
 pub mod backend_stats;
 pub mod body;
 pub mod cli;
@@ -78,7 +79,9 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{
     HeaderName, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER,
 };
+use actix_web::middleware::Compress;
 use actix_web::{web, App, HttpServer};
+use api_call_recorder::RecordApiCalls;
 
 pub use config::{Config, ConfigError};
 pub use state::AppState;
@@ -110,13 +113,45 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let own_calls = RecordApiCalls::new(state::OWN_SERVICE, state.own_calls.clone());
     App::new()
         .app_data(web::Data::new(state))
         .app_data(routes::query_config())
         .configure(routes::configure)
         .default_service(web::to(routes::not_found))
+        // Answers compressed (gzip or brotli) when the client accepts it. Request bodies are
+        // not touched: ingest reads and bounds its own (see `body`).
+        .wrap(Compress::default())
         .wrap(cors())
+        .wrap(own_calls)
         .wrap(RequestLog)
+}
+
+/// How often the collector stores its own API calls.
+const OWN_CALLS_FLUSH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Stores the collector's own API calls ([`api_call_recorder`]) every [`OWN_CALLS_FLUSH`].
+async fn flush_own_calls(calls: Arc<api_call_recorder::BufferedCalls>, queue: IngestQueue) {
+    let mut tick = actix_web::rt::time::interval(OWN_CALLS_FLUSH);
+    loop {
+        tick.tick().await;
+        store_own_calls(&calls, &queue).await;
+    }
+}
+
+/// Puts the buffered own API calls on the ingest queue; counts them as dropped if it refuses.
+async fn store_own_calls(calls: &api_call_recorder::BufferedCalls, queue: &IngestQueue) {
+    let taken = calls.take();
+    if taken.is_empty() {
+        return;
+    }
+    let count = taken.len();
+    // About what their JSON would weigh, for the queue's byte bound.
+    let bytes = count * 160;
+    if let Err(error) = queue.submit(normalize::Batch::ApiCalls(taken), bytes).await {
+        calls.count_dropped(count);
+        tracing::warn!(%error, count, "the collector's own API calls were not stored");
+    }
 }
 
 /// CORS for the browser SDK and dashboards on other origins: any origin (`*`, no credentials),
@@ -195,6 +230,8 @@ pub async fn run(config: Config) -> io::Result<()> {
         Arc::clone(&state.host.latest),
         config.monitor,
     )?;
+    let own_calls = Arc::clone(&state.own_calls);
+    let flusher = actix_web::rt::spawn(flush_own_calls(Arc::clone(&own_calls), queue.clone()));
     let server = HttpServer::new(move || app(state.clone()))
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
         .disable_signals()
@@ -211,8 +248,10 @@ pub async fn run(config: Config) -> io::Result<()> {
     stop_on_signals(server.handle())?;
     announce(addr)?;
     let served = server.await;
-    // The server has stopped accepting and its requests are answered: refuse what is left,
-    // let the writer commit everything queued, then exit.
+    // The server has stopped accepting and its requests are answered: store its own last
+    // calls, refuse what is left, let the writer commit everything queued, then exit.
+    flusher.abort();
+    store_own_calls(&own_calls, &queue).await;
     queue.close();
     writer.join();
     pruner.stop();

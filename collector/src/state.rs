@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use actix_web::web;
 
+use crate::api_call_recorder::BufferedCalls;
 use crate::host_history::{SharedLatest, Thresholds};
 use crate::ingest_queue::IngestQueue;
 use crate::pricing::PriceTable;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub ingest: Arc<IngestCounters>,
     /// The AI model prices that AI calls are costed with.
     pub prices: Arc<PriceTable>,
+    /// The collector's own API calls, waiting to be stored ([`crate::api_call_recorder`]).
+    pub own_calls: Arc<BufferedCalls>,
 }
 
 /// What ingest has taken and refused since start. Every label set is bounded: refusals are
@@ -71,6 +74,13 @@ pub struct HostView {
     pub thresholds: Thresholds,
 }
 
+/// The collector's own API calls buffered between two flushes, at most: at the flush interval of
+/// a second, 10 000 requests a second are all recorded; beyond, the excess is counted and dropped.
+pub const OWN_CALLS_BUFFERED: usize = 10_000;
+
+/// The service name the collector records its own API calls under.
+pub const OWN_SERVICE: &str = "perfwatch-collector";
+
 impl AppState {
     /// State over `store` and its writer's `queue`, starting the uptime clock now.
     pub fn new(store: SharedStore, queue: IngestQueue, system: SystemInfo) -> Self {
@@ -90,6 +100,7 @@ impl AppState {
             host,
             ingest: Arc::default(),
             prices: Arc::new(PriceTable::builtin()),
+            own_calls: Arc::new(BufferedCalls::new(OWN_CALLS_BUFFERED)),
         }
     }
 

@@ -181,3 +181,83 @@ async fn ai_stats_sum_tokens_and_costs_and_say_which_costs_they_sum() {
     assert_eq!(users[..2], [&json!("carol"), &json!("alice")], "{top}");
     assert!(close(&data["latency_ms"]["p50"], 1500.0));
 }
+
+/// Read answers are compressed when the client accepts it, and plain otherwise.
+#[actix_web::test]
+async fn read_answers_are_compressed_when_accepted() {
+    use actix_web::http::header::{ACCEPT_ENCODING, CONTENT_ENCODING};
+    use std::io::Read;
+
+    let (_dir, app) = service!();
+    let ask = |encoding: &'static str| {
+        TestRequest::get()
+            .uri("/api/v1/monitoring/api/stats?hours=1")
+            .insert_header((ACCEPT_ENCODING, encoding))
+            .to_request()
+    };
+    let plain = actix_web::test::call_service(&app, ask("identity")).await;
+    assert!(plain.headers().get(CONTENT_ENCODING).is_none());
+    let plain = actix_web::test::read_body(plain).await;
+
+    let gzipped = actix_web::test::call_service(&app, ask("gzip")).await;
+    assert_eq!(gzipped.headers().get(CONTENT_ENCODING).unwrap(), "gzip");
+    let body = actix_web::test::read_body(gzipped).await;
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_end(&mut unzipped)
+        .expect("gzip");
+    // The same answer (but for the window, which moved with the clock).
+    let without_window = |bytes: &[u8]| {
+        let mut answer: Value = serde_json::from_slice(bytes).expect("JSON");
+        for key in ["from_ms", "to_ms"] {
+            answer["data"][key] = Value::Null;
+        }
+        answer
+    };
+    assert_eq!(without_window(&unzipped), without_window(&plain));
+
+    let brotli = actix_web::test::call_service(&app, ask("br")).await;
+    assert_eq!(brotli.headers().get(CONTENT_ENCODING).unwrap(), "br");
+}
+
+/// The dashboard brings the window's API, AI and frontend statistics and the host together,
+/// the same numbers the separate endpoints answer.
+#[actix_web::test]
+async fn the_dashboard_answers_what_the_separate_endpoints_answer() {
+    let (_dir, app) = service!();
+    let api = json!({"calls": [
+        {"endpoint": "/a", "method": "GET", "status": 200, "duration_ms": 10.0},
+        {"endpoint": "/a", "method": "GET", "status": 502, "duration_ms": 30.0},
+    ]});
+    send(
+        &app,
+        post("/api/v1/monitoring/api-calls", &api).to_request(),
+    )
+    .await;
+    let ai = json!({"calls": [{"model": "gpt-4o", "input_tokens": 10, "output_tokens": 5,
+                               "duration_ms": 800.0}]});
+    send(&app, post("/api/v1/monitoring/ai-calls", &ai).to_request()).await;
+    let browser = batch(json!([vital("LCP", 1800.0, "v6-1", 1)]));
+    send(&app, post_batch(browser.to_string()).to_request()).await;
+
+    let reply = get(&app, "/api/v1/monitoring/dashboard?hours=1").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let data = reply.data();
+    assert_eq!(data["api_statistics"]["total_requests"], json!(2));
+    assert_eq!(data["api_statistics"]["error_rate_percent"], json!(50.0));
+    assert_eq!(data["ai_statistics"]["total_calls"], json!(1));
+    assert_eq!(
+        data["frontend_vitals"]["vitals"]["LCP"]["p75"],
+        json!(1800.0)
+    );
+    assert_eq!(data["active_alerts"], json!([]));
+    // No host sample yet in this test (the monitor thread is not running).
+    assert_eq!(data["system_overview"]["current"], Value::Null);
+    let api_stats = get(&app, "/api/v1/monitoring/api/stats?hours=1").await;
+    assert_eq!(
+        api_stats.data()["latency_ms"],
+        data["api_statistics"]["latency_ms"]
+    );
+    let bad = get(&app, "/api/v1/monitoring/dashboard?hours=abc").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+}

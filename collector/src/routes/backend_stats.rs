@@ -11,7 +11,9 @@ use actix_web::{web, HttpResponse};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::backend_stats::{AiGroupBy, AiStatsBuilder, ApiGroupBy, ApiStatsBuilder};
+use crate::backend_stats::{
+    AiGroupBy, AiStats, AiStatsBuilder, ApiGroupBy, ApiStats, ApiStatsBuilder,
+};
 use crate::clock;
 use crate::envelope;
 use crate::error::ApiError;
@@ -70,14 +72,13 @@ fn window(query: &StatsQuery) -> Result<Window, ApiError> {
     )?)
 }
 
-/// API call statistics.
-pub async fn api_stats(
-    state: web::Data<AppState>,
-    query: web::Query<StatsQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let window = window(&query)?;
-    let group_by: Option<ApiGroupBy> = group_by(&query, "`endpoint`, `user` or `status`")?;
-    let stats = state
+/// The API statistics of `window`.
+pub async fn api_statistics(
+    state: &AppState,
+    window: Window,
+    group_by: Option<ApiGroupBy>,
+) -> Result<ApiStats, ApiError> {
+    Ok(state
         .with_store(move |store| {
             let seconds = (window.until_ms - window.since_ms) as f64 / 1000.0;
             let mut builder = ApiStatsBuilder::new(seconds, group_by);
@@ -86,7 +87,34 @@ pub async fn api_stats(
             })?;
             Ok(builder.finish())
         })
-        .await?;
+        .await?)
+}
+
+/// The AI statistics of `window`.
+pub async fn ai_statistics(
+    state: &AppState,
+    window: Window,
+    group_by: Option<AiGroupBy>,
+) -> Result<AiStats, ApiError> {
+    Ok(state
+        .with_store(move |store| {
+            let mut builder = AiStatsBuilder::new(group_by);
+            store.scan_ai_calls(window.since_ms, window.until_ms, &mut |row| {
+                builder.add(row)
+            })?;
+            Ok(builder.finish())
+        })
+        .await?)
+}
+
+/// API call statistics.
+pub async fn api_stats(
+    state: web::Data<AppState>,
+    query: web::Query<StatsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let window = window(&query)?;
+    let group_by: Option<ApiGroupBy> = group_by(&query, "`endpoint`, `user` or `status`")?;
+    let stats = api_statistics(&state, window, group_by).await?;
     Ok(envelope::success(&WindowStats {
         hours: window.hours,
         from_ms: window.since_ms,
@@ -103,15 +131,7 @@ pub async fn ai_stats(
 ) -> Result<HttpResponse, ApiError> {
     let window = window(&query)?;
     let group_by: Option<AiGroupBy> = group_by(&query, "`model`, `user` or `provider`")?;
-    let stats = state
-        .with_store(move |store| {
-            let mut builder = AiStatsBuilder::new(group_by);
-            store.scan_ai_calls(window.since_ms, window.until_ms, &mut |row| {
-                builder.add(row)
-            })?;
-            Ok(builder.finish())
-        })
-        .await?;
+    let stats = ai_statistics(&state, window, group_by).await?;
     Ok(envelope::success(&WindowStats {
         hours: window.hours,
         from_ms: window.since_ms,

@@ -109,12 +109,20 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "How long flushes of committed groups to disk took.",
         &latencies.sync,
     );
+    family(
+        &mut out,
+        "perfwatch_own_api_calls_dropped_total",
+        "counter",
+        "The collector's own API call records dropped: more than its buffer holds between two \
+         flushes, or refused by a full queue.",
+        state.own_calls.dropped() as f64,
+    );
     let ingest = &state.ingest;
     family(
         &mut out,
         "perfwatch_ingest_batches_stored_total",
         "counter",
-        "Browser batches stored (answered 200).",
+        "Batches stored (answered 200): browser batches and backend records.",
         ingest.batches_stored.load(Ordering::Relaxed) as f64,
     );
     family(

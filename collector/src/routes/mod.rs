@@ -2,6 +2,7 @@
 //! the request apart, call the layer that does the work, and wrap its answer in the envelope.
 
 pub mod backend_stats;
+pub mod dashboard;
 pub mod health;
 pub mod index;
 pub mod ingest;
@@ -22,6 +23,7 @@ pub const FRONTEND_METRICS: &str = "/api/v1/monitoring/frontend-metrics";
 pub const API_CALLS: &str = "/api/v1/monitoring/api-calls";
 pub const AI_CALLS: &str = "/api/v1/monitoring/ai-calls";
 pub const API_STATS: &str = "/api/v1/monitoring/api/stats";
+pub const DASHBOARD: &str = "/api/v1/monitoring/dashboard";
 pub const AI_STATS: &str = "/api/v1/monitoring/ai/stats";
 /// `GET`: liveness and readiness.
 pub const HEALTH: &str = "/api/v1/monitoring/health";
@@ -50,6 +52,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource(AI_CALLS)
             .route(web::post().to(ingest::ai_calls))
             .default_service(web::to(method_not_allowed("POST"))),
+    )
+    .service(
+        web::resource(DASHBOARD)
+            .route(web::get().to(dashboard::dashboard))
+            .default_service(web::to(method_not_allowed("GET"))),
     )
     .service(
         web::resource(API_STATS)

@@ -38,6 +38,29 @@ pub enum GroupBy {
 /// are kept at least a day), others from the roll-ups.
 pub const RAW_WINDOW_HOURS: f64 = 24.0;
 
+/// The vitals of `window`: from the raw events when it lies within the last
+/// [`RAW_WINDOW_HOURS`] of `now_ms`, else from the roll-ups.
+pub async fn vitals_report(
+    state: &AppState,
+    window: Window,
+    now_ms: f64,
+    by_page: bool,
+) -> Result<VitalsReport, ApiError> {
+    // Raw events are kept at least a day: a window inside the last day reads them.
+    let raw_kept_since = clock::to_epoch_ms(now_ms - RAW_WINDOW_HOURS * 3.6e6);
+    Ok(if window.since_ms >= raw_kept_since {
+        let rows = state
+            .with_store(move |store| store.vital_rows(window.since_ms, window.until_ms))
+            .await?;
+        VitalsReport::new(window.hours, rows, by_page)
+    } else {
+        let rollup = state
+            .with_store(move |store| rollup::read_window(store, window.since_ms, window.until_ms))
+            .await?;
+        VitalsReport::from_rollup(window.hours, rollup, by_page)
+    })
+}
+
 /// p75, count and rating shares of each vital in the window.
 pub async fn frontend_vitals(
     state: web::Data<AppState>,
@@ -51,18 +74,6 @@ pub async fn frontend_vitals(
         now,
     )?;
     let by_page = query.group_by == Some(GroupBy::Page);
-    // Raw events are kept at least a day: a window inside the last day reads them.
-    let raw_kept_since = clock::to_epoch_ms(now - RAW_WINDOW_HOURS * 3.6e6);
-    let report = if window.since_ms >= raw_kept_since {
-        let rows = state
-            .with_store(move |store| store.vital_rows(window.since_ms, window.until_ms))
-            .await?;
-        VitalsReport::new(window.hours, rows, by_page)
-    } else {
-        let rollup = state
-            .with_store(move |store| rollup::read_window(store, window.since_ms, window.until_ms))
-            .await?;
-        VitalsReport::from_rollup(window.hours, rollup, by_page)
-    };
+    let report = vitals_report(&state, window, now, by_page).await?;
     Ok(envelope::success(&report))
 }

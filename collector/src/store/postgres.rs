@@ -264,7 +264,8 @@ CREATE TABLE IF NOT EXISTS api_calls (
     at_ms          BIGINT NOT NULL,
     received_at_ms BIGINT NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS api_calls_by_event ON api_calls (service, event_id);
+CREATE UNIQUE INDEX IF NOT EXISTS api_calls_by_event ON api_calls (service, event_id)
+    WHERE event_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS api_calls_by_time ON api_calls (at_ms);
 CREATE TABLE IF NOT EXISTS ai_calls (
     service             TEXT NOT NULL,
@@ -287,7 +288,8 @@ CREATE TABLE IF NOT EXISTS ai_calls (
     at_ms               BIGINT NOT NULL,
     received_at_ms      BIGINT NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS ai_calls_by_event ON ai_calls (service, event_id);
+CREATE UNIQUE INDEX IF NOT EXISTS ai_calls_by_event ON ai_calls (service, event_id)
+    WHERE event_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS ai_calls_by_time ON ai_calls (at_ms);
 ";
 
@@ -297,7 +299,7 @@ INSERT INTO api_calls (service, event_id, endpoint, method, status, duration_ms,
                        trace_id, at_ms, received_at_ms)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[],
                      $6::float8[], $7::text[], $8::text[], $9::bigint[], $10::bigint[])
-ON CONFLICT (service, event_id) DO NOTHING";
+ON CONFLICT (service, event_id) WHERE event_id IS NOT NULL DO NOTHING";
 
 /// AI model calls, many rows to a statement, once per `(service, event_id)`.
 const INSERT_AI_CALLS: &str = "
@@ -309,7 +311,7 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                      $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[],
                      $11::float8[], $12::bool[], $13::text[], $14::text[], $15::text[],
                      $16::float8[], $17::float8[], $18::bigint[], $19::bigint[])
-ON CONFLICT (service, event_id) DO NOTHING";
+ON CONFLICT (service, event_id) WHERE event_id IS NOT NULL DO NOTHING";
 
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one (and SQLite's alike).

@@ -289,8 +289,8 @@ FROM vitals v JOIN sessions s ON s.id = v.session JOIN pages p ON p.id = v.page;
 ";
 
 /// Migration 7: backend records, API calls and AI model calls, each stored once per
-/// `(service, event_id)` when it has an `event_id` (SQLite's unique index never matches NULLs, so
-/// records without one are all kept).
+/// `(service, event_id)` when it has an `event_id`. Records without one (the collector's own
+/// calls, say) are all kept, and stay out of the unique index, which costs them nothing.
 const SCHEMA_V7: &str = "
 CREATE TABLE api_calls (
     service        TEXT NOT NULL,
@@ -304,7 +304,8 @@ CREATE TABLE api_calls (
     at_ms          INTEGER NOT NULL,
     received_at_ms INTEGER NOT NULL
 );
-CREATE UNIQUE INDEX api_calls_by_event ON api_calls (service, event_id);
+CREATE UNIQUE INDEX api_calls_by_event ON api_calls (service, event_id)
+    WHERE event_id IS NOT NULL;
 CREATE INDEX api_calls_by_time ON api_calls (at_ms);
 CREATE TABLE ai_calls (
     service             TEXT NOT NULL,
@@ -327,7 +328,8 @@ CREATE TABLE ai_calls (
     at_ms               INTEGER NOT NULL,
     received_at_ms      INTEGER NOT NULL
 );
-CREATE UNIQUE INDEX ai_calls_by_event ON ai_calls (service, event_id);
+CREATE UNIQUE INDEX ai_calls_by_event ON ai_calls (service, event_id)
+    WHERE event_id IS NOT NULL;
 CREATE INDEX ai_calls_by_time ON ai_calls (at_ms);
 ";
 

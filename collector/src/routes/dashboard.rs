@@ -1,0 +1,101 @@
+//! `GET /api/v1/monitoring/dashboard?hours=` (or `from=&to=`): everything a dashboard shows
+//! in one answer, shaped like the seed design's example: the host now and its status, the API
+//! and AI statistics and the frontend vitals of the window, and the active alerts.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use crate::backend_stats::{AiStats, ApiStats};
+use crate::clock;
+use crate::envelope;
+use crate::error::ApiError;
+use crate::host_history::Assessment;
+use crate::routes::backend_stats::{ai_statistics, api_statistics};
+use crate::routes::vitals::vitals_report;
+use crate::state::AppState;
+use crate::stats::VitalsReport;
+use crate::window::Window;
+
+/// The query parameters.
+#[derive(Debug, Deserialize)]
+pub struct DashboardQuery {
+    /// Hours back from now (decimal, default 24, at most 720).
+    pub hours: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// The host's latest shares, as the seed design names them (percent).
+#[derive(Debug, Serialize)]
+struct Current {
+    cpu_usage: Option<f64>,
+    memory_usage: f64,
+    /// The fullest disk's.
+    disk_usage: Option<f64>,
+}
+
+/// The host now: its latest sample's shares and its status (`null` before the first sample).
+#[derive(Debug, Serialize)]
+struct SystemOverview {
+    current: Option<Current>,
+    #[serde(flatten)]
+    assessment: Option<Assessment>,
+}
+
+#[derive(Debug, Serialize)]
+struct Dashboard {
+    hours: f64,
+    from_ms: i64,
+    to_ms: i64,
+    system_overview: SystemOverview,
+    api_statistics: ApiStats,
+    ai_statistics: AiStats,
+    frontend_vitals: VitalsReport,
+    /// Alerts firing now (alert rules are not built yet: always empty).
+    active_alerts: Vec<serde_json::Value>,
+}
+
+/// The dashboard's answer.
+pub async fn dashboard(
+    state: web::Data<AppState>,
+    query: web::Query<DashboardQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let now = clock::now_ms();
+    let window = Window::from_query_at(
+        query.hours.as_deref(),
+        query.from.as_deref(),
+        query.to.as_deref(),
+        now,
+    )?;
+    let latest = state
+        .host
+        .latest
+        .read()
+        .map(|latest| latest.sample.clone())
+        .unwrap_or_default();
+    let system_overview = SystemOverview {
+        assessment: latest
+            .as_ref()
+            .map(|sample| state.host.thresholds.assess(sample)),
+        current: latest.map(|sample| Current {
+            cpu_usage: sample.cpu.usage_percent,
+            memory_usage: sample.memory.usage_percent,
+            disk_usage: sample
+                .disks
+                .iter()
+                .map(|disk| disk.usage_percent)
+                .reduce(f64::max),
+        }),
+    };
+    let dashboard = Dashboard {
+        hours: window.hours,
+        from_ms: window.since_ms,
+        to_ms: window.until_ms,
+        system_overview,
+        api_statistics: api_statistics(&state, window, None).await?,
+        ai_statistics: ai_statistics(&state, window, None).await?,
+        frontend_vitals: vitals_report(&state, window, now, false).await?,
+        active_alerts: Vec::new(),
+    };
+    Ok(envelope::success(&dashboard))
+}
