@@ -46,7 +46,7 @@ impl BatchError {
 /// One refused item of a sound batch, as the collector reports it back.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ItemRejection {
-    /// Index of the item in `events`.
+    /// Index of the item in `events` (a browser batch) or `calls` (backend records).
     pub index: usize,
     /// What is wrong with it and what would be accepted, for a person.
     pub reason: String,

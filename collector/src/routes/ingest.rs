@@ -26,7 +26,7 @@ const BATCH_CONTENT_TYPES_IN_WORDS: &str = "text/plain or application/json (any 
 pub struct IngestOutcome {
     /// Items accepted (stored, or already stored by an earlier try of the same batch).
     pub accepted: usize,
-    /// Items refused, with their index in `events` and why.
+    /// Items refused, with their index in `events` (or `calls`) and why.
     pub rejected: Vec<ItemRejection>,
 }
 
