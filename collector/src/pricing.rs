@@ -55,6 +55,12 @@ use std::fmt;
 use serde::Serialize;
 use thiserror::Error;
 
+/// The built-in table, parsed once.
+static BUILTIN: std::sync::LazyLock<PriceTable> = std::sync::LazyLock::new(|| {
+    PriceTable::from_toml(BUILTIN_TOML)
+        .expect("the built-in price table parses: checked by the unit test builtin_table_parses_and_is_consistent")
+});
+
 /// The built-in table's text, shipped with the collector.
 const BUILTIN_TOML: &str = include_str!("../prices.toml");
 
@@ -466,8 +472,7 @@ impl PriceTable {
     /// It never fails at run time: the unit test `builtin_table_parses_and_is_consistent`
     /// parses the same text, compiled in, and checks every entry.
     pub fn builtin() -> PriceTable {
-        PriceTable::from_toml(BUILTIN_TOML)
-            .expect("the built-in price table parses: checked by the unit test builtin_table_parses_and_is_consistent")
+        BUILTIN.clone()
     }
 
     /// The built-in table extended by the user's table at `path` (the config's `prices_file`),

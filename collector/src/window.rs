@@ -55,6 +55,30 @@ pub enum WindowError {
     },
 }
 
+/// The window parameters of every statistics endpoint: `hours`, or `from`/`to`. Taken as text
+/// so that a bad value gets a message naming its parameter. Endpoint queries flatten it in.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct WindowParams {
+    /// Hours back from now (decimal, default 24, at most 720).
+    pub hours: Option<String>,
+    /// The window's start instead (RFC 3339 or epoch ms; `to` defaults to now).
+    pub from: Option<String>,
+    /// The window's end (excluded).
+    pub to: Option<String>,
+}
+
+impl WindowParams {
+    /// The window these parameters ask for, placed against `now_ms` (collector clock).
+    pub fn window_at(&self, now_ms: f64) -> Result<Window, WindowError> {
+        Window::from_query_at(
+            self.hours.as_deref(),
+            self.from.as_deref(),
+            self.to.as_deref(),
+            now_ms,
+        )
+    }
+}
+
 /// A time window: the last `hours` hours up to now, or `[from, to)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Window {

@@ -196,7 +196,7 @@ output = 2.0
     let broken = tempfile::NamedTempFile::new().expect("temp file");
     std::fs::write(broken.path(), "[[model]]\nprovider = \"house\"\n").expect("written");
     let err = PriceTable::with_user_file(Some(broken.path())).unwrap_err();
-    assert!(err.to_string().contains("model"), "{err}");
+    assert!(err.to_string().contains("`model`"), "{err}");
 }
 
 #[actix_web::test]

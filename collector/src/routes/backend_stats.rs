@@ -18,18 +18,13 @@ use crate::clock;
 use crate::envelope;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::window::Window;
+use crate::window::{Window, WindowParams};
 
 /// The query parameters.
 #[derive(Debug, Deserialize)]
 pub struct StatsQuery {
-    /// Hours back from now (decimal, default 24, at most 720), taken as text so that a bad
-    /// value gets a message naming `hours`.
-    pub hours: Option<String>,
-    /// The window's start instead (RFC 3339 or epoch ms; `to` defaults to now).
-    pub from: Option<String>,
-    /// The window's end (excluded).
-    pub to: Option<String>,
+    #[serde(flatten)]
+    pub window: WindowParams,
     /// What to group by, taken as text so that a wrong value gets a message naming `group_by`.
     pub group_by: Option<String>,
 }
@@ -63,13 +58,17 @@ struct WindowStats<S> {
     stats: S,
 }
 
-fn window(query: &StatsQuery) -> Result<Window, ApiError> {
-    Ok(Window::from_query_at(
-        query.hours.as_deref(),
-        query.from.as_deref(),
-        query.to.as_deref(),
-        clock::now_ms(),
-    )?)
+impl<S: Serialize> WindowStats<S> {
+    /// The envelope answering `stats` of `window`, read from the raw records.
+    fn answer(window: Window, stats: S) -> HttpResponse {
+        envelope::success(&Self {
+            hours: window.hours,
+            from_ms: window.since_ms,
+            to_ms: window.until_ms,
+            source: "raw",
+            stats,
+        })
+    }
 }
 
 /// The API statistics of `window`.
@@ -112,16 +111,10 @@ pub async fn api_stats(
     state: web::Data<AppState>,
     query: web::Query<StatsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let window = window(&query)?;
+    let window = query.window.window_at(clock::now_ms())?;
     let group_by: Option<ApiGroupBy> = group_by(&query, "`endpoint`, `user` or `status`")?;
     let stats = api_statistics(&state, window, group_by).await?;
-    Ok(envelope::success(&WindowStats {
-        hours: window.hours,
-        from_ms: window.since_ms,
-        to_ms: window.until_ms,
-        source: "raw",
-        stats,
-    }))
+    Ok(WindowStats::answer(window, stats))
 }
 
 /// AI call statistics.
@@ -129,14 +122,8 @@ pub async fn ai_stats(
     state: web::Data<AppState>,
     query: web::Query<StatsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let window = window(&query)?;
+    let window = query.window.window_at(clock::now_ms())?;
     let group_by: Option<AiGroupBy> = group_by(&query, "`model`, `user` or `provider`")?;
     let stats = ai_statistics(&state, window, group_by).await?;
-    Ok(envelope::success(&WindowStats {
-        hours: window.hours,
-        from_ms: window.since_ms,
-        to_ms: window.until_ms,
-        source: "raw",
-        stats,
-    }))
+    Ok(WindowStats::answer(window, stats))
 }

@@ -14,15 +14,13 @@ use crate::routes::backend_stats::{ai_statistics, api_statistics};
 use crate::routes::vitals::vitals_report;
 use crate::state::AppState;
 use crate::stats::VitalsReport;
-use crate::window::Window;
+use crate::window::WindowParams;
 
 /// The query parameters.
 #[derive(Debug, Deserialize)]
 pub struct DashboardQuery {
-    /// Hours back from now (decimal, default 24, at most 720).
-    pub hours: Option<String>,
-    pub from: Option<String>,
-    pub to: Option<String>,
+    #[serde(flatten)]
+    pub window: WindowParams,
 }
 
 /// The host's latest shares, as the seed design names them (percent).
@@ -61,12 +59,7 @@ pub async fn dashboard(
     query: web::Query<DashboardQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let now = clock::now_ms();
-    let window = Window::from_query_at(
-        query.hours.as_deref(),
-        query.from.as_deref(),
-        query.to.as_deref(),
-        now,
-    )?;
+    let window = query.window.window_at(now)?;
     let latest = state
         .host
         .latest

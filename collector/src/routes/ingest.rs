@@ -3,7 +3,8 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use perfwatch_protocol::{
-    parse_backend_batch, parse_browser_batch, AiCall, ApiCall, ItemRejection, LIMITS,
+    parse_backend_batch, parse_browser_batch, AiCall, ApiCall, BackendRecord, ItemRejection,
+    ParsedCalls, LIMITS,
 };
 use serde::Serialize;
 
@@ -49,12 +50,14 @@ pub async fn api_calls(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let outcome = ingest_backend(req, payload, &state, |bytes, received_at_ms, _| {
-        let mut parsed = parse_backend_batch::<ApiCall>(bytes, received_at_ms)?;
-        let rejected = std::mem::take(&mut parsed.rejected);
-        let records = normalize::api_call_records(parsed, received_at_ms);
-        Ok((Batch::ApiCalls(records), rejected))
-    })
+    let outcome = ingest_backend(
+        req,
+        payload,
+        &state,
+        |calls: ParsedCalls<ApiCall>, at, _| {
+            Batch::ApiCalls(normalize::api_call_records(calls, at))
+        },
+    )
     .await;
     answer(&state, outcome)
 }
@@ -66,12 +69,14 @@ pub async fn ai_calls(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let outcome = ingest_backend(req, payload, &state, |bytes, received_at_ms, state| {
-        let mut parsed = parse_backend_batch::<AiCall>(bytes, received_at_ms)?;
-        let rejected = std::mem::take(&mut parsed.rejected);
-        let records = normalize::ai_call_records(parsed, received_at_ms, &state.prices);
-        Ok((Batch::AiCalls(records), rejected))
-    })
+    let outcome = ingest_backend(
+        req,
+        payload,
+        &state,
+        |calls: ParsedCalls<AiCall>, at, state| {
+            Batch::AiCalls(normalize::ai_call_records(calls, at, &state.prices))
+        },
+    )
     .await;
     answer(&state, outcome)
 }
@@ -100,21 +105,30 @@ fn answer(
     }
 }
 
-async fn ingest(
-    req: HttpRequest,
+/// Checks a batch request's type and encoding and reads its body, decompressed, within
+/// `limit` bytes.
+async fn read_batch(
+    req: &HttpRequest,
     payload: web::Payload,
-    state: &AppState,
-) -> Result<IngestOutcome, ApiError> {
-    let key = access::presented_write_key(&req);
-    tracing::debug!(key_presented = key.is_some(), "browser batch");
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
+    let key = access::presented_write_key(req);
+    tracing::debug!(key_presented = key.is_some(), path = req.path(), "batch");
     body::require_content_type(
         req.headers(),
         &BATCH_CONTENT_TYPES,
         BATCH_CONTENT_TYPES_IN_WORDS,
     )?;
     let encoding = ContentEncoding::from_headers(req.headers())?;
-    let bytes =
-        body::read_bounded(req.headers(), payload, encoding, LIMITS.browser_batch_bytes).await?;
+    Ok(body::read_bounded(req.headers(), payload, encoding, limit).await?)
+}
+
+async fn ingest(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<IngestOutcome, ApiError> {
+    let bytes = read_batch(&req, payload, LIMITS.browser_batch_bytes).await?;
     let received_at_ms = clock::now_ms();
 
     let mut parsed = parse_browser_batch(&bytes)?;
@@ -132,30 +146,20 @@ async fn ingest(
     Ok(outcome)
 }
 
-/// Reads a backend batch (JSON, optionally gzip, at most the backend limit), parses it with
-/// `parse` and queues the records for the writer, answering once they are committed.
-async fn ingest_backend(
+/// Reads a backend batch (JSON, optionally gzip, at most the backend limit), parses and
+/// validates its records as `T`, turns the good ones into a [`Batch`] with `to_batch` (given
+/// the time received) and queues it for the writer, answering once it is committed.
+async fn ingest_backend<T: BackendRecord>(
     req: HttpRequest,
     payload: web::Payload,
     state: &AppState,
-    parse: impl FnOnce(&[u8], i64, &AppState) -> Result<(Batch, Vec<ItemRejection>), ApiError>,
+    to_batch: impl FnOnce(ParsedCalls<T>, i64, &AppState) -> Batch,
 ) -> Result<IngestOutcome, ApiError> {
-    let key = access::presented_write_key(&req);
-    tracing::debug!(
-        key_presented = key.is_some(),
-        path = req.path(),
-        "backend batch"
-    );
-    body::require_content_type(
-        req.headers(),
-        &BATCH_CONTENT_TYPES,
-        BATCH_CONTENT_TYPES_IN_WORDS,
-    )?;
-    let encoding = ContentEncoding::from_headers(req.headers())?;
-    let bytes =
-        body::read_bounded(req.headers(), payload, encoding, LIMITS.backend_batch_bytes).await?;
+    let bytes = read_batch(&req, payload, LIMITS.backend_batch_bytes).await?;
     let received_at_ms = clock::now_ms() as i64;
-    let (records, rejected) = parse(&bytes, received_at_ms, state)?;
+    let mut parsed = parse_backend_batch::<T>(&bytes, received_at_ms)?;
+    let rejected = std::mem::take(&mut parsed.rejected);
+    let records = to_batch(parsed, received_at_ms, state);
     let outcome = IngestOutcome {
         accepted: records.len(),
         rejected,

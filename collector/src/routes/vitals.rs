@@ -10,18 +10,13 @@ use crate::error::ApiError;
 use crate::rollup;
 use crate::state::AppState;
 use crate::stats::VitalsReport;
-use crate::window::Window;
+use crate::window::{Window, WindowParams};
 
 /// The query parameters.
 #[derive(Debug, Deserialize)]
 pub struct VitalsQuery {
-    /// Hours back from now (decimal, default 24, at most 720). Taken as text so that a bad value
-    /// gets a message naming `hours`.
-    pub hours: Option<String>,
-    /// The window's start instead (RFC 3339 or epoch ms; `to` defaults to now).
-    pub from: Option<String>,
-    /// The window's end (excluded).
-    pub to: Option<String>,
+    #[serde(flatten)]
+    pub window: WindowParams,
     /// `page` to add a per-page breakdown.
     pub group_by: Option<GroupBy>,
 }
@@ -67,12 +62,7 @@ pub async fn frontend_vitals(
     query: web::Query<VitalsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let now = clock::now_ms();
-    let window = Window::from_query_at(
-        query.hours.as_deref(),
-        query.from.as_deref(),
-        query.to.as_deref(),
-        now,
-    )?;
+    let window = query.window.window_at(now)?;
     let by_page = query.group_by == Some(GroupBy::Page);
     let report = vitals_report(&state, window, now, by_page).await?;
     Ok(envelope::success(&report))

@@ -618,29 +618,16 @@ impl Store for PostgresStore {
     }
 
     fn write_group(&self, group: &[&Batch]) -> Result<Vec<StoreOutcome>, StoreError> {
-        let batches: Vec<&BrowserRecords> = group
-            .iter()
-            .filter_map(|batch| match batch {
-                Batch::Browser(browser) => Some(browser),
-                _ => None,
-            })
-            .collect();
-        let api_calls: Vec<&ApiCallRecord> = group
-            .iter()
-            .filter_map(|batch| match batch {
-                Batch::ApiCalls(calls) => Some(calls),
-                _ => None,
-            })
-            .flatten()
-            .collect();
-        let ai_calls: Vec<&AiCallRecord> = group
-            .iter()
-            .filter_map(|batch| match batch {
-                Batch::AiCalls(calls) => Some(calls),
-                _ => None,
-            })
-            .flatten()
-            .collect();
+        let mut batches: Vec<&BrowserRecords> = Vec::new();
+        let mut api_calls: Vec<&ApiCallRecord> = Vec::new();
+        let mut ai_calls: Vec<&AiCallRecord> = Vec::new();
+        for batch in group {
+            match batch {
+                Batch::Browser(browser) => batches.push(browser),
+                Batch::ApiCalls(calls) => api_calls.extend(calls),
+                Batch::AiCalls(calls) => ai_calls.extend(calls),
+            }
+        }
         let mut conn = self.connection()?;
         let statements = WriteStatements {
             page_views: conn.prepare_cached(INSERT_PAGE_VIEWS)?,
