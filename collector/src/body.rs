@@ -92,25 +92,25 @@ impl ContentEncoding {
 }
 
 /// Checks that `headers` name one of `accepted` as the media type, whatever its parameters
-/// (`text/plain;charset=UTF-8` is `text/plain`). `in_words` describes `accepted` for the message.
+/// (`text/plain;charset=UTF-8` is `text/plain`), and gives its position in `accepted`. `in_words`
+/// describes `accepted` for the message.
 pub fn require_content_type(
     headers: &HeaderMap,
     accepted: &[&str],
     in_words: &'static str,
-) -> Result<(), BodyError> {
+) -> Result<usize, BodyError> {
     let Some(value) = headers.get(CONTENT_TYPE) else {
         return Err(BodyError::MissingContentType { accepted: in_words });
     };
     let text = value.to_str().unwrap_or("(not text)");
     let essence = text.split(';').next().unwrap_or_default().trim();
-    if accepted.iter().any(|a| a.eq_ignore_ascii_case(essence)) {
-        Ok(())
-    } else {
-        Err(BodyError::UnsupportedContentType {
+    accepted
+        .iter()
+        .position(|a| a.eq_ignore_ascii_case(essence))
+        .ok_or_else(|| BodyError::UnsupportedContentType {
             got: quote(text),
             accepted: in_words,
         })
-    }
 }
 
 /// Reads the whole body from `payload`, decoding `encoding`, and fails as soon as more than

@@ -33,6 +33,9 @@ pub enum ApiError {
     /// The batch is malformed (400) or its envelope breaks a rule (422).
     #[error(transparent)]
     Batch(#[from] BatchError),
+    /// An OTLP request body that does not decode (400).
+    #[error("{0}")]
+    Otlp(String),
     /// The `hours=` window is not acceptable.
     #[error(transparent)]
     Window(#[from] WindowError),
@@ -78,6 +81,7 @@ impl ApiError {
             Self::Body(BodyError::BadGzip(_)) | Self::Body(BodyError::Read(_)) => "malformed_body",
             Self::Batch(e) if e.is_malformed() => "malformed_body",
             Self::Batch(_) => "invalid_batch",
+            Self::Otlp(_) => "malformed_body",
             Self::Window(_) | Self::Query(_) => "invalid_query",
             Self::Store(_) | Self::Queue(QueueError::Store(_)) => "store_unavailable",
             Self::Queue(QueueError::Full { .. }) => "overloaded",
@@ -104,6 +108,7 @@ impl ResponseError for ApiError {
             }
             Self::Batch(e) if e.is_malformed() => StatusCode::BAD_REQUEST,
             Self::Batch(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Otlp(_) => StatusCode::BAD_REQUEST,
             Self::Window(_) | Self::Query(_) => StatusCode::BAD_REQUEST,
             Self::Store(_) | Self::Queue(_) | Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,

@@ -57,6 +57,7 @@ pub mod host;
 pub mod host_history;
 pub mod ingest_queue;
 pub mod normalize;
+pub mod otlp;
 pub mod periodic;
 pub mod pricing;
 pub mod request_log;

@@ -47,6 +47,12 @@ pub struct IngestCounters {
     pub events_accepted: AtomicU64,
     /// Events refused item by item, by rule broken.
     pub events_rejected: Mutex<BTreeMap<&'static str, u64>>,
+    /// OTLP spans stored as API or AI calls.
+    pub otlp_spans_recorded: AtomicU64,
+    /// OTLP spans that are neither AI nor HTTP server spans (taken, not stored).
+    pub otlp_spans_ignored: AtomicU64,
+    /// OTLP spans refused (counted in `partialSuccess.rejectedSpans`).
+    pub otlp_spans_refused: AtomicU64,
 }
 
 impl IngestCounters {

@@ -267,6 +267,18 @@ struct CallsOnly<'a> {
     calls: Vec<&'a RawValue>,
 }
 
+/// Checks one record received at `received_at_ms` by every rule a record of a batch is
+/// checked by (those of [`RecordMeta`], the record's own, its time), and gives its time in
+/// epoch ms. For records built by the collector from another format (OTLP spans).
+pub fn check_record<T: BackendRecord>(
+    record: &T,
+    received_at_ms: i64,
+) -> Result<i64, ValidationError> {
+    record.meta().validate()?;
+    record.validate()?;
+    record.meta().at_ms(received_at_ms)
+}
+
 /// Parses and validates a backend batch `{"calls": [...]}` received at `received_at_ms`. The
 /// caller has already bounded the body's size.
 pub fn parse_backend_batch<T: BackendRecord>(
@@ -295,16 +307,9 @@ pub fn parse_backend_batch<T: BackendRecord>(
     for (index, raw) in calls.into_iter().enumerate() {
         let checked = serde_json::from_str::<T>(raw.get())
             .map_err(|e| (without_position(&e), SCHEMA_CODE))
-            .and_then(|record| {
-                let checks = record
-                    .meta()
-                    .validate()
-                    .and_then(|()| record.validate())
-                    .and_then(|()| record.meta().at_ms(received_at_ms));
-                match checks {
-                    Ok(at_ms) => Ok((record, at_ms)),
-                    Err(e) => Err((e.to_string(), e.code())),
-                }
+            .and_then(|record| match check_record(&record, received_at_ms) {
+                Ok(at_ms) => Ok((record, at_ms)),
+                Err(e) => Err((e.to_string(), e.code())),
             });
         match checked {
             Ok((record, at_ms)) => parsed.accepted.push((index, record, at_ms)),

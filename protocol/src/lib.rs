@@ -20,8 +20,8 @@ pub mod parse;
 pub mod validate;
 
 pub use backend::{
-    parse_backend_batch, AiCall, ApiCall, BackendRecord, ParsedCalls, RecordMeta, Timestamp,
-    DEFAULT_SERVICE,
+    check_record, parse_backend_batch, AiCall, ApiCall, BackendRecord, ParsedCalls, RecordMeta,
+    Timestamp, DEFAULT_SERVICE,
 };
 pub use browser::{
     BatchHeader, Event, EventBody, Navigation, NavigationType, PageView, Rating, VitalName,

@@ -154,6 +154,26 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             .map(|(code, n)| (vec![("reason", *code)], *n as f64))
             .collect(),
     );
+    labelled(
+        &mut out,
+        "perfwatch_otlp_spans_total",
+        "counter",
+        "OTLP spans received, by outcome: recorded (as API or AI calls), ignored (neither AI \
+         nor HTTP server spans) or refused (counted in partialSuccess).",
+        [
+            ("recorded", &ingest.otlp_spans_recorded),
+            ("ignored", &ingest.otlp_spans_ignored),
+            ("refused", &ingest.otlp_spans_refused),
+        ]
+        .iter()
+        .map(|(outcome, n)| {
+            (
+                vec![("outcome", *outcome)],
+                n.load(Ordering::Relaxed) as f64,
+            )
+        })
+        .collect(),
+    );
     let latest = state
         .host
         .latest

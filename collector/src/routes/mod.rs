@@ -7,6 +7,7 @@ pub mod health;
 pub mod index;
 pub mod ingest;
 pub mod metrics;
+pub mod otlp;
 pub mod system;
 pub mod system_metrics;
 pub mod vitals;
@@ -22,6 +23,8 @@ use crate::error::ApiError;
 pub const FRONTEND_METRICS: &str = "/api/v1/monitoring/frontend-metrics";
 pub const API_CALLS: &str = "/api/v1/monitoring/api-calls";
 pub const AI_CALLS: &str = "/api/v1/monitoring/ai-calls";
+/// OTLP/HTTP trace export (the path OpenTelemetry exporters append to their endpoint).
+pub const OTLP_TRACES: &str = "/v1/traces";
 pub const API_STATS: &str = "/api/v1/monitoring/api/stats";
 pub const DASHBOARD: &str = "/api/v1/monitoring/dashboard";
 pub const AI_STATS: &str = "/api/v1/monitoring/ai/stats";
@@ -51,6 +54,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource(AI_CALLS)
             .route(web::post().to(ingest::ai_calls))
+            .default_service(web::to(method_not_allowed("POST"))),
+    )
+    .service(
+        web::resource(OTLP_TRACES)
+            .route(web::post().to(otlp::traces))
             .default_service(web::to(method_not_allowed("POST"))),
     )
     .service(
