@@ -82,7 +82,7 @@ pub struct Latency {
 }
 
 impl Latency {
-    fn of(sketch: &DdSketch) -> Self {
+    pub fn of(sketch: &DdSketch) -> Self {
         let count = sketch.count();
         Self {
             avg: (count > 0).then(|| sketch.sum() / count as f64),

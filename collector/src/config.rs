@@ -4,6 +4,7 @@
 //! The environment is passed in as a function ([`Config::resolve`]) rather than read here, so
 //! that precedence can be tested without touching the process environment.
 
+use crate::session_stats::SessionPolicy;
 use std::fmt;
 use std::net::SocketAddr;
 use std::ops::Range;
@@ -149,6 +150,11 @@ pub struct FileConfig {
     /// replace the built-in ones of the same provider, model and date and add the others.
     /// Relative to the working directory. Default: the built-in table alone.
     pub prices_file: Option<PathBuf>,
+    /// Minutes back a user counts as active. Default 5.
+    pub active_user_minutes: Option<u32>,
+    /// Minutes of inactivity after which a session's activity counts as a new session.
+    /// Default 30.
+    pub session_timeout_minutes: Option<u32>,
 }
 
 impl FileConfig {
@@ -260,6 +266,9 @@ pub struct Config {
     pub thresholds: Thresholds,
     /// The user's AI model prices, added to the built-in table (file: `prices_file`).
     pub prices_file: Option<PathBuf>,
+    /// How users and sessions are counted (file: `active_user_minutes`,
+    /// `session_timeout_minutes`; default 5, 30).
+    pub sessions: SessionPolicy,
 }
 
 /// Seconds between roll-up passes when the config file does not say.
@@ -403,6 +412,7 @@ impl Config {
             other => Ok(other.unwrap_or(default)),
         };
         let rollup_defaults = RollupPolicy::default();
+        let session_defaults = SessionPolicy::default();
         let rollups = RollupPolicy {
             minute_days: days(
                 "rollup_minute_days",
@@ -502,6 +512,18 @@ impl Config {
             monitor,
             thresholds,
             prices_file: file.prices_file,
+            sessions: SessionPolicy {
+                active_minutes: days(
+                    "active_user_minutes",
+                    file.active_user_minutes,
+                    session_defaults.active_minutes,
+                )?,
+                timeout_minutes: days(
+                    "session_timeout_minutes",
+                    file.session_timeout_minutes,
+                    session_defaults.timeout_minutes,
+                )?,
+            },
         };
         if config.postgres_pool_size < 2 {
             return Err(ConfigError::PoolTooSmall);

@@ -510,6 +510,17 @@ mod tests {
         ) -> Result<(), StoreError> {
             self.inner.scan_ai_calls(since_ms, until_ms, each)
         }
+        fn scan_sessions(
+            &self,
+            since_ms: i64,
+            until_ms: i64,
+            each: &mut dyn FnMut(crate::session_stats::SessionPoint),
+        ) -> Result<(), StoreError> {
+            self.inner.scan_sessions(since_ms, until_ms, each)
+        }
+        fn active_users(&self, since_ms: i64) -> Result<crate::store::ActiveCounts, StoreError> {
+            self.inner.active_users(since_ms)
+        }
         fn sync(&self) -> Result<(), StoreError> {
             let failing = self.failing_syncs.load(Ordering::Acquire);
             if failing > 0 {

@@ -64,6 +64,7 @@ pub mod request_log;
 pub mod retention;
 pub mod rollup;
 pub mod routes;
+pub mod session_stats;
 pub mod sketch;
 pub mod state;
 pub mod stats;
@@ -224,7 +225,8 @@ pub async fn run(config: Config) -> io::Result<()> {
         .map_err(|e| io::Error::other(format!("cannot use the price table: {e}")))?;
     let state = AppState::new(Arc::clone(&store), queue.clone(), SystemInfo::gather())
         .with_thresholds(config.thresholds)
-        .with_prices(prices);
+        .with_prices(prices)
+        .with_sessions(config.sessions);
     let monitor = Monitor::start(
         store,
         state.host.name.clone(),

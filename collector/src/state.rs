@@ -11,6 +11,7 @@ use crate::api_call_recorder::BufferedCalls;
 use crate::host_history::{SharedLatest, Thresholds};
 use crate::ingest_queue::IngestQueue;
 use crate::pricing::PriceTable;
+use crate::session_stats::SessionPolicy;
 use crate::store::{SharedStore, Store, StoreError};
 use crate::system::SystemInfo;
 
@@ -33,6 +34,8 @@ pub struct AppState {
     pub prices: Arc<PriceTable>,
     /// The collector's own API calls, waiting to be stored ([`crate::api_call_recorder`]).
     pub own_calls: Arc<BufferedCalls>,
+    /// How users and sessions are counted.
+    pub sessions: SessionPolicy,
 }
 
 /// What ingest has taken and refused since start. Every label set is bounded: refusals are
@@ -107,12 +110,19 @@ impl AppState {
             ingest: Arc::default(),
             prices: Arc::new(PriceTable::builtin()),
             own_calls: Arc::new(BufferedCalls::new(OWN_CALLS_BUFFERED)),
+            sessions: SessionPolicy::default(),
         }
     }
 
     /// This state pricing AI calls with `prices` (the built-in table with the user's entries).
     pub fn with_prices(mut self, prices: PriceTable) -> Self {
         self.prices = Arc::new(prices);
+        self
+    }
+
+    /// This state counting users and sessions by `policy`.
+    pub fn with_sessions(mut self, policy: SessionPolicy) -> Self {
+        self.sessions = policy;
         self
     }
 

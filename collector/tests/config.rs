@@ -133,6 +133,7 @@ fn a_non_loopback_listen_address_is_refused() {
         monitor: Default::default(),
         thresholds: Default::default(),
         prices_file: None,
+        sessions: Default::default(),
     };
     assert!(config.validate().is_err());
 }
@@ -323,6 +324,39 @@ fn rollup_tiers_and_interval_come_from_the_file_and_are_never_0() {
         "rollup_day_days",
         "rollup_interval_seconds",
     ] {
+        std::fs::write(&file, format!("{key} = 0\n")).expect("write config");
+        let err = Config::resolve(args(&["--config", &flag]), no_env).unwrap_err();
+        assert!(err.to_string().contains(key), "{err}");
+    }
+}
+
+#[test]
+fn session_counting_comes_from_the_file_and_is_never_0() {
+    let defaults = Config::resolve(args(&[]), no_env).unwrap();
+    assert_eq!(
+        (
+            defaults.sessions.active_minutes,
+            defaults.sessions.timeout_minutes
+        ),
+        (5, 30)
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("collector.toml");
+    let flag = file.to_string_lossy().into_owned();
+    std::fs::write(
+        &file,
+        "active_user_minutes = 15\nsession_timeout_minutes = 60\n",
+    )
+    .expect("write config");
+    let config = Config::resolve(args(&["--config", &flag]), no_env).unwrap();
+    assert_eq!(
+        (
+            config.sessions.active_minutes,
+            config.sessions.timeout_minutes
+        ),
+        (15, 60)
+    );
+    for key in ["active_user_minutes", "session_timeout_minutes"] {
         std::fs::write(&file, format!("{key} = 0\n")).expect("write config");
         let err = Config::resolve(args(&["--config", &flag]), no_env).unwrap_err();
         assert!(err.to_string().contains(key), "{err}");

@@ -16,9 +16,10 @@ use perfwatch_collector::rollup::{
     self, roll_once, DirtyBucket, RawMinute, RawPageView, RawVital, RollStats, Rollup,
     RollupPolicy, Tier,
 };
+use perfwatch_collector::session_stats::{ActiveUsers, SessionStats, SessionStatsBuilder};
 use perfwatch_collector::store::{
-    self, postgres as pg_store, sqlite as sqlite_store, PostgresOptions, PostgresStore,
-    SharedStore, Store, StoreError, StoreOutcome,
+    self, postgres as pg_store, sqlite as sqlite_store, ActiveCounts, PostgresOptions,
+    PostgresStore, SharedStore, Store, StoreError, StoreOutcome,
 };
 use perfwatch_protocol::{parse_browser_batch, VitalName};
 use serde_json::{json, Value};
@@ -236,6 +237,7 @@ both_stores!(
     stale_marks_are_cleared_without_touching_the_bucket,
     old_rollups_are_pruned_per_tier,
     host_samples_and_their_hourly_rollups_are_kept_per_host,
+    sessions_are_cut_at_long_pauses_and_active_users_counted,
 );
 
 /// The records of a batch from app `a`, session `session`, page view `p` (route `/a`), sent
@@ -476,6 +478,111 @@ fn a_large_batch_keeps_each_metric_once_at_its_highest_seq(backend: &dyn Backend
         backend.number("SELECT COUNT(DISTINCT measured_at_ms) FROM web_vitals"),
         1.0,
         "all dated by the batch's one time"
+    );
+}
+
+/// A batch of session `session` holding page view `page_view` started at `at_ms`, arriving at
+/// `received_at_ms`.
+fn page_view_batch(
+    session: &str,
+    user: Option<&str>,
+    page_view: &str,
+    at_ms: i64,
+    received_at_ms: i64,
+) -> BrowserRecords {
+    let mut batch = records(
+        session,
+        json!([{"type": "page_view", "start_time": 0, "page_view_id": page_view}]),
+    );
+    batch.user_id = user.map(str::to_owned);
+    batch.received_at_ms = received_at_ms;
+    for record in &mut batch.records {
+        record.at_ms = at_ms;
+    }
+    batch
+}
+
+/// The session statistics of `[since_ms, until_ms)` with a 30-minute timeout.
+fn session_stats(store: &SharedStore, since_ms: i64, until_ms: i64) -> SessionStats {
+    on_plain_thread(|| {
+        let mut builder = SessionStatsBuilder::new(since_ms, until_ms, 30 * MINUTE_MS);
+        store.scan_sessions(since_ms, until_ms, &mut |point| builder.add(point))?;
+        Ok::<_, StoreError>(builder.finish(ActiveUsers::default()))
+    })
+    .expect("scan sessions")
+}
+
+fn sessions_are_cut_at_long_pauses_and_active_users_counted(backend: &dyn Backend) {
+    let store = backend.open().expect("open");
+    let t = Tier::Minute.bucket_of(now());
+    let batches = [
+        // u's first visit: two pages 10 minutes apart, the second sent 2 minutes later.
+        page_view_batch(
+            "s1",
+            Some("u"),
+            "p1",
+            t - 90 * MINUTE_MS,
+            t - 90 * MINUTE_MS,
+        ),
+        page_view_batch(
+            "s1",
+            Some("u"),
+            "p2",
+            t - 80 * MINUTE_MS,
+            t - 78 * MINUTE_MS,
+        ),
+        // Back 76 minutes later under the same session id: a new visit.
+        page_view_batch("s1", Some("u"), "p3", t - 2 * MINUTE_MS, t - 2 * MINUTE_MS),
+        // Someone not signed in, whose page was still sending a minute ago.
+        page_view_batch("s2", None, "q1", t - 10 * MINUTE_MS, t - MINUTE_MS),
+    ];
+    let refs: Vec<&BrowserRecords> = batches.iter().collect();
+    write(&store, &refs);
+    // Delivered again: nothing changes.
+    write(&store, &refs[1..2]);
+    write_batches(
+        &store,
+        &[Batch::ApiCalls(vec![api_call(
+            "api",
+            None,
+            200,
+            t - MINUTE_MS,
+        )])],
+    );
+
+    let stats = session_stats(&store, t - 2 * HOUR_MS, t + MINUTE_MS);
+    assert_eq!(stats.sessions_started, 3, "{stats:?}");
+    assert_eq!(stats.page_views.total, 4);
+    assert_eq!(
+        (stats.users, stats.anonymous_sessions),
+        (1, 1),
+        "u twice, and one session without a user"
+    );
+    // s1's first visit: from its first page to the arrival of the second page's batch.
+    assert_eq!(
+        stats.duration_ms.max.map(f64::round),
+        Some((12 * MINUTE_MS) as f64)
+    );
+    let views: Vec<u64> = stats
+        .page_views
+        .distribution
+        .iter()
+        .map(|b| b.sessions)
+        .collect();
+    assert_eq!(views, [2, 1, 0, 0, 0]);
+    // A window starting after s1's first visit sees only the visits started in it.
+    let recent = session_stats(&store, t - 30 * MINUTE_MS, t + MINUTE_MS);
+    assert_eq!(recent.sessions_started, 2);
+
+    let active = on_plain_thread(|| store.active_users(t - 5 * MINUTE_MS)).expect("active");
+    // s1 and s2 are active; s2 has no user; u and the backend's u_42 are the named users.
+    assert_eq!(
+        active,
+        ActiveCounts {
+            sessions: 2,
+            anonymous_sessions: 1,
+            named_users: 2
+        }
     );
 }
 
@@ -998,7 +1105,10 @@ fn old_events_are_pruned_in_chunks_and_recent_ones_kept(backend: &dyn Backend) {
 
     // One row per table and chunk: the two old vitals need two chunks.
     let first = on_plain_thread(|| store.prune(cutoff, 1)).expect("prune");
-    assert_eq!(first, 3, "a page view, a vital and a navigation");
+    assert_eq!(
+        first, 4,
+        "a page view, a vital, a navigation and the session's minute of activity"
+    );
     let mut total = first;
     loop {
         let deleted = on_plain_thread(|| store.prune(cutoff, 1)).expect("prune");
@@ -1007,9 +1117,17 @@ fn old_events_are_pruned_in_chunks_and_recent_ones_kept(backend: &dyn Backend) {
         }
         total += deleted;
     }
-    // 4 raw events, and on SQLite the session, page view and minute their metrics referred to.
+    // 4 raw events and the minute of activity, and on SQLite the session, page view and
+    // minute their metrics referred to.
     let references = if backend.has_table("pages") { 3 } else { 0 };
-    assert_eq!(total, 4 + references);
+    assert_eq!(total, 5 + references);
+    assert_eq!(
+        backend.number("SELECT COUNT(*) FROM session_activity WHERE session_id = 'old'"),
+        0.0
+    );
+    assert!(
+        backend.number("SELECT COUNT(*) FROM session_activity WHERE session_id = 'new'") >= 1.0
+    );
     if references > 0 {
         for table in ["pages", "sessions", "vital_minutes"] {
             assert_eq!(
@@ -1502,6 +1620,8 @@ fn a_version_3_database_is_migrated_and_rolls_up_its_data(backend: &dyn Backend)
     );
     // The migration marked the history for the roll-ups: the one minute holding events.
     assert_eq!(backend.count("rollup_dirty"), 1);
+    // Session activity is filled from the page views stored before.
+    assert_eq!(backend.count("session_activity"), 1);
     // The metric stored under version 3 is reported again (seq 2), now.
     write(
         &store,

@@ -97,5 +97,14 @@ test('FCP, LCP and TTFB match web-vitals on the same load and reach the collecto
     // One page view: the p75 is that page view's value, stored as a 64-bit float.
     assert.equal(vitals[name].p75, ours[name], `${name} p75 at the collector`);
   }
+
+  // The visit is one session of one page view, active now.
+  const { body } = await collector.api('/api/v1/monitoring/sessions?hours=1');
+  const sessions = body.data;
+  t.diagnostic(`sessions ${JSON.stringify(sessions)}`);
+  assert.equal(sessions.sessions_started, 1);
+  assert.equal(sessions.page_views.total, 1);
+  assert.equal(sessions.active_users.sessions, 1);
+  assert.ok(sessions.duration_ms.max > 0, 'from the page load to the batch sent on leaving');
   await page.close();
 });

@@ -1,6 +1,6 @@
 //! `GET /api/v1/monitoring/dashboard?hours=` (or `from=&to=`): everything a dashboard shows
 //! in one answer, shaped like the seed design's example: the host now and its status, the API
-//! and AI statistics and the frontend vitals of the window, and the active alerts.
+//! and AI statistics, the frontend vitals and the sessions of the window, and the active alerts.
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,9 @@ use crate::envelope;
 use crate::error::ApiError;
 use crate::host_history::Assessment;
 use crate::routes::backend_stats::{ai_statistics, api_statistics};
+use crate::routes::sessions::session_statistics;
 use crate::routes::vitals::vitals_report;
+use crate::session_stats::SessionStats;
 use crate::state::AppState;
 use crate::stats::VitalsReport;
 use crate::window::WindowParams;
@@ -49,6 +51,7 @@ struct Dashboard {
     api_statistics: ApiStats,
     ai_statistics: AiStats,
     frontend_vitals: VitalsReport,
+    sessions: SessionStats,
     /// Alerts firing now (alert rules are not built yet: always empty).
     active_alerts: Vec<serde_json::Value>,
 }
@@ -88,6 +91,7 @@ pub async fn dashboard(
         api_statistics: api_statistics(&state, window, None).await?,
         ai_statistics: ai_statistics(&state, window, None).await?,
         frontend_vitals: vitals_report(&state, window, now, false).await?,
+        sessions: session_statistics(&state, window, now).await?,
         active_alerts: Vec::new(),
     };
     Ok(envelope::success(&dashboard))

@@ -8,6 +8,7 @@ pub mod index;
 pub mod ingest;
 pub mod metrics;
 pub mod otlp;
+pub mod sessions;
 pub mod system;
 pub mod system_metrics;
 pub mod vitals;
@@ -38,6 +39,8 @@ pub const SYSTEM_METRICS: &str = "/api/v1/monitoring/system/metrics";
 pub const METRICS: &str = "/metrics";
 /// `GET`: web vitals statistics.
 pub const FRONTEND_VITALS: &str = "/api/v1/monitoring/frontend/vitals";
+/// Active users and session statistics.
+pub const SESSIONS: &str = "/api/v1/monitoring/sessions";
 
 /// Registers every route. A known path asked with another method answers 405 with `Allow`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -94,6 +97,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource(FRONTEND_VITALS)
             .route(web::get().to(vitals::frontend_vitals))
+            .default_service(web::to(method_not_allowed("GET"))),
+    )
+    .service(
+        web::resource(SESSIONS)
+            .route(web::get().to(sessions::sessions))
             .default_service(web::to(method_not_allowed("GET"))),
     )
     .service(

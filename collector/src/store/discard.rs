@@ -5,11 +5,12 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{Store, StoreError, StoreOutcome, VitalRows};
+use super::{ActiveCounts, Store, StoreError, StoreOutcome, VitalRows};
 use crate::backend_stats::{AiCallRow, ApiCallRow};
 use crate::host_history::{HostPoint, SeriesRollup};
 use crate::normalize::Batch;
 use crate::rollup::{DirtyBucket, RawMinute, Rollup, RollupLock, Tier};
+use crate::session_stats::SessionPoint;
 
 /// A store that keeps nothing.
 #[derive(Debug, Default)]
@@ -44,6 +45,19 @@ impl Store for DiscardStore {
         _each: &mut dyn FnMut(ApiCallRow),
     ) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    fn scan_sessions(
+        &self,
+        _since_ms: i64,
+        _until_ms: i64,
+        _each: &mut dyn FnMut(SessionPoint),
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn active_users(&self, _since_ms: i64) -> Result<ActiveCounts, StoreError> {
+        Ok(ActiveCounts::default())
     }
 
     fn scan_ai_calls(

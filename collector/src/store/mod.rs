@@ -37,10 +37,22 @@ use crate::config::StoreLocation;
 use crate::host_history::{HostPoint, SeriesRollup};
 use crate::normalize::Batch;
 use crate::rollup::{DirtyBucket, RawMinute, Rollup, RollupLock, Tier};
+use crate::session_stats::SessionPoint;
 
 pub use self::postgres::{PostgresOptions, PostgresStore};
 pub use discard::DiscardStore;
 pub use sqlite::SqliteStore;
+
+/// What [`Store::active_users`] counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ActiveCounts {
+    /// Browser sessions with activity.
+    pub sessions: u64,
+    /// Those of them that never named a user.
+    pub anonymous_sessions: u64,
+    /// Distinct user ids of active sessions and of backend calls.
+    pub named_users: u64,
+}
 
 /// What a store does for the collector. Methods block: call them from the writer thread or the
 /// blocking pool, never from an async worker.
@@ -68,6 +80,20 @@ pub trait Store: Send + Sync + Debug + 'static {
     fn sync(&self) -> Result<(), StoreError> {
         Ok(())
     }
+
+    /// Hands `each` the activity rows and page view starts of every browser session active in
+    /// `[since_ms, until_ms)` (all of each such session's, before and after too), ordered by
+    /// app, session id and time, one at a time.
+    fn scan_sessions(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        each: &mut dyn FnMut(SessionPoint),
+    ) -> Result<(), StoreError>;
+
+    /// Browser sessions active since `since_ms`, and the users behind them and behind backend
+    /// calls since then.
+    fn active_users(&self, since_ms: i64) -> Result<ActiveCounts, StoreError>;
 
     /// The web vitals first measured, and the page views started, in `[since_ms, until_ms)`
     /// (epoch ms).

@@ -60,7 +60,7 @@ use std::path::Path;
 
 use postgres::types::Type;
 
-use super::{export, Store, StoreError, StoreOutcome, VitalRows, VitalSample};
+use super::{export, ActiveCounts, Store, StoreError, StoreOutcome, VitalRows, VitalSample};
 use crate::backend_stats::{AiCallRow, ApiCallRow};
 use crate::config::{redact_url, scrub_secrets};
 use crate::host_history::{HostPoint, SeriesRollup};
@@ -69,6 +69,7 @@ use crate::rollup::{
     self, DirtyBucket, PageViewSeries, RawMinute, RawPageView, RawVital, Rollup, RollupLock, Tier,
     VitalSeries,
 };
+use crate::session_stats::{self, SessionPoint};
 use crate::sketch::{DdSketch, Hll};
 use postgres::fallible_iterator::FallibleIterator;
 
@@ -313,11 +314,70 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                      $16::float8[], $17::float8[], $18::bigint[], $19::bigint[])
 ON CONFLICT (service, event_id) WHERE event_id IS NOT NULL DO NOTHING";
 
+/// Migration 7: when each browser session was active, a row per session and minute
+/// ([`crate::session_stats`]), filled from the page views already stored.
+const SCHEMA_V7: &str = "
+CREATE TABLE IF NOT EXISTS session_activity (
+    app        TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    minute_ms  BIGINT NOT NULL,
+    first_ms   BIGINT NOT NULL,
+    last_ms    BIGINT NOT NULL,
+    user_id    TEXT,
+    PRIMARY KEY (app, session_id, minute_ms)
+);
+CREATE INDEX IF NOT EXISTS session_activity_by_minute ON session_activity (minute_ms);
+INSERT INTO session_activity (app, session_id, minute_ms, first_ms, last_ms, user_id)
+SELECT app, session_id, (started_at_ms / 60000) * 60000, MIN(started_at_ms), MAX(started_at_ms),
+       MAX(user_id)
+FROM page_views GROUP BY 1, 2, 3
+ON CONFLICT DO NOTHING;
+";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one (and SQLite's alike).
-pub const MIGRATIONS: [&str; 6] = [
-    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6,
+pub const MIGRATIONS: [&str; 7] = [
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7,
 ];
+
+/// Sessions' activity per minute, many rows to a statement (one per key: the writer merges
+/// a group's rows first), merged with what is already there. Rows come sorted by key, so two
+/// collectors upserting the same rows lock them in the same order.
+const UPSERT_SESSION_ACTIVITY: &str = "
+INSERT INTO session_activity (app, session_id, minute_ms, first_ms, last_ms, user_id)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[],
+                     $6::text[])
+ON CONFLICT (app, session_id, minute_ms) DO UPDATE SET
+    first_ms = LEAST(session_activity.first_ms, EXCLUDED.first_ms),
+    last_ms = GREATEST(session_activity.last_ms, EXCLUDED.last_ms),
+    user_id = COALESCE(EXCLUDED.user_id, session_activity.user_id)";
+
+/// The activity and page views of every session active in `[$1, $2)` (minutes), ordered by
+/// session and time (SQLite's `SESSION_POINTS`).
+const SESSION_POINTS: &str = "
+WITH active AS (SELECT DISTINCT app, session_id FROM session_activity
+                WHERE minute_ms >= $1 AND minute_ms < $2)
+SELECT a.app, a.session_id, a.first_ms, a.last_ms, 0, a.user_id
+FROM session_activity a JOIN active USING (app, session_id)
+UNION ALL
+SELECT p.app, p.session_id, p.started_at_ms, p.started_at_ms, 1, p.user_id
+FROM page_views p JOIN active USING (app, session_id)
+ORDER BY 1, 2, 3";
+
+/// Sessions active since `$2` (its minute `$1`), those without a user, and the distinct users
+/// of active sessions and backend calls (SQLite's `ACTIVE_USERS`).
+const ACTIVE_USERS: &str = "
+SELECT
+  (SELECT COUNT(*) FROM (SELECT 1 FROM session_activity
+                         WHERE minute_ms >= $1 AND last_ms >= $2 GROUP BY app, session_id) s),
+  (SELECT COUNT(*) FROM (SELECT 1 FROM session_activity
+                         WHERE minute_ms >= $1 AND last_ms >= $2 GROUP BY app, session_id
+                         HAVING MAX(user_id) IS NULL) a),
+  (SELECT COUNT(*) FROM (
+      SELECT user_id FROM session_activity
+      WHERE minute_ms >= $1 AND last_ms >= $2 AND user_id IS NOT NULL
+      UNION SELECT user_id FROM api_calls WHERE at_ms >= $2 AND user_id IS NOT NULL
+      UNION SELECT user_id FROM ai_calls WHERE at_ms >= $2 AND user_id IS NOT NULL) u)";
 
 /// The version table: one row, created by the first migration transaction.
 const VERSION_TABLE: &str = "
@@ -483,7 +543,8 @@ impl Default for PostgresOptions {
 
 /// The raw tables and the column that dates their rows, for retention. (SQLite's
 /// layout differs: see its `PRUNE`.)
-const RAW_TABLES: [(&str, &str); 6] = [
+const RAW_TABLES: [(&str, &str); 7] = [
+    ("session_activity", "minute_ms"),
     ("api_calls", "at_ms"),
     ("ai_calls", "at_ms"),
     ("page_views", "started_at_ms"),
@@ -637,6 +698,7 @@ impl Store for PostgresStore {
         };
         let insert_api_calls = conn.prepare_cached(INSERT_API_CALLS)?;
         let insert_ai_calls = conn.prepare_cached(INSERT_AI_CALLS)?;
+        let upsert_activity = conn.prepare_cached(UPSERT_SESSION_ACTIVITY)?;
         let cleaned: Vec<Cow<'_, BrowserRecords>> =
             batches.iter().map(|batch| without_nul(batch)).collect();
         let batches: Vec<&BrowserRecords> = cleaned.iter().map(|batch| &**batch).collect();
@@ -645,6 +707,22 @@ impl Store for PostgresStore {
         write_ai_calls(&mut tx, &insert_ai_calls, &ai_calls)?;
         let (browser_outcomes, rows) = plan_group(&batches);
         let changed = rows.write(&mut tx, &statements)?;
+        let activity = session_stats::group_activity(batches.iter().copied());
+        if !activity.is_empty() {
+            let keys: Vec<_> = activity.keys().collect();
+            let rows: Vec<_> = activity.values().collect();
+            tx.execute(
+                &upsert_activity,
+                &[
+                    &column(&keys, |(app, _, _)| *app),
+                    &column(&keys, |(_, session_id, _)| *session_id),
+                    &column(&keys, |(_, _, minute)| *minute),
+                    &column(&rows, |(a, _)| a.first_ms),
+                    &column(&rows, |(a, _)| a.last_ms),
+                    &column(&rows, |(_, user)| *user),
+                ],
+            )?;
+        }
         // The minutes whose roll-ups the group changed, marked in its transaction.
         let minutes: Vec<i64> = changed
             .into_iter()
@@ -726,6 +804,42 @@ impl Store for PostgresStore {
             });
         }
         Ok(())
+    }
+
+    fn scan_sessions(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        each: &mut dyn FnMut(SessionPoint),
+    ) -> Result<(), StoreError> {
+        let mut conn = self.connection()?;
+        let stmt = conn.prepare_cached(SESSION_POINTS)?;
+        let since_minute = Tier::Minute.bucket_of(since_ms);
+        let mut rows = conn.client.query_raw(&stmt, [&since_minute, &until_ms])?;
+        while let Some(row) = rows.next()? {
+            each(SessionPoint {
+                app: row.try_get(0)?,
+                session_id: row.try_get(1)?,
+                first_ms: row.try_get(2)?,
+                last_ms: row.try_get(3)?,
+                page_view: row.try_get::<_, i32>(4)? == 1,
+                user_id: row.try_get(5)?,
+            });
+        }
+        Ok(())
+    }
+
+    fn active_users(&self, since_ms: i64) -> Result<ActiveCounts, StoreError> {
+        let mut conn = self.connection()?;
+        let stmt = conn.prepare_cached(ACTIVE_USERS)?;
+        let row = conn
+            .client
+            .query_one(&stmt, &[&Tier::Minute.bucket_of(since_ms), &since_ms])?;
+        Ok(ActiveCounts {
+            sessions: count(row.try_get(0)?),
+            anonymous_sessions: count(row.try_get(1)?),
+            named_users: count(row.try_get(2)?),
+        })
     }
 
     fn vital_rows(&self, since_ms: i64, until_ms: i64) -> Result<VitalRows, StoreError> {

@@ -23,7 +23,7 @@ use std::io::Write;
 
 use rusqlite::types::ValueRef;
 
-use super::{export, Store, StoreError, StoreOutcome, VitalRows, VitalSample};
+use super::{export, ActiveCounts, Store, StoreError, StoreOutcome, VitalRows, VitalSample};
 use std::time::Duration;
 
 use perfwatch_protocol::{EventBody, Navigation, NavigationType, Rating, VitalName, WebVital};
@@ -35,6 +35,7 @@ use crate::normalize::{AiCallRecord, ApiCallRecord, Batch, BrowserRecords, Recor
 use crate::rollup::{
     self, DirtyBucket, RawMinute, RawPageView, RawVital, Rollup, RollupLock, Tier,
 };
+use crate::session_stats::{self, SessionPoint};
 use crate::sketch::{DdSketch, Hll};
 
 /// The schema version this collector writes (`PRAGMA user_version`): the number of
@@ -333,11 +334,67 @@ CREATE UNIQUE INDEX ai_calls_by_event ON ai_calls (service, event_id)
 CREATE INDEX ai_calls_by_time ON ai_calls (at_ms);
 ";
 
+/// Migration 8: when each browser session was active, a row per session and minute
+/// ([`crate::session_stats`]), for session statistics. Filled from the page views already
+/// stored.
+const SCHEMA_V8: &str = "
+CREATE TABLE session_activity (
+    app        TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    minute_ms  INTEGER NOT NULL,
+    first_ms   INTEGER NOT NULL,
+    last_ms    INTEGER NOT NULL,
+    user_id    TEXT,
+    PRIMARY KEY (app, session_id, minute_ms)
+) WITHOUT ROWID;
+CREATE INDEX session_activity_by_minute ON session_activity (minute_ms);
+INSERT INTO session_activity (app, session_id, minute_ms, first_ms, last_ms, user_id)
+SELECT app, session_id, (started_at_ms / 60000) * 60000, MIN(started_at_ms), MAX(started_at_ms),
+       MAX(user_id)
+FROM page_views GROUP BY 1, 2, 3;
+";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one.
-pub const MIGRATIONS: [&str; 7] = [
-    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7,
+pub const MIGRATIONS: [&str; 8] = [
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
 ];
+
+/// A session's activity in a minute, merged with what is already there.
+const UPSERT_SESSION_ACTIVITY: &str = "
+INSERT INTO session_activity (app, session_id, minute_ms, first_ms, last_ms, user_id)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+ON CONFLICT (app, session_id, minute_ms) DO UPDATE SET
+    first_ms = MIN(first_ms, excluded.first_ms),
+    last_ms = MAX(last_ms, excluded.last_ms),
+    user_id = COALESCE(excluded.user_id, user_id)";
+
+/// The activity and page views of every session active in `[?1, ?2)` (minutes), ordered by
+/// session and time, for [`crate::session_stats::SessionStatsBuilder`].
+const SESSION_POINTS: &str = "
+WITH active AS (SELECT DISTINCT app, session_id FROM session_activity
+                WHERE minute_ms >= ?1 AND minute_ms < ?2)
+SELECT a.app, a.session_id, a.first_ms, a.last_ms, 0, a.user_id
+FROM session_activity a JOIN active USING (app, session_id)
+UNION ALL
+SELECT p.app, p.session_id, p.started_at_ms, p.started_at_ms, 1, p.user_id
+FROM page_views p JOIN active USING (app, session_id)
+ORDER BY 1, 2, 3";
+
+/// Sessions active since `?2` (its minute `?1`), those of them without a user, and the
+/// distinct users of active sessions and of backend calls since then.
+const ACTIVE_USERS: &str = "
+SELECT
+  (SELECT COUNT(*) FROM (SELECT 1 FROM session_activity
+                         WHERE minute_ms >= ?1 AND last_ms >= ?2 GROUP BY app, session_id)),
+  (SELECT COUNT(*) FROM (SELECT 1 FROM session_activity
+                         WHERE minute_ms >= ?1 AND last_ms >= ?2 GROUP BY app, session_id
+                         HAVING MAX(user_id) IS NULL)),
+  (SELECT COUNT(*) FROM (
+      SELECT user_id FROM session_activity
+      WHERE minute_ms >= ?1 AND last_ms >= ?2 AND user_id IS NOT NULL
+      UNION SELECT user_id FROM api_calls WHERE at_ms >= ?2 AND user_id IS NOT NULL
+      UNION SELECT user_id FROM ai_calls WHERE at_ms >= ?2 AND user_id IS NOT NULL))";
 
 /// A page view once per id.
 const INSERT_PAGE_VIEW: &str = "
@@ -450,7 +507,9 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?
 /// Retention: each statement deletes at most `?2` rows dated before `?1`. Metrics are found
 /// through `vital_minutes`, whose entries go once their minute has no metrics left; a page
 /// goes once its session has no metrics left, a session once it has no pages left.
-const PRUNE: [&str; 9] = [
+const PRUNE: [&str; 10] = [
+    "DELETE FROM session_activity WHERE (app, session_id, minute_ms) IN
+     (SELECT app, session_id, minute_ms FROM session_activity WHERE minute_ms < ?1 LIMIT ?2)",
     "DELETE FROM api_calls WHERE rowid IN
      (SELECT rowid FROM api_calls WHERE at_ms < ?1 LIMIT ?2)",
     "DELETE FROM ai_calls WHERE rowid IN
@@ -588,6 +647,17 @@ impl Store for SqliteStore {
             });
         }
         statements.finish(&tx)?;
+        let browser = batches.iter().filter_map(|batch| match batch {
+            Batch::Browser(browser) => Some(browser),
+            _ => None,
+        });
+        let mut upsert = tx.prepare_cached(UPSERT_SESSION_ACTIVITY)?;
+        for ((app, session_id, minute), (a, user)) in session_stats::group_activity(browser) {
+            upsert.execute(params![
+                app, session_id, minute, a.first_ms, a.last_ms, user
+            ])?;
+        }
+        drop(upsert);
         tx.commit()?;
         Ok(outcomes)
     }
@@ -658,6 +728,42 @@ impl Store for SqliteStore {
             });
         }
         Ok(())
+    }
+
+    fn scan_sessions(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        each: &mut dyn FnMut(SessionPoint),
+    ) -> Result<(), StoreError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(SESSION_POINTS)?;
+        let mut rows = stmt.query([Tier::Minute.bucket_of(since_ms), until_ms])?;
+        while let Some(row) = rows.next()? {
+            each(SessionPoint {
+                app: row.get(0)?,
+                session_id: row.get(1)?,
+                first_ms: row.get(2)?,
+                last_ms: row.get(3)?,
+                page_view: row.get::<_, i64>(4)? == 1,
+                user_id: row.get(5)?,
+            });
+        }
+        Ok(())
+    }
+
+    fn active_users(&self, since_ms: i64) -> Result<ActiveCounts, StoreError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(ACTIVE_USERS)?;
+        Ok(
+            stmt.query_row([Tier::Minute.bucket_of(since_ms), since_ms], |row| {
+                Ok(ActiveCounts {
+                    sessions: count(row.get(0)?),
+                    anonymous_sessions: count(row.get(1)?),
+                    named_users: count(row.get(2)?),
+                })
+            })?,
+        )
     }
 
     fn vital_rows(&self, since_ms: i64, until_ms: i64) -> Result<VitalRows, StoreError> {
