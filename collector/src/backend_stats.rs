@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use crate::call_rollup::{AiDimension, AiSeries, ApiDimension, ApiSeries};
 use crate::sketch::DdSketch;
 
 /// Distinct group keys tracked while reading; later keys are counted under [`OTHER`].
@@ -122,34 +123,39 @@ impl<A: Default> Groups<A> {
         }
     }
 
-    /// The aggregate of `key`, or of the folded groups once the limit is reached.
-    fn entry(&mut self, key: &str) -> &mut A {
+    /// The aggregate of `key`, or of the folded groups once the limit is reached (counting
+    /// `records` as folded).
+    fn entry(&mut self, key: &str, records: u64) -> &mut A {
         if self.by_key.contains_key(key) || self.by_key.len() < MAX_TRACKED_GROUPS {
             return self.by_key.entry(key.to_owned()).or_default();
         }
-        self.folded_records += 1;
+        self.folded_records += records;
         self.other.get_or_insert_with(A::default)
     }
 }
 
-/// An API call aggregate.
-#[derive(Debug, Default)]
-struct ApiAggregate {
-    count: u64,
-    server_errors: u64,
-    errors: u64,
-    latency: DdSketch,
+/// An API call aggregate: what a group holds, and what a roll-up series stores.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApiAggregate {
+    pub count: u64,
+    /// Calls answered 5xx.
+    pub server_errors: u64,
+    /// Calls answered 4xx or 5xx.
+    pub errors: u64,
+    pub latency: DdSketch,
 }
 
 impl ApiAggregate {
-    fn add(&mut self, row: &ApiCallRow) {
+    /// Counts one call.
+    pub fn add(&mut self, row: &ApiCallRow) {
         self.count += 1;
         self.server_errors += u64::from(row.status >= 500);
         self.errors += u64::from(row.status >= 400);
         self.latency.add(row.duration_ms);
     }
 
-    fn merge(&mut self, other: &ApiAggregate) {
+    /// Adds `other`'s calls.
+    pub fn merge(&mut self, other: &ApiAggregate) {
         self.count += other.count;
         self.server_errors += other.server_errors;
         self.errors += other.errors;
@@ -201,12 +207,25 @@ pub struct ApiStats {
     pub groups: Option<Vec<ApiGroup>>,
     /// Distinct keys beyond those tracked, whose calls are counted under `other`.
     pub folded_groups_records: u64,
+    /// `raw` (every record of the window read) or `rollups` (the window's roll-up series).
+    pub source: &'static str,
+}
+
+impl ApiStats {
+    /// These statistics, marked as computed from roll-ups.
+    pub fn from_rollups(self) -> Self {
+        Self {
+            source: "rollups",
+            ..self
+        }
+    }
 }
 
 /// Folds API call rows into [`ApiStats`].
 #[derive(Debug)]
 pub struct ApiStatsBuilder {
     group_by: Option<ApiGroupBy>,
+    top: usize,
     window_seconds: f64,
     all: ApiAggregate,
     statuses: BTreeMap<u16, u64>,
@@ -219,6 +238,7 @@ impl ApiStatsBuilder {
     pub fn new(window_seconds: f64, group_by: Option<ApiGroupBy>) -> Self {
         Self {
             group_by,
+            top: TOP_GROUPS,
             window_seconds,
             all: ApiAggregate::default(),
             statuses: BTreeMap::new(),
@@ -227,19 +247,44 @@ impl ApiStatsBuilder {
         }
     }
 
+    /// Lists the `top` largest groups (at least 1) instead of [`TOP_GROUPS`].
+    pub fn with_top(mut self, top: usize) -> Self {
+        self.top = top.max(1);
+        self
+    }
+
+    /// Counts a roll-up series. Every call is in exactly one series of each dimension: the
+    /// status series make the totals.
+    pub fn add_series(&mut self, series: &ApiSeries) {
+        let (key, aggregate) = (series.key.as_str(), &series.aggregate);
+        match series.dimension {
+            ApiDimension::Status => {
+                self.all.merge(aggregate);
+                if let Ok(status) = key.parse::<u16>() {
+                    *self.statuses.entry(status).or_default() += aggregate.count;
+                }
+            }
+            ApiDimension::Endpoint => self.endpoints.entry(key, aggregate.count).merge(aggregate),
+            ApiDimension::User => {}
+        }
+        if self.group_by.map(ApiDimension::of) == Some(series.dimension) {
+            self.groups.entry(key, aggregate.count).merge(aggregate);
+        }
+    }
+
     /// Counts one call.
     pub fn add(&mut self, row: ApiCallRow) {
         self.all.add(&row);
         *self.statuses.entry(row.status).or_default() += 1;
         let endpoint = format!("{} {}", row.method, row.endpoint);
-        self.endpoints.entry(&endpoint).add(&row);
+        self.endpoints.entry(&endpoint, 1).add(&row);
         let key = match self.group_by {
             None => return,
             Some(ApiGroupBy::Endpoint) => endpoint,
             Some(ApiGroupBy::User) => row.user_id.clone().unwrap_or_else(|| "anonymous".into()),
             Some(ApiGroupBy::Status) => row.status.to_string(),
         };
-        self.groups.entry(&key).add(&row);
+        self.groups.entry(&key, 1).add(&row);
     }
 
     /// The answer.
@@ -260,10 +305,15 @@ impl ApiStatsBuilder {
         slowest.truncate(SLOWEST);
         let folded = self.groups.folded_records + self.endpoints.folded_records;
         let groups = self.group_by.map(|_| {
-            top_groups(self.groups, |a| a.count as f64, ApiAggregate::merge)
-                .into_iter()
-                .map(|(key, aggregate)| aggregate.summary(key))
-                .collect()
+            top_groups(
+                self.groups,
+                self.top,
+                |a| a.count as f64,
+                ApiAggregate::merge,
+            )
+            .into_iter()
+            .map(|(key, aggregate)| aggregate.summary(key))
+            .collect()
         });
         ApiStats {
             total_requests: self.all.count,
@@ -279,14 +329,16 @@ impl ApiStatsBuilder {
             slowest_endpoints: slowest,
             groups,
             folded_groups_records: folded,
+            source: "raw",
         }
     }
 }
 
-/// The [`TOP_GROUPS`] largest groups by `size`, largest first (ties by key), then the others
-/// and the folded ones merged as [`OTHER`].
+/// The `top` largest groups by `size`, largest first (ties by key), then the others and the
+/// folded ones merged as [`OTHER`].
 fn top_groups<A: Default>(
     groups: Groups<A>,
+    top: usize,
     size: impl Fn(&A) -> f64,
     merge: impl Fn(&mut A, &A),
 ) -> Vec<(String, A)> {
@@ -297,8 +349,8 @@ fn top_groups<A: Default>(
             .unwrap_or(std::cmp::Ordering::Equal)
             .then_with(|| ka.cmp(kb))
     });
-    let rest = if all.len() > TOP_GROUPS {
-        all.split_off(TOP_GROUPS)
+    let rest = if all.len() > top {
+        all.split_off(top)
     } else {
         Vec::new()
     };
@@ -325,14 +377,14 @@ pub struct Tokens {
     pub reasoning: u64,
 }
 
-/// An AI call aggregate.
-#[derive(Debug, Default)]
-struct AiAggregate {
-    calls: u64,
-    succeeded: u64,
-    tokens: Tokens,
-    cost: Cost,
-    latency: DdSketch,
+/// An AI call aggregate: what a group holds, and what a roll-up series stores.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AiAggregate {
+    pub calls: u64,
+    pub succeeded: u64,
+    pub tokens: Tokens,
+    pub cost: Cost,
+    pub latency: DdSketch,
 }
 
 /// Costs summed, USD, saying which.
@@ -354,7 +406,8 @@ pub struct Cost {
 }
 
 impl AiAggregate {
-    fn add(&mut self, row: &AiCallRow) {
+    /// Counts one call.
+    pub fn add(&mut self, row: &AiCallRow) {
         let count = |n: i64| u64::try_from(n).unwrap_or_default();
         self.calls += 1;
         self.succeeded += u64::from(row.success);
@@ -382,7 +435,8 @@ impl AiAggregate {
         self.latency.add(row.duration_ms);
     }
 
-    fn merge(&mut self, other: &AiAggregate) {
+    /// Adds `other`'s calls.
+    pub fn merge(&mut self, other: &AiAggregate) {
         self.calls += other.calls;
         self.succeeded += other.succeeded;
         let (t, o) = (&mut self.tokens, &other.tokens);
@@ -440,12 +494,25 @@ pub struct AiStats {
     pub groups: Option<Vec<AiGroup>>,
     /// Records of distinct keys beyond those tracked, counted under `other`.
     pub folded_groups_records: u64,
+    /// `raw` (every record of the window read) or `rollups` (the window's roll-up series).
+    pub source: &'static str,
+}
+
+impl AiStats {
+    /// These statistics, marked as computed from roll-ups.
+    pub fn from_rollups(self) -> Self {
+        Self {
+            source: "rollups",
+            ..self
+        }
+    }
 }
 
 /// Folds AI call rows into [`AiStats`].
 #[derive(Debug)]
 pub struct AiStatsBuilder {
     group_by: Option<AiGroupBy>,
+    top: usize,
     all: AiAggregate,
     users: Groups<AiAggregate>,
     groups: Groups<AiAggregate>,
@@ -456,9 +523,30 @@ impl AiStatsBuilder {
     pub fn new(group_by: Option<AiGroupBy>) -> Self {
         Self {
             group_by,
+            top: TOP_GROUPS,
             all: AiAggregate::default(),
             users: Groups::new(),
             groups: Groups::new(),
+        }
+    }
+
+    /// Lists the `top` largest groups (at least 1) instead of [`TOP_GROUPS`].
+    pub fn with_top(mut self, top: usize) -> Self {
+        self.top = top.max(1);
+        self
+    }
+
+    /// Counts a roll-up series. Every call is in exactly one series of each dimension: the
+    /// model series make the totals.
+    pub fn add_series(&mut self, series: &AiSeries) {
+        let (key, aggregate) = (series.key.as_str(), &series.aggregate);
+        match series.dimension {
+            AiDimension::Model => self.all.merge(aggregate),
+            AiDimension::User => self.users.entry(key, aggregate.calls).merge(aggregate),
+            AiDimension::Provider => {}
+        }
+        if self.group_by.map(AiDimension::of) == Some(series.dimension) {
+            self.groups.entry(key, aggregate.calls).merge(aggregate);
         }
     }
 
@@ -466,30 +554,40 @@ impl AiStatsBuilder {
     pub fn add(&mut self, row: AiCallRow) {
         self.all.add(&row);
         let user = row.user_id.as_deref().unwrap_or("anonymous");
-        self.users.entry(user).add(&row);
+        self.users.entry(user, 1).add(&row);
         let key = match self.group_by {
             None => return,
             Some(AiGroupBy::Model) => row.model.as_str(),
             Some(AiGroupBy::User) => user,
             Some(AiGroupBy::Provider) => row.provider.as_deref().unwrap_or("unknown"),
         };
-        self.groups.entry(key).add(&row);
+        self.groups.entry(key, 1).add(&row);
     }
 
     /// The answer.
     pub fn finish(self) -> AiStats {
         let folded = self.users.folded_records + self.groups.folded_records;
-        let top_users = top_groups(self.users, |a| a.cost.cost_usd, AiAggregate::merge)
-            .into_iter()
-            .filter(|(key, _)| key != OTHER)
-            .take(SLOWEST)
-            .map(|(key, aggregate)| aggregate.summary(key))
-            .collect();
+        let top_users = top_groups(
+            self.users,
+            self.top,
+            |a| a.cost.cost_usd,
+            AiAggregate::merge,
+        )
+        .into_iter()
+        .filter(|(key, _)| key != OTHER)
+        .take(SLOWEST)
+        .map(|(key, aggregate)| aggregate.summary(key))
+        .collect();
         let groups = self.group_by.map(|_| {
-            top_groups(self.groups, |a| a.calls as f64, AiAggregate::merge)
-                .into_iter()
-                .map(|(key, aggregate)| aggregate.summary(key))
-                .collect()
+            top_groups(
+                self.groups,
+                self.top,
+                |a| a.calls as f64,
+                AiAggregate::merge,
+            )
+            .into_iter()
+            .map(|(key, aggregate)| aggregate.summary(key))
+            .collect()
         });
         AiStats {
             total_calls: self.all.calls,
@@ -500,6 +598,7 @@ impl AiStatsBuilder {
             top_users_by_cost: top_users,
             groups,
             folded_groups_records: folded,
+            source: "raw",
         }
     }
 }

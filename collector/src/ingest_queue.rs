@@ -510,6 +510,22 @@ mod tests {
         ) -> Result<(), StoreError> {
             self.inner.scan_ai_calls(since_ms, until_ms, each)
         }
+        fn read_call_rollups(
+            &self,
+            tier: Tier,
+            from_ms: i64,
+            to_ms: i64,
+            api: &[crate::call_rollup::ApiDimension],
+            ai: &[crate::call_rollup::AiDimension],
+        ) -> Result<
+            (
+                Vec<crate::call_rollup::ApiSeries>,
+                Vec<crate::call_rollup::AiSeries>,
+            ),
+            StoreError,
+        > {
+            self.inner.read_call_rollups(tier, from_ms, to_ms, api, ai)
+        }
         fn scan_sessions(
             &self,
             since_ms: i64,

@@ -47,6 +47,7 @@ pub mod access;
 pub mod api_call_recorder;
 pub mod backend_stats;
 pub mod body;
+pub mod call_rollup;
 pub mod cli;
 pub mod clock;
 pub mod config;

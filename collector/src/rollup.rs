@@ -27,11 +27,13 @@
 //!   minutes at the edges, so 30 days read at most 28 days + 46 hours + 118 minutes of rows
 //!   per series.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use perfwatch_protocol::{Rating, VitalName};
 
+use crate::backend_stats::{AiCallRow, ApiCallRow};
+use crate::call_rollup::{self, AiDimension, AiSeries, ApiDimension, ApiSeries};
 use crate::clock;
 use crate::periodic::Periodic;
 use crate::sketch::{DdSketch, Hll};
@@ -183,6 +185,10 @@ pub struct Rollup {
     pub vitals: Vec<VitalSeries>,
     /// Per page.
     pub page_views: Vec<PageViewSeries>,
+    /// Backend API calls per endpoint, user and status.
+    pub api_calls: Vec<ApiSeries>,
+    /// AI calls per model, user and provider.
+    pub ai_calls: Vec<AiSeries>,
 }
 
 /// One raw web vital, as the minute tier reads it.
@@ -218,6 +224,10 @@ pub struct RawMinute {
     pub vitals: Vec<RawVital>,
     /// Page views started in the minute.
     pub page_views: Vec<RawPageView>,
+    /// Backend API calls dated in the minute.
+    pub api_calls: Vec<ApiCallRow>,
+    /// AI calls dated in the minute.
+    pub ai_calls: Vec<AiCallRow>,
 }
 
 /// A bucket to recompute, and the marks that asked for it.
@@ -267,8 +277,10 @@ fn rating_index(rating: Rating) -> usize {
 }
 
 impl Builder {
-    fn finish(self) -> Rollup {
+    fn finish(self, api_calls: Vec<ApiSeries>, ai_calls: Vec<AiSeries>) -> Rollup {
         Rollup {
+            api_calls,
+            ai_calls,
             vitals: self
                 .vitals
                 .into_iter()
@@ -317,13 +329,19 @@ pub fn aggregate(raw: RawMinute) -> Rollup {
             entry.2.insert_str(user);
         }
     }
-    builder.finish()
+    builder.finish(
+        call_rollup::api_series(&raw.api_calls),
+        call_rollup::ai_series(&raw.ai_calls),
+    )
 }
 
 /// One series per key over all of `parts` (buckets of a tier, or of several tiers).
 pub fn merge(parts: impl IntoIterator<Item = Rollup>) -> Rollup {
     let mut builder = Builder::default();
+    let (mut api_calls, mut ai_calls) = (Vec::new(), Vec::new());
     for part in parts {
+        api_calls.extend(part.api_calls);
+        ai_calls.extend(part.ai_calls);
         for series in part.vitals {
             let entry = builder
                 .vitals
@@ -344,7 +362,10 @@ pub fn merge(parts: impl IntoIterator<Item = Rollup>) -> Rollup {
             entry.2.merge(&series.users);
         }
     }
-    builder.finish()
+    builder.finish(
+        call_rollup::merge_api(api_calls),
+        call_rollup::merge_ai(ai_calls),
+    )
 }
 
 /// What a pass did.
@@ -413,6 +434,63 @@ pub fn read_window(store: &dyn Store, from_ms: i64, to_ms: i64) -> Result<Rollup
         .map(|(tier, from, to)| store.read_rollups(tier, from, to))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(merge(parts))
+}
+
+/// The API and AI call series of `[from_ms, to_ms)` of the dimensions asked, handed to
+/// `each_api` and `each_ai` unmerged: whole days, hours and minutes from the roll-ups, as
+/// [`cover`] splits the window, except the minutes still marked dirty (the newest ones, not
+/// yet rolled), which are computed from the raw calls. So the answer is fresh to the last
+/// commit at the window's end; a late call dated in an earlier hour or day reaches it with the
+/// next roll-up pass.
+pub fn read_call_window(
+    store: &dyn Store,
+    from_ms: i64,
+    to_ms: i64,
+    dimensions: (&[ApiDimension], &[AiDimension]),
+    each_api: &mut dyn FnMut(&ApiSeries),
+    each_ai: &mut dyn FnMut(&AiSeries),
+) -> Result<(), StoreError> {
+    let (api, ai) = dimensions;
+    let dirty: BTreeSet<i64> = store
+        .dirty_buckets(Tier::Minute, MARKS_PER_PASS)?
+        .into_iter()
+        .map(|bucket| bucket.bucket_ms)
+        .collect();
+    let mut read = |tier: Tier, from: i64, to: i64| -> Result<(), StoreError> {
+        if from >= to {
+            return Ok(());
+        }
+        let (api_series, ai_series) = store.read_call_rollups(tier, from, to, api, ai)?;
+        api_series.iter().for_each(&mut *each_api);
+        ai_series.iter().for_each(&mut *each_ai);
+        Ok(())
+    };
+    let mut raw_minutes = Vec::new();
+    for (tier, from, to) in cover(from_ms, to_ms) {
+        if tier != Tier::Minute {
+            read(tier, from, to)?;
+            continue;
+        }
+        let mut clean_from = from;
+        for &minute in dirty.range(from..to) {
+            read(tier, clean_from, minute)?;
+            raw_minutes.push(minute);
+            clean_from = minute + MS_PER_MINUTE;
+        }
+        read(tier, clean_from, to)?;
+    }
+    for minute in raw_minutes {
+        let raw = store.raw_minute(minute, minute + MS_PER_MINUTE)?;
+        call_rollup::api_series(&raw.api_calls)
+            .iter()
+            .filter(|s| api.contains(&s.dimension))
+            .for_each(&mut *each_api);
+        call_rollup::ai_series(&raw.ai_calls)
+            .iter()
+            .filter(|s| ai.contains(&s.dimension))
+            .for_each(&mut *each_ai);
+    }
+    Ok(())
 }
 
 /// The bucket ranges `[from, to)` per tier that cover `[from_ms, to_ms)` with the fewest
@@ -569,16 +647,19 @@ mod tests {
         let whole = aggregate(RawMinute {
             vitals: all.clone(),
             page_views: views.clone(),
+            ..RawMinute::default()
         });
         let (first, second) = all.split_at(120);
         let halves = merge([
             aggregate(RawMinute {
                 vitals: first.to_vec(),
                 page_views: views[..10].to_vec(),
+                ..RawMinute::default()
             }),
             aggregate(RawMinute {
                 vitals: second.to_vec(),
                 page_views: views[10..].to_vec(),
+                ..RawMinute::default()
             }),
         ]);
         assert_eq!(whole.vitals.len(), 3, "LCP on /a and /b, CLS on /a");

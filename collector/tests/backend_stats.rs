@@ -261,3 +261,78 @@ async fn the_dashboard_answers_what_the_separate_endpoints_answer() {
     let bad = get(&app, "/api/v1/monitoring/dashboard?hours=abc").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
 }
+
+/// A window longer than an hour is answered from the roll-ups, with the minutes not yet rolled
+/// read raw: the same numbers as the raw records give. `top=` sets how many groups are listed.
+#[actix_web::test]
+async fn long_windows_come_from_rollups_with_the_same_numbers() {
+    let (_dir, app) = service!();
+    let calls: Vec<Value> = (0..40u32)
+        .map(|i| {
+            json!({"endpoint": format!("/e{}", i % 5), "method": "GET",
+                   "status": if i % 8 == 0 { 502 } else { 200 },
+                   "duration_ms": f64::from(i) * 3.0 + 1.0, "user_id": format!("u{}", i % 3)})
+        })
+        .collect();
+    let reply = send(
+        &app,
+        post("/api/v1/monitoring/api-calls", &json!({ "calls": calls })).to_request(),
+    )
+    .await;
+    assert_eq!(reply.data()["accepted"], json!(40), "{}", reply.text);
+    let ai: Vec<Value> = (0..9u32)
+        .map(|i| {
+            let model = ["gpt-4o", "gpt-4.1", "mystery"][(i % 3) as usize];
+            json!({"model": model,
+                   "provider": "openai", "input_tokens": 1000, "output_tokens": 100,
+                   "duration_ms": 500.0 + f64::from(i), "user_id": format!("u{}", i % 2)})
+        })
+        .collect();
+    let reply = send(
+        &app,
+        post("/api/v1/monitoring/ai-calls", &json!({ "calls": ai })).to_request(),
+    )
+    .await;
+    assert_eq!(reply.data()["accepted"], json!(9), "{}", reply.text);
+
+    for path in [
+        "/api/v1/monitoring/api/stats?group_by=endpoint",
+        "/api/v1/monitoring/ai/stats?group_by=model",
+    ] {
+        let raw = get(&app, &format!("{path}&hours=1")).await;
+        let rolled = get(&app, &format!("{path}&hours=48")).await;
+        let (raw, rolled) = (raw.data(), rolled.data());
+        assert_eq!(raw["source"], json!("raw"));
+        assert_eq!(rolled["source"], json!("rollups"));
+        for key in [
+            "total_requests",
+            "total_calls",
+            "error_rate_percent",
+            "latency_ms",
+            "status_distribution",
+            "groups",
+            "cost",
+            "tokens",
+            "top_users_by_cost",
+        ] {
+            assert_eq!(raw[key], rolled[key], "{path}: {key}");
+        }
+    }
+
+    let top = get(
+        &app,
+        "/api/v1/monitoring/api/stats?hours=1&group_by=endpoint&top=2",
+    )
+    .await;
+    let groups = top.data()["groups"].as_array().cloned().unwrap_or_default();
+    let keys: Vec<&str> = groups.iter().filter_map(|g| g["key"].as_str()).collect();
+    assert_eq!(keys.len(), 3, "two groups and other: {keys:?}");
+    assert_eq!(keys[2], "other");
+    let counted: u64 = groups.iter().filter_map(|g| g["count"].as_u64()).sum();
+    assert_eq!(counted, 40);
+    for bad in ["0", "101", "ten"] {
+        let reply = get(&app, &format!("/api/v1/monitoring/ai/stats?top={bad}")).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(reply.text.contains("`top`"), "{}", reply.text);
+    }
+}

@@ -8,6 +8,10 @@ mod common;
 
 use std::sync::{Arc, Barrier};
 
+use perfwatch_collector::backend_stats::{
+    AiGroupBy, AiStats, AiStatsBuilder, ApiGroupBy, ApiStats, ApiStatsBuilder,
+};
+use perfwatch_collector::call_rollup::{AiDimension, ApiDimension};
 use perfwatch_collector::config::StoreLocation;
 use perfwatch_collector::normalize::{
     browser_records, AiCallRecord, ApiCallRecord, Batch, BrowserRecords,
@@ -238,6 +242,7 @@ both_stores!(
     old_rollups_are_pruned_per_tier,
     host_samples_and_their_hourly_rollups_are_kept_per_host,
     sessions_are_cut_at_long_pauses_and_active_users_counted,
+    call_statistics_from_rollups_equal_those_from_raw_calls,
 );
 
 /// The records of a batch from app `a`, session `session`, page view `p` (route `/a`), sent
@@ -1183,6 +1188,104 @@ fn page_view_event(id: &str) -> Value {
     json!({"type": "page_view", "start_time": 0, "page_view_id": id})
 }
 
+/// API and AI call statistics of `[from_ms, to_ms)` from the raw calls, and from the roll-ups
+/// (with unrolled minutes read raw).
+fn call_stats(
+    store: &SharedStore,
+    from_ms: i64,
+    to_ms: i64,
+) -> ((ApiStats, AiStats), (ApiStats, AiStats)) {
+    on_plain_thread(|| {
+        let group = Some(ApiGroupBy::Endpoint);
+        let (mut api_raw, mut ai_raw) = (
+            ApiStatsBuilder::new(60.0, group),
+            AiStatsBuilder::new(Some(AiGroupBy::User)),
+        );
+        store.scan_api_calls(from_ms, to_ms, &mut |row| api_raw.add(row))?;
+        store.scan_ai_calls(from_ms, to_ms, &mut |row| ai_raw.add(row))?;
+        let (mut api, mut ai) = (
+            ApiStatsBuilder::new(60.0, group),
+            AiStatsBuilder::new(Some(AiGroupBy::User)),
+        );
+        rollup::read_call_window(
+            store.as_ref(),
+            from_ms,
+            to_ms,
+            (&ApiDimension::ALL, &AiDimension::ALL),
+            &mut |series| api.add_series(series),
+            &mut |series| ai.add_series(series),
+        )?;
+        Ok::<_, StoreError>((
+            (api_raw.finish(), ai_raw.finish()),
+            (api.finish(), ai.finish()),
+        ))
+    })
+    .expect("call statistics")
+}
+
+/// Calls spread over three days are rolled into minutes, hours and days; a 3-day window read
+/// from the roll-ups gives the statistics the raw calls give; calls written after the last
+/// pass are in it too, read raw from their dirty minutes.
+fn call_statistics_from_rollups_equal_those_from_raw_calls(backend: &dyn Backend) {
+    let store = backend.open().expect("open");
+    let now = now();
+    let mut api = Vec::new();
+    let mut ai = Vec::new();
+    for i in 0..600i64 {
+        // From 3 days ago to 10 minutes ago, an hour and 7 minutes apart.
+        let at = now - 3 * DAY_MS + i * (67 * MINUTE_MS) % (3 * DAY_MS - 10 * MINUTE_MS);
+        let mut call = api_call(
+            "api",
+            Some(&format!("a{i}")),
+            [200, 404, 503][(i % 3) as usize],
+            at,
+        );
+        call.endpoint = format!("/e{}", i % 4);
+        call.duration_ms = (i % 50) as f64 * 10.0 + 5.0;
+        call.user_id = Some(format!("u{}", i % 6));
+        api.push(call);
+        let mut model_call = ai_call(
+            Some(&format!("m{i}")),
+            ["gpt-4o", "gpt-4.1"][(i % 2) as usize],
+            Some(0.25),
+            at,
+        );
+        model_call.user_id = Some(format!("u{}", i % 5));
+        model_call.success = i % 7 != 0;
+        ai.push(model_call);
+    }
+    write_batches(&store, &[Batch::ApiCalls(api), Batch::AiCalls(ai)]);
+    // Minutes kept a week, so that the hours and days of three days ago are rolled from them.
+    let policy = RollupPolicy {
+        minute_days: 7,
+        ..RollupPolicy::default()
+    };
+    let stats = on_plain_thread(|| roll_once(store.as_ref(), policy, 7, now)).expect("roll");
+    assert!(stats.rolled > 0, "{stats:?}");
+    assert!(
+        backend.number("SELECT COUNT(*) FROM rollup_api_calls WHERE tier = 'day'") > 0.0,
+        "day buckets written"
+    );
+    let (from, to) = (now - 3 * DAY_MS - HOUR_MS, now + MINUTE_MS);
+    let (raw, rolled) = call_stats(&store, from, to);
+    assert_eq!(raw.0.total_requests, 600);
+    assert_eq!(raw, rolled);
+
+    // Written after the pass: not rolled yet, still counted.
+    write_batches(
+        &store,
+        &[Batch::ApiCalls(vec![api_call(
+            "api",
+            Some("late"),
+            200,
+            now,
+        )])],
+    );
+    let (raw, rolled) = call_stats(&store, from, to);
+    assert_eq!(rolled.0.total_requests, 601);
+    assert_eq!(raw, rolled);
+}
+
 fn roll(store: &SharedStore, raw_days: u32, now_ms: i64) -> RollStats {
     on_plain_thread(|| roll_once(store.as_ref(), RollupPolicy::default(), raw_days, now_ms))
         .expect("roll_once")
@@ -1530,6 +1633,7 @@ fn old_rollups_are_pruned_per_tier(backend: &dyn Backend) {
             session_id: "s".into(),
             user_id: None,
         }],
+        ..RawMinute::default()
     });
     let buckets = |tier: Tier| {
         let width = tier.width_ms();

@@ -2,23 +2,34 @@
 //! `GET /api/v1/monitoring/ai/stats?hours=&group_by=model|user|provider` (or `from=&to=`
 //! instead of `hours`): statistics over a backend's API and AI calls.
 //!
-//! They read the raw records of the window, one at a time, on the blocking pool
-//! ([`crate::backend_stats`]): exact counts, sums and shares, percentiles within 1 %. Raw records
-//! are kept `retention_days`; a window reaching further back counts what is still kept
-//! (`"source": "raw"` says so) until these records have roll-ups of their own.
+//! A window of up to an hour reads the raw records, one at a time, on the blocking pool
+//! ([`crate::backend_stats`]): exact counts, sums and shares, percentiles within 1 %, fresh to
+//! the last commit. A longer one merges the roll-ups ([`crate::call_rollup`]): the same
+//! numbers for a few hundred series instead of millions of rows, with the newest, not yet
+//! rolled minutes read raw. `"source"` says which (`raw` or `rollups`); `top=` sets how many
+//! groups are listed before `other`.
 
 use actix_web::{web, HttpResponse};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::backend_stats::{
-    AiGroupBy, AiStats, AiStatsBuilder, ApiGroupBy, ApiStats, ApiStatsBuilder,
+    AiGroupBy, AiStats, AiStatsBuilder, ApiGroupBy, ApiStats, ApiStatsBuilder, TOP_GROUPS,
 };
+use crate::call_rollup::{AiDimension, ApiDimension};
 use crate::clock;
 use crate::envelope;
 use crate::error::ApiError;
+use crate::rollup;
 use crate::state::AppState;
 use crate::window::{Window, WindowParams};
+
+/// Windows up to this many hours are read from the raw records (exact, fresh to the last
+/// commit); longer ones from the roll-ups ([`rollup::read_call_window`]).
+pub const RAW_WINDOW_MAX_HOURS: f64 = 1.0;
+
+/// Most groups `top=` may ask for.
+pub const MAX_TOP: usize = 100;
 
 /// The query parameters.
 #[derive(Debug, Deserialize)]
@@ -27,6 +38,26 @@ pub struct StatsQuery {
     pub window: WindowParams,
     /// What to group by, taken as text so that a wrong value gets a message naming `group_by`.
     pub group_by: Option<String>,
+    /// How many groups to list before `other` (default 20, at most [`MAX_TOP`]).
+    pub top: Option<String>,
+}
+
+impl StatsQuery {
+    /// `top`'s value, [`TOP_GROUPS`] when absent.
+    fn top(&self) -> Result<usize, ApiError> {
+        let Some(text) = self.top.as_deref() else {
+            return Ok(TOP_GROUPS);
+        };
+        text.parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_TOP).contains(n))
+            .ok_or_else(|| {
+                let shown: String = text.chars().take(40).collect();
+                ApiError::Query(format!(
+                    "`top` must be a whole number from 1 to {MAX_TOP}, got `{shown}`"
+                ))
+            })
+    }
 }
 
 /// `group_by`'s value as `G`, whose values `accepted` lists for the message.
@@ -46,62 +77,96 @@ fn group_by<G: DeserializeOwned>(
         .transpose()
 }
 
-/// An answer: the window, where its numbers come from, and the statistics.
+/// An answer: the window and the statistics.
 #[derive(Debug, Serialize)]
 struct WindowStats<S> {
     hours: f64,
     from_ms: i64,
     to_ms: i64,
-    /// `raw`: every record of the window still kept, read one by one.
-    source: &'static str,
     #[serde(flatten)]
     stats: S,
 }
 
 impl<S: Serialize> WindowStats<S> {
-    /// The envelope answering `stats` of `window`, read from the raw records.
+    /// The envelope answering `stats` of `window`.
     fn answer(window: Window, stats: S) -> HttpResponse {
         envelope::success(&Self {
             hours: window.hours,
             from_ms: window.since_ms,
             to_ms: window.until_ms,
-            source: "raw",
             stats,
         })
     }
 }
 
-/// The API statistics of `window`.
+/// Whether `window` is answered from the raw records.
+fn from_raw(window: Window) -> bool {
+    window.hours <= RAW_WINDOW_MAX_HOURS
+}
+
+/// The API statistics of `window`, listing `top` groups.
 pub async fn api_statistics(
     state: &AppState,
     window: Window,
     group_by: Option<ApiGroupBy>,
+    top: usize,
 ) -> Result<ApiStats, ApiError> {
     Ok(state
         .with_store(move |store| {
             let seconds = (window.until_ms - window.since_ms) as f64 / 1000.0;
-            let mut builder = ApiStatsBuilder::new(seconds, group_by);
-            store.scan_api_calls(window.since_ms, window.until_ms, &mut |row| {
-                builder.add(row)
-            })?;
-            Ok(builder.finish())
+            let mut builder = ApiStatsBuilder::new(seconds, group_by).with_top(top);
+            if from_raw(window) {
+                store.scan_api_calls(window.since_ms, window.until_ms, &mut |row| {
+                    builder.add(row)
+                })?;
+                return Ok(builder.finish());
+            }
+            let mut dimensions = vec![ApiDimension::Status, ApiDimension::Endpoint];
+            if group_by == Some(ApiGroupBy::User) {
+                dimensions.push(ApiDimension::User);
+            }
+            rollup::read_call_window(
+                store,
+                window.since_ms,
+                window.until_ms,
+                (&dimensions, &[]),
+                &mut |series| builder.add_series(series),
+                &mut |_| {},
+            )?;
+            Ok(builder.finish().from_rollups())
         })
         .await?)
 }
 
-/// The AI statistics of `window`.
+/// The AI statistics of `window`, listing `top` groups.
 pub async fn ai_statistics(
     state: &AppState,
     window: Window,
     group_by: Option<AiGroupBy>,
+    top: usize,
 ) -> Result<AiStats, ApiError> {
     Ok(state
         .with_store(move |store| {
-            let mut builder = AiStatsBuilder::new(group_by);
-            store.scan_ai_calls(window.since_ms, window.until_ms, &mut |row| {
-                builder.add(row)
-            })?;
-            Ok(builder.finish())
+            let mut builder = AiStatsBuilder::new(group_by).with_top(top);
+            if from_raw(window) {
+                store.scan_ai_calls(window.since_ms, window.until_ms, &mut |row| {
+                    builder.add(row)
+                })?;
+                return Ok(builder.finish());
+            }
+            let mut dimensions = vec![AiDimension::Model, AiDimension::User];
+            if group_by == Some(AiGroupBy::Provider) {
+                dimensions.push(AiDimension::Provider);
+            }
+            rollup::read_call_window(
+                store,
+                window.since_ms,
+                window.until_ms,
+                (&[], &dimensions),
+                &mut |_| {},
+                &mut |series| builder.add_series(series),
+            )?;
+            Ok(builder.finish().from_rollups())
         })
         .await?)
 }
@@ -113,7 +178,7 @@ pub async fn api_stats(
 ) -> Result<HttpResponse, ApiError> {
     let window = query.window.window_at(clock::now_ms())?;
     let group_by: Option<ApiGroupBy> = group_by(&query, "`endpoint`, `user` or `status`")?;
-    let stats = api_statistics(&state, window, group_by).await?;
+    let stats = api_statistics(&state, window, group_by, query.top()?).await?;
     Ok(WindowStats::answer(window, stats))
 }
 
@@ -124,6 +189,6 @@ pub async fn ai_stats(
 ) -> Result<HttpResponse, ApiError> {
     let window = query.window.window_at(clock::now_ms())?;
     let group_by: Option<AiGroupBy> = group_by(&query, "`model`, `user` or `provider`")?;
-    let stats = ai_statistics(&state, window, group_by).await?;
+    let stats = ai_statistics(&state, window, group_by, query.top()?).await?;
     Ok(WindowStats::answer(window, stats))
 }

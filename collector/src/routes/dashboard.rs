@@ -5,7 +5,7 @@
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use crate::backend_stats::{AiStats, ApiStats};
+use crate::backend_stats::{AiStats, ApiStats, TOP_GROUPS};
 use crate::clock;
 use crate::envelope;
 use crate::error::ApiError;
@@ -88,8 +88,8 @@ pub async fn dashboard(
         from_ms: window.since_ms,
         to_ms: window.until_ms,
         system_overview,
-        api_statistics: api_statistics(&state, window, None).await?,
-        ai_statistics: ai_statistics(&state, window, None).await?,
+        api_statistics: api_statistics(&state, window, None, TOP_GROUPS).await?,
+        ai_statistics: ai_statistics(&state, window, None, TOP_GROUPS).await?,
         frontend_vitals: vitals_report(&state, window, now, false).await?,
         sessions: session_statistics(&state, window, now).await?,
         active_alerts: Vec::new(),

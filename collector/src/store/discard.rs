@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::{ActiveCounts, Store, StoreError, StoreOutcome, VitalRows};
 use crate::backend_stats::{AiCallRow, ApiCallRow};
+use crate::call_rollup::{AiDimension, AiSeries, ApiDimension, ApiSeries};
 use crate::host_history::{HostPoint, SeriesRollup};
 use crate::normalize::Batch;
 use crate::rollup::{DirtyBucket, RawMinute, Rollup, RollupLock, Tier};
@@ -45,6 +46,17 @@ impl Store for DiscardStore {
         _each: &mut dyn FnMut(ApiCallRow),
     ) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    fn read_call_rollups(
+        &self,
+        _tier: Tier,
+        _from_ms: i64,
+        _to_ms: i64,
+        _api: &[ApiDimension],
+        _ai: &[AiDimension],
+    ) -> Result<(Vec<ApiSeries>, Vec<AiSeries>), StoreError> {
+        Ok((Vec::new(), Vec::new()))
     }
 
     fn scan_sessions(

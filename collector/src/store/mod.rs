@@ -33,6 +33,7 @@ use perfwatch_protocol::VitalName;
 use thiserror::Error;
 
 use crate::backend_stats::{AiCallRow, ApiCallRow};
+use crate::call_rollup::{AiDimension, AiSeries, ApiDimension, ApiSeries};
 use crate::config::StoreLocation;
 use crate::host_history::{HostPoint, SeriesRollup};
 use crate::normalize::Batch;
@@ -138,7 +139,19 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// The buckets of `tier` marked dirty, oldest first, reading at most `limit` marks.
     fn dirty_buckets(&self, tier: Tier, limit: usize) -> Result<Vec<DirtyBucket>, StoreError>;
 
-    /// The raw web vitals first measured, and page views started, in `[from_ms, to_ms)`.
+    /// The API and AI call series of the buckets of `tier` starting in `[from_ms, to_ms)`, of
+    /// the dimensions asked, unmerged: what a statistics window reads.
+    fn read_call_rollups(
+        &self,
+        tier: Tier,
+        from_ms: i64,
+        to_ms: i64,
+        api: &[ApiDimension],
+        ai: &[AiDimension],
+    ) -> Result<(Vec<ApiSeries>, Vec<AiSeries>), StoreError>;
+
+    /// The raw web vitals first measured, page views started, and API and AI calls dated, in
+    /// `[from_ms, to_ms)`.
     fn raw_minute(&self, from_ms: i64, to_ms: i64) -> Result<RawMinute, StoreError>;
 
     /// Every series of the buckets of `tier` starting in `[from_ms, to_ms)`, unmerged.
@@ -188,7 +201,13 @@ pub trait Store: Send + Sync + Debug + 'static {
 }
 
 /// The roll-up tables, each with a `tier` and a `bucket_ms` column, pruned per tier.
-pub const ROLLUP_TABLES: [&str; 3] = ["rollup_vitals", "rollup_page_views", "system_rollups"];
+pub const ROLLUP_TABLES: [&str; 5] = [
+    "rollup_vitals",
+    "rollup_page_views",
+    "rollup_api_calls",
+    "rollup_ai_calls",
+    "system_rollups",
+];
 
 /// A store shared by the writer thread and the request handlers.
 pub type SharedStore = Arc<dyn Store>;

@@ -61,7 +61,8 @@ use std::path::Path;
 use postgres::types::Type;
 
 use super::{export, ActiveCounts, Store, StoreError, StoreOutcome, VitalRows, VitalSample};
-use crate::backend_stats::{AiCallRow, ApiCallRow};
+use crate::backend_stats::{AiAggregate, AiCallRow, ApiAggregate, ApiCallRow, Cost, Tokens};
+use crate::call_rollup::{AiDimension, AiSeries, ApiDimension, ApiSeries};
 use crate::config::{redact_url, scrub_secrets};
 use crate::host_history::{HostPoint, SeriesRollup};
 use crate::normalize::{AiCallRecord, ApiCallRecord, Batch, BrowserRecords, Record};
@@ -334,11 +335,88 @@ FROM page_views GROUP BY 1, 2, 3
 ON CONFLICT DO NOTHING;
 ";
 
+/// Migration 8: roll-ups of API and AI calls ([`crate::call_rollup`]), keyed so that one
+/// dimension of a range of buckets is one range of the key, with a `(tier, bucket_ms)` index
+/// for pruning; the minutes already holding calls are marked for the roller.
+const SCHEMA_V8: &str = "
+CREATE TABLE IF NOT EXISTS rollup_api_calls (
+    tier          TEXT NOT NULL,
+    dimension     TEXT NOT NULL,
+    bucket_ms     BIGINT NOT NULL,
+    key           TEXT NOT NULL,
+    count         BIGINT NOT NULL,
+    server_errors BIGINT NOT NULL,
+    errors        BIGINT NOT NULL,
+    latency       BYTEA NOT NULL,
+    PRIMARY KEY (tier, dimension, bucket_ms, key)
+);
+CREATE INDEX IF NOT EXISTS rollup_api_calls_by_bucket ON rollup_api_calls (tier, bucket_ms);
+CREATE TABLE IF NOT EXISTS rollup_ai_calls (
+    tier                TEXT NOT NULL,
+    dimension           TEXT NOT NULL,
+    bucket_ms           BIGINT NOT NULL,
+    key                 TEXT NOT NULL,
+    calls               BIGINT NOT NULL,
+    succeeded           BIGINT NOT NULL,
+    input_tokens        BIGINT NOT NULL,
+    output_tokens       BIGINT NOT NULL,
+    cached_input_tokens BIGINT NOT NULL,
+    cache_write_tokens  BIGINT NOT NULL,
+    reasoning_tokens    BIGINT NOT NULL,
+    cost_usd            DOUBLE PRECISION NOT NULL,
+    computed_cost_usd   DOUBLE PRECISION NOT NULL,
+    sent_cost_usd       DOUBLE PRECISION NOT NULL,
+    computed_calls      BIGINT NOT NULL,
+    sent_only_calls     BIGINT NOT NULL,
+    unpriced_calls      BIGINT NOT NULL,
+    latency             BYTEA NOT NULL,
+    PRIMARY KEY (tier, dimension, bucket_ms, key)
+);
+CREATE INDEX IF NOT EXISTS rollup_ai_calls_by_bucket ON rollup_ai_calls (tier, bucket_ms);
+INSERT INTO rollup_dirty (tier, bucket_ms)
+SELECT 'minute', minute FROM (
+    SELECT DISTINCT (at_ms / 60000) * 60000 AS minute FROM api_calls
+    UNION
+    SELECT DISTINCT (at_ms / 60000) * 60000 FROM ai_calls
+) AS history;
+";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one (and SQLite's alike).
-pub const MIGRATIONS: [&str; 7] = [
-    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7,
+pub const MIGRATIONS: [&str; 8] = [
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
 ];
+
+const SELECT_ROLLUP_API_CALLS: &str = "
+SELECT key, count, server_errors, errors, latency FROM rollup_api_calls
+WHERE tier = $1 AND dimension = $2 AND bucket_ms >= $3 AND bucket_ms < $4";
+
+const SELECT_ROLLUP_AI_CALLS: &str = "
+SELECT key, calls, succeeded, input_tokens, output_tokens, cached_input_tokens,
+       cache_write_tokens, reasoning_tokens, cost_usd, computed_cost_usd, sent_cost_usd,
+       computed_calls, sent_only_calls, unpriced_calls, latency
+FROM rollup_ai_calls
+WHERE tier = $1 AND dimension = $2 AND bucket_ms >= $3 AND bucket_ms < $4";
+
+const DELETE_ROLLUP_API_CALLS: &str =
+    "DELETE FROM rollup_api_calls WHERE tier = $1 AND bucket_ms = $2";
+
+const DELETE_ROLLUP_AI_CALLS: &str =
+    "DELETE FROM rollup_ai_calls WHERE tier = $1 AND bucket_ms = $2";
+
+const INSERT_ROLLUP_API_CALLS: &str = "
+INSERT INTO rollup_api_calls (tier, bucket_ms, dimension, key, count, server_errors, errors,
+                              latency)
+SELECT $1::text, $2::bigint, * FROM unnest($3::text[], $4::text[], $5::bigint[], $6::bigint[],
+                                           $7::bigint[], $8::bytea[])";
+
+const INSERT_ROLLUP_AI_CALLS: &str = "
+INSERT INTO rollup_ai_calls (tier, bucket_ms, dimension, key, calls, succeeded, input_tokens,
+    output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, cost_usd,
+    computed_cost_usd, sent_cost_usd, computed_calls, sent_only_calls, unpriced_calls, latency)
+SELECT $1::text, $2::bigint, * FROM unnest($3::text[], $4::text[], $5::bigint[], $6::bigint[],
+    $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::float8[],
+    $13::float8[], $14::float8[], $15::bigint[], $16::bigint[], $17::bigint[], $18::bytea[])";
 
 /// Sessions' activity per minute, many rows to a statement (one per key: the writer merges
 /// a group's rows first), merged with what is already there. Rows come sorted by key, so two
@@ -706,7 +784,10 @@ impl Store for PostgresStore {
         write_api_calls(&mut tx, &insert_api_calls, &api_calls)?;
         write_ai_calls(&mut tx, &insert_ai_calls, &ai_calls)?;
         let (browser_outcomes, rows) = plan_group(&batches);
-        let changed = rows.write(&mut tx, &statements)?;
+        let mut changed = rows.write(&mut tx, &statements)?;
+        // Backend calls' minutes are recomputed too (idempotent for a call stored before).
+        changed.extend(api_calls.iter().map(|call| call.at_ms));
+        changed.extend(ai_calls.iter().map(|call| call.at_ms));
         let activity = session_stats::group_activity(batches.iter().copied());
         if !activity.is_empty() {
             let keys: Vec<_> = activity.keys().collect();
@@ -966,6 +1047,9 @@ impl Store for PostgresStore {
                 user_id: row.try_get(3)?,
             });
         }
+        drop(conn);
+        self.scan_api_calls(from_ms, to_ms, &mut |row| raw.api_calls.push(row))?;
+        self.scan_ai_calls(from_ms, to_ms, &mut |row| raw.ai_calls.push(row))?;
         Ok(raw)
     }
 
@@ -1000,7 +1084,26 @@ impl Store for PostgresStore {
                 users: Hll::from_bytes(row.try_get(4)?)?,
             });
         }
+        (rollup.api_calls, rollup.ai_calls) = read_call_series(
+            &mut conn,
+            tier,
+            from_ms,
+            to_ms,
+            &ApiDimension::ALL,
+            &AiDimension::ALL,
+        )?;
         Ok(rollup)
+    }
+
+    fn read_call_rollups(
+        &self,
+        tier: Tier,
+        from_ms: i64,
+        to_ms: i64,
+        api: &[ApiDimension],
+        ai: &[AiDimension],
+    ) -> Result<(Vec<ApiSeries>, Vec<AiSeries>), StoreError> {
+        read_call_series(&mut *self.connection()?, tier, from_ms, to_ms, api, ai)
     }
 
     fn replace_rollup(
@@ -1016,11 +1119,63 @@ impl Store for PostgresStore {
         let insert_vitals = conn.prepare_cached(INSERT_ROLLUP_VITALS)?;
         let insert_page_views = conn.prepare_cached(INSERT_ROLLUP_PAGE_VIEWS)?;
         let mark_dirty = conn.prepare_cached(MARK_DIRTY)?;
+        let delete_api_calls = conn.prepare_cached(DELETE_ROLLUP_API_CALLS)?;
+        let delete_ai_calls = conn.prepare_cached(DELETE_ROLLUP_AI_CALLS)?;
+        let insert_api_calls = conn.prepare_cached(INSERT_ROLLUP_API_CALLS)?;
+        let insert_ai_calls = conn.prepare_cached(INSERT_ROLLUP_AI_CALLS)?;
         let (tier, bucket) = (dirty.tier.as_str(), dirty.bucket_ms);
         let mut tx = conn.client.transaction()?;
         if let Some(rollup) = rollup {
             tx.execute(&delete_vitals, &[&tier, &bucket])?;
             tx.execute(&delete_page_views, &[&tier, &bucket])?;
+            tx.execute(&delete_api_calls, &[&tier, &bucket])?;
+            tx.execute(&delete_ai_calls, &[&tier, &bucket])?;
+            if !rollup.api_calls.is_empty() {
+                let r = &rollup.api_calls[..];
+                tx.execute(
+                    &insert_api_calls,
+                    &[
+                        &tier,
+                        &bucket,
+                        &column(r, |s| s.dimension.as_str()),
+                        &column(r, |s| s.key.as_str()),
+                        &column(r, |s| saturating_i64(s.aggregate.count)),
+                        &column(r, |s| saturating_i64(s.aggregate.server_errors)),
+                        &column(r, |s| saturating_i64(s.aggregate.errors)),
+                        &column(r, |s| s.aggregate.latency.to_bytes()),
+                    ],
+                )?;
+            }
+            if !rollup.ai_calls.is_empty() {
+                let r = &rollup.ai_calls[..];
+                let n = |f: fn(&AiAggregate) -> u64| {
+                    column(r, move |s| saturating_i64(f(&s.aggregate)))
+                };
+                let usd = |f: fn(&AiAggregate) -> f64| column(r, move |s| f(&s.aggregate));
+                tx.execute(
+                    &insert_ai_calls,
+                    &[
+                        &tier,
+                        &bucket,
+                        &column(r, |s| s.dimension.as_str()),
+                        &column(r, |s| s.key.as_str()),
+                        &n(|a| a.calls),
+                        &n(|a| a.succeeded),
+                        &n(|a| a.tokens.input),
+                        &n(|a| a.tokens.output),
+                        &n(|a| a.tokens.cached_input),
+                        &n(|a| a.tokens.cache_write),
+                        &n(|a| a.tokens.reasoning),
+                        &usd(|a| a.cost.cost_usd),
+                        &usd(|a| a.cost.computed_cost_usd),
+                        &usd(|a| a.cost.sent_cost_usd),
+                        &n(|a| a.cost.computed_calls),
+                        &n(|a| a.cost.sent_only_calls),
+                        &n(|a| a.cost.unpriced_calls),
+                        &column(r, |s| s.aggregate.latency.to_bytes()),
+                    ],
+                )?;
+            }
             if !rollup.vitals.is_empty() {
                 let v = &rollup.vitals[..];
                 let ratings = |i: usize| column(v, move |s| saturating_i64(s.ratings[i]));
@@ -1746,6 +1901,68 @@ impl GroupRows<'_> {
         }
         Ok(changed)
     }
+}
+
+/// The call series of the dimensions asked, of `tier`'s buckets in `[from_ms, to_ms)`.
+fn read_call_series(
+    conn: &mut PgConnection,
+    tier: Tier,
+    from_ms: i64,
+    to_ms: i64,
+    api: &[ApiDimension],
+    ai: &[AiDimension],
+) -> Result<(Vec<ApiSeries>, Vec<AiSeries>), StoreError> {
+    let select_api = conn.prepare_cached(SELECT_ROLLUP_API_CALLS)?;
+    let select_ai = conn.prepare_cached(SELECT_ROLLUP_AI_CALLS)?;
+    let mut api_series = Vec::new();
+    for &dimension in api {
+        let params: [&(dyn postgres::types::ToSql + Sync); 4] =
+            [&tier.as_str(), &dimension.as_str(), &from_ms, &to_ms];
+        for row in conn.client.query(&select_api, &params)? {
+            api_series.push(ApiSeries {
+                dimension,
+                key: row.try_get(0)?,
+                aggregate: ApiAggregate {
+                    count: count(row.try_get(1)?),
+                    server_errors: count(row.try_get(2)?),
+                    errors: count(row.try_get(3)?),
+                    latency: DdSketch::from_bytes(row.try_get(4)?)?,
+                },
+            });
+        }
+    }
+    let mut ai_series = Vec::new();
+    for &dimension in ai {
+        let params: [&(dyn postgres::types::ToSql + Sync); 4] =
+            [&tier.as_str(), &dimension.as_str(), &from_ms, &to_ms];
+        for row in conn.client.query(&select_ai, &params)? {
+            ai_series.push(AiSeries {
+                dimension,
+                key: row.try_get(0)?,
+                aggregate: AiAggregate {
+                    calls: count(row.try_get(1)?),
+                    succeeded: count(row.try_get(2)?),
+                    tokens: Tokens {
+                        input: count(row.try_get(3)?),
+                        output: count(row.try_get(4)?),
+                        cached_input: count(row.try_get(5)?),
+                        cache_write: count(row.try_get(6)?),
+                        reasoning: count(row.try_get(7)?),
+                    },
+                    cost: Cost {
+                        cost_usd: row.try_get(8)?,
+                        computed_cost_usd: row.try_get(9)?,
+                        sent_cost_usd: row.try_get(10)?,
+                        computed_calls: count(row.try_get(11)?),
+                        sent_only_calls: count(row.try_get(12)?),
+                        unpriced_calls: count(row.try_get(13)?),
+                    },
+                    latency: DdSketch::from_bytes(row.try_get(14)?)?,
+                },
+            });
+        }
+    }
+    Ok((api_series, ai_series))
 }
 
 /// A stored count (never negative when this collector wrote it).

@@ -29,7 +29,8 @@ use std::time::Duration;
 use perfwatch_protocol::{EventBody, Navigation, NavigationType, Rating, VitalName, WebVital};
 use rusqlite::{params, CachedStatement, Connection, Transaction};
 
-use crate::backend_stats::{AiCallRow, ApiCallRow};
+use crate::backend_stats::{AiAggregate, AiCallRow, ApiAggregate, ApiCallRow, Cost, Tokens};
+use crate::call_rollup::{AiDimension, AiSeries, ApiDimension, ApiSeries};
 use crate::host_history::{HostPoint, SeriesRollup};
 use crate::normalize::{AiCallRecord, ApiCallRecord, Batch, BrowserRecords, Record};
 use crate::rollup::{
@@ -354,11 +355,71 @@ SELECT app, session_id, (started_at_ms / 60000) * 60000, MIN(started_at_ms), MAX
 FROM page_views GROUP BY 1, 2, 3;
 ";
 
+/// Migration 9: roll-ups of API and AI calls ([`crate::call_rollup`]), keyed so that one
+/// dimension of a range of buckets is one range of the key; the minutes already holding calls
+/// are marked for the roller.
+const SCHEMA_V9: &str = "
+CREATE TABLE rollup_api_calls (
+    tier          TEXT NOT NULL,
+    dimension     TEXT NOT NULL,
+    bucket_ms     INTEGER NOT NULL,
+    key           TEXT NOT NULL,
+    count         INTEGER NOT NULL,
+    server_errors INTEGER NOT NULL,
+    errors        INTEGER NOT NULL,
+    latency       BLOB NOT NULL,
+    PRIMARY KEY (tier, dimension, bucket_ms, key)
+);
+CREATE INDEX rollup_api_calls_by_bucket ON rollup_api_calls (tier, bucket_ms);
+CREATE TABLE rollup_ai_calls (
+    tier                TEXT NOT NULL,
+    dimension           TEXT NOT NULL,
+    bucket_ms           INTEGER NOT NULL,
+    key                 TEXT NOT NULL,
+    calls               INTEGER NOT NULL,
+    succeeded           INTEGER NOT NULL,
+    input_tokens        INTEGER NOT NULL,
+    output_tokens       INTEGER NOT NULL,
+    cached_input_tokens INTEGER NOT NULL,
+    cache_write_tokens  INTEGER NOT NULL,
+    reasoning_tokens    INTEGER NOT NULL,
+    cost_usd            REAL NOT NULL,
+    computed_cost_usd   REAL NOT NULL,
+    sent_cost_usd       REAL NOT NULL,
+    computed_calls      INTEGER NOT NULL,
+    sent_only_calls     INTEGER NOT NULL,
+    unpriced_calls      INTEGER NOT NULL,
+    latency             BLOB NOT NULL,
+    PRIMARY KEY (tier, dimension, bucket_ms, key)
+);
+CREATE INDEX rollup_ai_calls_by_bucket ON rollup_ai_calls (tier, bucket_ms);
+INSERT INTO rollup_dirty (tier, bucket_ms)
+SELECT 'minute', minute FROM (
+    SELECT DISTINCT (at_ms / 60000) * 60000 AS minute FROM api_calls
+    UNION
+    SELECT DISTINCT (at_ms / 60000) * 60000 FROM ai_calls
+);
+";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one.
-pub const MIGRATIONS: [&str; 8] = [
+pub const MIGRATIONS: [&str; 9] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
+    SCHEMA_V9,
 ];
+
+/// One dimension of the API call series of a range of buckets.
+const READ_API_ROLLUPS: &str = "
+SELECT key, count, server_errors, errors, latency FROM rollup_api_calls
+WHERE tier = ?1 AND dimension = ?2 AND bucket_ms >= ?3 AND bucket_ms < ?4";
+
+/// One dimension of the AI call series of a range of buckets.
+const READ_AI_ROLLUPS: &str = "
+SELECT key, calls, succeeded, input_tokens, output_tokens, cached_input_tokens,
+       cache_write_tokens, reasoning_tokens, cost_usd, computed_cost_usd, sent_cost_usd,
+       computed_calls, sent_only_calls, unpriced_calls, latency
+FROM rollup_ai_calls
+WHERE tier = ?1 AND dimension = ?2 AND bucket_ms >= ?3 AND bucket_ms < ?4";
 
 /// A session's activity in a minute, merged with what is already there.
 const UPSERT_SESSION_ACTIVITY: &str = "
@@ -642,8 +703,14 @@ impl Store for SqliteStore {
         for batch in batches {
             outcomes.push(match batch {
                 Batch::Browser(browser) => statements.write_batch(browser)?,
-                Batch::ApiCalls(calls) => write_api_calls(&tx, calls)?,
-                Batch::AiCalls(calls) => write_ai_calls(&tx, calls)?,
+                Batch::ApiCalls(calls) => {
+                    statements.calls_written(calls.iter().map(|call| call.at_ms));
+                    write_api_calls(&tx, calls)?
+                }
+                Batch::AiCalls(calls) => {
+                    statements.calls_written(calls.iter().map(|call| call.at_ms));
+                    write_ai_calls(&tx, calls)?
+                }
             });
         }
         statements.finish(&tx)?;
@@ -866,8 +933,10 @@ impl Store for SqliteStore {
     }
 
     fn raw_minute(&self, from_ms: i64, to_ms: i64) -> Result<RawMinute, StoreError> {
-        let conn = self.reader()?;
         let mut raw = RawMinute::default();
+        self.scan_api_calls(from_ms, to_ms, &mut |row| raw.api_calls.push(row))?;
+        self.scan_ai_calls(from_ms, to_ms, &mut |row| raw.ai_calls.push(row))?;
+        let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT s.app, COALESCE(NULLIF(p.route, ''), p.url), v.name, v.value \
              {VITALS_MEASURED_IN}"
@@ -937,7 +1006,26 @@ impl Store for SqliteStore {
                 users: Hll::from_bytes(&row.get::<_, Vec<u8>>(4)?)?,
             });
         }
+        (rollup.api_calls, rollup.ai_calls) = read_call_series(
+            &conn,
+            tier,
+            from_ms,
+            to_ms,
+            &ApiDimension::ALL,
+            &AiDimension::ALL,
+        )?;
         Ok(rollup)
+    }
+
+    fn read_call_rollups(
+        &self,
+        tier: Tier,
+        from_ms: i64,
+        to_ms: i64,
+        api: &[ApiDimension],
+        ai: &[AiDimension],
+    ) -> Result<(Vec<ApiSeries>, Vec<AiSeries>), StoreError> {
+        read_call_series(&*self.reader()?, tier, from_ms, to_ms, api, ai)
     }
 
     fn replace_rollup(
@@ -949,7 +1037,12 @@ impl Store for SqliteStore {
         let tx = conn.transaction()?;
         let (tier, bucket) = (dirty.tier.as_str(), dirty.bucket_ms);
         if let Some(rollup) = rollup {
-            for table in ["rollup_vitals", "rollup_page_views"] {
+            for table in [
+                "rollup_vitals",
+                "rollup_page_views",
+                "rollup_api_calls",
+                "rollup_ai_calls",
+            ] {
                 tx.prepare_cached(&format!(
                     "DELETE FROM {table} WHERE tier = ?1 AND bucket_ms = ?2"
                 ))?
@@ -992,6 +1085,7 @@ impl Store for SqliteStore {
                     series.users.to_bytes(),
                 ])?;
             }
+            write_call_series(&tx, tier, bucket, rollup)?;
             if let Some(parent) = dirty.tier.parent() {
                 tx.prepare_cached(MARK_DIRTY)?
                     .execute(params![parent.as_str(), parent.bucket_of(bucket)])?;
@@ -1210,6 +1304,13 @@ impl<'t> GroupStatements<'t> {
         let minute = Tier::Minute.bucket_of(at_ms);
         self.dirty_minutes.insert(minute);
         self.vital_minutes.insert((minute, session));
+    }
+
+    /// Notes that backend calls dated `times` were written: their minutes' roll-ups are
+    /// recomputed (a call already stored changes nothing there, and recomputing is idempotent).
+    fn calls_written(&mut self, times: impl Iterator<Item = i64>) {
+        self.dirty_minutes
+            .extend(times.map(|at_ms| Tier::Minute.bucket_of(at_ms)));
     }
 
     /// Writes the group's time index entries, and marks the minutes the group changed for the
@@ -1443,6 +1544,128 @@ impl GroupStatements<'_> {
         self.last_page = Some((session, record.page_view_id.clone(), id));
         Ok(id)
     }
+}
+
+/// The call series of the dimensions asked, of `tier`'s buckets in `[from_ms, to_ms)`.
+fn read_call_series(
+    conn: &Connection,
+    tier: Tier,
+    from_ms: i64,
+    to_ms: i64,
+    api: &[ApiDimension],
+    ai: &[AiDimension],
+) -> Result<(Vec<ApiSeries>, Vec<AiSeries>), StoreError> {
+    let mut api_series = Vec::new();
+    let mut stmt = conn.prepare_cached(READ_API_ROLLUPS)?;
+    for &dimension in api {
+        let mut rows = stmt.query(params![tier.as_str(), dimension.as_str(), from_ms, to_ms])?;
+        while let Some(row) = rows.next()? {
+            api_series.push(ApiSeries {
+                dimension,
+                key: row.get(0)?,
+                aggregate: ApiAggregate {
+                    count: count(row.get(1)?),
+                    server_errors: count(row.get(2)?),
+                    errors: count(row.get(3)?),
+                    latency: DdSketch::from_bytes(&row.get::<_, Vec<u8>>(4)?)?,
+                },
+            });
+        }
+    }
+    let mut ai_series = Vec::new();
+    let mut stmt = conn.prepare_cached(READ_AI_ROLLUPS)?;
+    for &dimension in ai {
+        let mut rows = stmt.query(params![tier.as_str(), dimension.as_str(), from_ms, to_ms])?;
+        while let Some(row) = rows.next()? {
+            ai_series.push(AiSeries {
+                dimension,
+                key: row.get(0)?,
+                aggregate: AiAggregate {
+                    calls: count(row.get(1)?),
+                    succeeded: count(row.get(2)?),
+                    tokens: Tokens {
+                        input: count(row.get(3)?),
+                        output: count(row.get(4)?),
+                        cached_input: count(row.get(5)?),
+                        cache_write: count(row.get(6)?),
+                        reasoning: count(row.get(7)?),
+                    },
+                    cost: Cost {
+                        cost_usd: row.get(8)?,
+                        computed_cost_usd: row.get(9)?,
+                        sent_cost_usd: row.get(10)?,
+                        computed_calls: count(row.get(11)?),
+                        sent_only_calls: count(row.get(12)?),
+                        unpriced_calls: count(row.get(13)?),
+                    },
+                    latency: DdSketch::from_bytes(&row.get::<_, Vec<u8>>(14)?)?,
+                },
+            });
+        }
+    }
+    Ok((api_series, ai_series))
+}
+
+/// Inserts `rollup`'s call series as bucket `bucket` of `tier` (already emptied).
+fn write_call_series(
+    tx: &Transaction<'_>,
+    tier: &str,
+    bucket: i64,
+    rollup: &Rollup,
+) -> Result<(), StoreError> {
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO rollup_api_calls (tier, dimension, bucket_ms, key, count, server_errors,
+                                       errors, latency)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for series in &rollup.api_calls {
+        let a = &series.aggregate;
+        insert.execute(params![
+            tier,
+            series.dimension.as_str(),
+            bucket,
+            series.key,
+            saturating_i64(a.count),
+            saturating_i64(a.server_errors),
+            saturating_i64(a.errors),
+            a.latency.to_bytes(),
+        ])?;
+    }
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO rollup_ai_calls (tier, dimension, bucket_ms, key, calls, succeeded,
+             input_tokens, output_tokens, cached_input_tokens, cache_write_tokens,
+             reasoning_tokens, cost_usd, computed_cost_usd, sent_cost_usd, computed_calls,
+             sent_only_calls, unpriced_calls, latency)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+    )?;
+    for series in &rollup.ai_calls {
+        let (a, t, c) = (
+            &series.aggregate,
+            &series.aggregate.tokens,
+            &series.aggregate.cost,
+        );
+        insert.execute(params![
+            tier,
+            series.dimension.as_str(),
+            bucket,
+            series.key,
+            saturating_i64(a.calls),
+            saturating_i64(a.succeeded),
+            saturating_i64(t.input),
+            saturating_i64(t.output),
+            saturating_i64(t.cached_input),
+            saturating_i64(t.cache_write),
+            saturating_i64(t.reasoning),
+            c.cost_usd,
+            c.computed_cost_usd,
+            c.sent_cost_usd,
+            saturating_i64(c.computed_calls),
+            saturating_i64(c.sent_only_calls),
+            saturating_i64(c.unpriced_calls),
+            a.latency.to_bytes(),
+        ])?;
+    }
+    Ok(())
 }
 
 /// The id `select` finds, or the rowid of the row `insert` adds when it finds none.
