@@ -126,7 +126,9 @@ impl<A: Default> Groups<A> {
     /// The aggregate of `key`, or of the folded groups once the limit is reached (counting
     /// `records` as folded).
     fn entry(&mut self, key: &str, records: u64) -> &mut A {
-        if self.by_key.contains_key(key) || self.by_key.len() < MAX_TRACKED_GROUPS {
+        // A roll-up's own `other` (its bucket's less busy keys) is folded too.
+        if key != OTHER && (self.by_key.contains_key(key) || self.by_key.len() < MAX_TRACKED_GROUPS)
+        {
             return self.by_key.entry(key.to_owned()).or_default();
         }
         self.folded_records += records;

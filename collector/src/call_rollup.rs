@@ -6,7 +6,12 @@
 //!
 //! A bucket keeps at most [`MAX_KEYS_PER_DIMENSION`] keys per dimension, the most frequent;
 //! the rest are merged into one series keyed [`OTHER`], so a bucket's size is bounded whatever
-//! the cardinality of users or endpoints.
+//! the cardinality of users or endpoints, and so is the cost of reading a long window (reading
+//! and merging a series costs about a microsecond; a 30-day window reads about 200 buckets).
+//! The price: in a bucket with more keys than that, the calls of the less busy ones are
+//! counted under `other`, so a window's per-key numbers are exact for keys that are among the
+//! busiest of every bucket (endpoints, models and the heaviest users, in practice) and a lower
+//! bound for the others; totals are always exact.
 
 use std::collections::HashMap;
 
@@ -15,7 +20,7 @@ use crate::backend_stats::{
 };
 
 /// Most keys a bucket keeps per dimension; the rest are merged into [`OTHER`].
-pub const MAX_KEYS_PER_DIMENSION: usize = 1000;
+pub const MAX_KEYS_PER_DIMENSION: usize = 200;
 
 /// The key of a call without a user.
 pub const ANONYMOUS: &str = "anonymous";
@@ -344,7 +349,7 @@ mod tests {
     #[test]
     fn a_bucket_keeps_the_largest_keys_and_merges_the_rest_into_other() {
         let rows: Vec<ApiCallRow> = (0..(MAX_KEYS_PER_DIMENSION as u32 + 50))
-            .map(|i| api("/x", 200, Some(&format!("user-{i}")), 1.0))
+            .map(|i| api("/x", 200, Some(&format!("user-{i:05}")), 1.0))
             .chain((0..5).map(|_| api("/x", 200, Some("heavy"), 1.0)))
             .collect();
         let series = api_series(&rows);
@@ -362,7 +367,7 @@ mod tests {
             .iter()
             .find(|s| s.key == OTHER)
             .map(|s| s.aggregate.count);
-        // 1051 keys: the 999 largest kept, 52 merged.
+        // 251 keys: the 199 largest kept (the heavy one first), 52 merged.
         assert_eq!(other, Some(52));
     }
 }

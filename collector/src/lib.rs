@@ -103,6 +103,17 @@ const CORS_MAX_AGE_SECS: usize = 86_400;
 /// Seconds in-flight requests get to finish after SIGTERM / Ctrl-C.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
 
+/// Turns Nagle's algorithm off on an accepted connection. With it on, an answer written in
+/// two parts (head, then a body of a few kilobytes) waits for the client's delayed ACK of the
+/// first: 40 ms on every keep-alive request after the first (measured, BENCHMARKS.md).
+fn no_delay(connection: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
+    if let Some(socket) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        if let Err(error) = socket.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set");
+        }
+    }
+}
+
 /// The whole application over `state`: routes, query error handling, the 404 fallback, CORS and
 /// the request log. The binary and the tests build the same app with it.
 pub fn app(
@@ -237,6 +248,7 @@ pub async fn run(config: Config) -> io::Result<()> {
     let own_calls = Arc::clone(&state.own_calls);
     let flusher = actix_web::rt::spawn(flush_own_calls(Arc::clone(&own_calls), queue.clone()));
     let server = HttpServer::new(move || app(state.clone()))
+        .on_connect(no_delay)
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
         .disable_signals()
         .bind(config.listen)?;

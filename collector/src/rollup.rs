@@ -413,7 +413,17 @@ pub fn roll_once(
                 let end = dirty.bucket_ms + tier.width_ms();
                 let rollup = match tier.child() {
                     None => aggregate(store.raw_minute(dirty.bucket_ms, end)?),
-                    Some(child) => merge([store.read_rollups(child, dirty.bucket_ms, end)?]),
+                    Some(child) => {
+                        let mut parts = store.read_rollups(child, dirty.bucket_ms, end)?;
+                        (parts.api_calls, parts.ai_calls) = store.read_call_rollups(
+                            child,
+                            dirty.bucket_ms,
+                            end,
+                            &ApiDimension::ALL,
+                            &AiDimension::ALL,
+                        )?;
+                        merge([parts])
+                    }
                 };
                 store.replace_rollup(&dirty, Some(&rollup))?;
                 stats.rolled += 1;

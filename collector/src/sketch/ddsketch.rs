@@ -21,8 +21,6 @@
 //! (the first minus 0) and its count (varint). The encoding is canonical: equal sketches give
 //! equal bytes.
 
-use std::collections::BTreeMap;
-
 use super::{put_varint, unzigzag, zigzag, Reader, SketchError};
 
 /// The guaranteed relative error of [`DdSketch::quantile`] (1 %).
@@ -41,6 +39,10 @@ const GAMMA: f64 = (1.0 + MAPPING_ACCURACY) / (1.0 - MAPPING_ACCURACY);
 const KEY_LIMIT: i64 = 1 << 16;
 
 /// A DDSketch of non-negative values (durations in ms, CLS scores). See the module docs.
+///
+/// Bins are held densely: `bins[i]` counts index `offset + i`, trimmed so that the first and
+/// last are not empty (so equal sketches are equal field by field). Merging is then adding two
+/// arrays, which is what reading a long window of roll-ups does tens of thousands of times.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DdSketch {
     count: u64,
@@ -48,7 +50,11 @@ pub struct DdSketch {
     sum: f64,
     min: f64,
     max: f64,
-    bins: BTreeMap<i32, u64>,
+    /// The index of `bins[0]` (0 while `bins` is empty).
+    offset: i32,
+    bins: Vec<u64>,
+    /// Bins that are not empty.
+    used: usize,
 }
 
 impl Default for DdSketch {
@@ -66,7 +72,9 @@ impl DdSketch {
             sum: 0.0,
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
-            bins: BTreeMap::new(),
+            offset: 0,
+            bins: Vec::new(),
+            used: 0,
         }
     }
 
@@ -81,9 +89,7 @@ impl DdSketch {
         if value <= ZERO_THRESHOLD {
             self.zero_count = self.zero_count.saturating_add(1);
         } else {
-            let bin = self.bins.entry(key(value)).or_insert(0);
-            *bin = bin.saturating_add(1);
-            self.collapse();
+            self.add_to_bin(key(value), 1);
         }
         self.count = self.count.saturating_add(1);
         self.sum += value;
@@ -94,11 +100,18 @@ impl DdSketch {
 
     /// Adds every value of `other`: afterwards `self` answers as one sketch fed both.
     pub fn merge(&mut self, other: &DdSketch) {
-        for (&index, &count) in &other.bins {
-            let bin = self.bins.entry(index).or_insert(0);
-            *bin = bin.saturating_add(count);
+        if other.used > 0 {
+            let last = other.offset + other.bins.len() as i32 - 1;
+            self.cover(other.offset, last);
+            let start = (other.offset - self.offset) as usize;
+            let mut newly_used = 0;
+            for (bin, &count) in self.bins[start..].iter_mut().zip(&other.bins) {
+                newly_used += usize::from(*bin == 0 && count > 0);
+                *bin = bin.saturating_add(count);
+            }
+            self.used += newly_used;
+            self.collapse();
         }
-        self.collapse();
         self.count = self.count.saturating_add(other.count);
         self.zero_count = self.zero_count.saturating_add(other.zero_count);
         self.sum += other.sum;
@@ -143,12 +156,12 @@ impl DdSketch {
             0.0
         } else {
             let mut seen = self.zero_count;
-            let mut bins = self.bins.iter();
-            bins.find(|(_, &count)| {
-                seen = seen.saturating_add(count);
-                seen >= rank
-            })
-            .map_or(self.max, |(&index, _)| bin_value(index))
+            self.bins()
+                .find(|&(_, count)| {
+                    seen = seen.saturating_add(count);
+                    seen >= rank
+                })
+                .map_or(self.max, |(index, _)| bin_value(index))
         };
         Some(estimate.max(self.min).min(self.max))
     }
@@ -165,9 +178,9 @@ impl DdSketch {
         for field in [self.sum, self.min, self.max] {
             out.extend_from_slice(&field.to_le_bytes());
         }
-        put_varint(&mut out, self.bins.len() as u64);
+        put_varint(&mut out, self.used as u64);
         let mut previous = 0;
-        for (&index, &count) in &self.bins {
+        for (index, count) in self.bins() {
             put_varint(&mut out, zigzag(i64::from(index) - previous));
             put_varint(&mut out, count);
             previous = i64::from(index);
@@ -201,6 +214,7 @@ impl DdSketch {
             return Err(invalid("too many bins"));
         }
         let (mut total, mut index) = (zero_count, 0i64);
+        let mut decoded = Vec::with_capacity(bin_count as usize);
         for i in 0..bin_count {
             let delta = unzigzag(reader.varint()?);
             if i > 0 && delta <= 0 {
@@ -218,14 +232,23 @@ impl DdSketch {
                 return Err(invalid("empty bin"));
             }
             total = total.checked_add(bin).ok_or(invalid("counts overflow"))?;
-            sketch.bins.insert(key, bin);
+            decoded.push((key, bin));
         }
         reader.finish()?;
+        if let (Some(&(first, _)), Some(&(last, _))) = (decoded.first(), decoded.last()) {
+            // Indexes are increasing and within ±KEY_LIMIT: at most 2 · KEY_LIMIT + 1 bins.
+            sketch.offset = first;
+            sketch.bins = vec![0; (last - first) as usize + 1];
+            for (key, bin) in decoded {
+                sketch.bins[(key - first) as usize] = bin;
+            }
+            sketch.used = bin_count as usize;
+        }
         if total != count {
             return Err(invalid("bin counts do not add up to the count"));
         }
         if (zero_count > 0) != (min <= ZERO_THRESHOLD)
-            || sketch.bins.is_empty() != (max <= ZERO_THRESHOLD)
+            || (sketch.used == 0) != (max <= ZERO_THRESHOLD)
         {
             return Err(invalid("min or max contradicts the bins"));
         }
@@ -235,15 +258,79 @@ impl DdSketch {
         Ok(sketch)
     }
 
-    /// Folds the lowest bins into the next one up until at most [`MAX_BINS`] remain.
+    /// The bins that are not empty, as `(index, count)`, lowest first.
+    fn bins(&self) -> impl Iterator<Item = (i32, u64)> + '_ {
+        (self.offset..)
+            .zip(self.bins.iter().copied())
+            .filter(|&(_, count)| count > 0)
+    }
+
+    /// Adds `count` values to bin `index`.
+    fn add_to_bin(&mut self, index: i32, count: u64) {
+        if self.used >= MAX_BINS && index < self.offset {
+            // A new lowest bin would be folded into the lowest one at once.
+            self.bins[0] = self.bins[0].saturating_add(count);
+            return;
+        }
+        self.cover(index, index);
+        let bin = &mut self.bins[(index - self.offset) as usize];
+        self.used += usize::from(*bin == 0);
+        *bin = bin.saturating_add(count);
+        self.collapse();
+    }
+
+    /// Grows `bins` to hold the indexes `low..=high`.
+    fn cover(&mut self, low: i32, high: i32) {
+        if self.bins.is_empty() {
+            self.offset = low;
+            self.bins = vec![0; (high - low) as usize + 1];
+            return;
+        }
+        if low < self.offset {
+            let grow = (self.offset - low) as usize;
+            self.bins.splice(0..0, std::iter::repeat_n(0, grow));
+            self.offset = low;
+        }
+        let last = self.offset + self.bins.len() as i32 - 1;
+        if high > last {
+            self.bins
+                .resize(self.bins.len() + (high - last) as usize, 0);
+        }
+    }
+
+    /// Folds the lowest bins into the next one up until at most [`MAX_BINS`] remain, and trims
+    /// empty bins off both ends.
     fn collapse(&mut self) {
-        while self.bins.len() > MAX_BINS {
-            let Some((_, lowest)) = self.bins.pop_first() else {
-                return;
-            };
-            if let Some(mut next) = self.bins.first_entry() {
-                *next.get_mut() = next.get().saturating_add(lowest);
+        if self.used > MAX_BINS {
+            let mut excess = self.used - MAX_BINS;
+            let mut folded = 0u64;
+            let mut cut = 0;
+            for (i, &count) in self.bins.iter().enumerate() {
+                if count == 0 {
+                    continue;
+                }
+                if excess == 0 {
+                    cut = i;
+                    break;
+                }
+                folded = folded.saturating_add(count);
+                excess -= 1;
             }
+            self.bins.drain(..cut);
+            self.offset += cut as i32;
+            self.bins[0] = self.bins[0].saturating_add(folded);
+            self.used = MAX_BINS;
+        }
+        let leading = self.bins.iter().take_while(|&&count| count == 0).count();
+        if leading > 0 {
+            self.bins.drain(..leading);
+            self.offset += leading as i32;
+        }
+        while self.bins.last() == Some(&0) {
+            self.bins.pop();
+        }
+        if self.bins.is_empty() {
+            self.offset = 0;
         }
     }
 }
@@ -422,10 +509,11 @@ mod tests {
             .map(|_| 10f64.powf(-9.0 + 309.0 * rng.unit()))
             .collect();
         let sketch = sketch_of(&values);
-        assert_eq!(sketch.bins.len(), MAX_BINS);
+        assert_eq!(sketch.used, MAX_BINS);
+        assert_eq!(sketch.bins().count(), MAX_BINS);
         assert_eq!(sketch.count(), 200_000);
         assert_eq!(
-            sketch.bins.values().sum::<u64>() + sketch.zero_count,
+            sketch.bins().map(|(_, count)| count).sum::<u64>() + sketch.zero_count,
             200_000
         );
         // Only the lowest quantiles are collapsed: the top 4096 bins span 1e264..1e300.
@@ -457,8 +545,8 @@ mod tests {
             return false;
         };
         assert_eq!(sketch.to_bytes(), bytes);
-        let total = sketch.bins.values().sum::<u64>() + sketch.zero_count;
-        assert!(sketch.bins.len() <= MAX_BINS && total == sketch.count);
+        let total = sketch.bins().map(|(_, count)| count).sum::<u64>() + sketch.zero_count;
+        assert!(sketch.used <= MAX_BINS && total == sketch.count);
         true
     }
 

@@ -154,7 +154,8 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// `[from_ms, to_ms)`.
     fn raw_minute(&self, from_ms: i64, to_ms: i64) -> Result<RawMinute, StoreError>;
 
-    /// Every series of the buckets of `tier` starting in `[from_ms, to_ms)`, unmerged.
+    /// The web vital and page view series of the buckets of `tier` starting in
+    /// `[from_ms, to_ms)`, unmerged (the call series are [`Store::read_call_rollups`]').
     fn read_rollups(&self, tier: Tier, from_ms: i64, to_ms: i64) -> Result<Rollup, StoreError>;
 
     /// In one transaction: replaces the bucket `dirty` names with `rollup` and marks its

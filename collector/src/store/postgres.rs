@@ -1084,14 +1084,6 @@ impl Store for PostgresStore {
                 users: Hll::from_bytes(row.try_get(4)?)?,
             });
         }
-        (rollup.api_calls, rollup.ai_calls) = read_call_series(
-            &mut conn,
-            tier,
-            from_ms,
-            to_ms,
-            &ApiDimension::ALL,
-            &AiDimension::ALL,
-        )?;
         Ok(rollup)
     }
 

@@ -1006,14 +1006,6 @@ impl Store for SqliteStore {
                 users: Hll::from_bytes(&row.get::<_, Vec<u8>>(4)?)?,
             });
         }
-        (rollup.api_calls, rollup.ai_calls) = read_call_series(
-            &conn,
-            tier,
-            from_ms,
-            to_ms,
-            &ApiDimension::ALL,
-            &AiDimension::ALL,
-        )?;
         Ok(rollup)
     }
 
