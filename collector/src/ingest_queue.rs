@@ -526,6 +526,14 @@ mod tests {
         > {
             self.inner.read_call_rollups(tier, from_ms, to_ms, api, ai)
         }
+        fn scan_timings(
+            &self,
+            since_ms: i64,
+            until_ms: i64,
+            each: &mut dyn FnMut(crate::store::TimingRow),
+        ) -> Result<(), StoreError> {
+            self.inner.scan_timings(since_ms, until_ms, each)
+        }
         fn scan_sessions(
             &self,
             since_ms: i64,

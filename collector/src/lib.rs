@@ -71,6 +71,7 @@ pub mod state;
 pub mod stats;
 pub mod store;
 pub mod system;
+pub mod timing_stats;
 pub mod window;
 
 use std::io::{self, Write};

@@ -55,7 +55,11 @@ pub fn browser_records(batch: ParsedBatch, received_at_ms: f64) -> BrowserRecord
             page_view_id: event
                 .page_view_id
                 .unwrap_or_else(|| header.page_view_id.clone()),
-            url: event.url.unwrap_or_else(|| header.url.clone()),
+            // An `api_call`'s `url` is the URL it called, not its page's.
+            url: match (&event.body, event.url) {
+                (EventBody::ApiCall(_), _) | (_, None) => header.url.clone(),
+                (_, Some(url)) => url,
+            },
             route: event.route.or_else(|| header.route.clone()),
             body: event.body,
         })
@@ -109,10 +113,12 @@ mod tests {
     }
 }
 
-/// What the writer stores in one go: a browser batch, or a backend's records.
+/// What the writer stores in one go: a browser batch, the timings its page took of its own
+/// API calls and interactions, or a backend's records.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Batch {
     Browser(BrowserRecords),
+    Timings(Vec<TimingRecord>),
     ApiCalls(Vec<ApiCallRecord>),
     AiCalls(Vec<AiCallRecord>),
 }
@@ -122,6 +128,7 @@ impl Batch {
     pub fn len(&self) -> usize {
         match self {
             Self::Browser(browser) => browser.records.len(),
+            Self::Timings(timings) => timings.len(),
             Self::ApiCalls(calls) => calls.len(),
             Self::AiCalls(calls) => calls.len(),
         }
@@ -137,6 +144,99 @@ impl From<BrowserRecords> for Batch {
     fn from(records: BrowserRecords) -> Self {
         Self::Browser(records)
     }
+}
+
+/// What a browser timed: one of its API calls (`monitorApiCall`) or a user interaction
+/// (`monitorUserInteraction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimingKind {
+    ApiCall,
+    Interaction,
+}
+
+impl TimingKind {
+    /// The name stored in the `kind` column (the event's `type`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ApiCall => "api_call",
+            Self::Interaction => "interaction",
+        }
+    }
+
+    /// The kind named `name` (`None` for one a newer collector wrote).
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::ApiCall, Self::Interaction]
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
+}
+
+/// A browser's timing of its own API call or interaction, as the store takes it: stored once
+/// per `(app, session_id, event_id)` when it has an `event_id`. Kept apart from backend API
+/// calls: the same call seen from both sides would otherwise count twice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimingRecord {
+    pub kind: TimingKind,
+    pub app: String,
+    pub session_id: String,
+    pub event_id: Option<String>,
+    pub page_view_id: String,
+    /// The interaction's name, or the call's `METHOD endpoint`.
+    pub name: String,
+    /// The call's status (0: no answer); `None` for an interaction.
+    pub status: Option<u16>,
+    /// The call failed (no answer, 4xx or 5xx, or `ok: false`); never for an interaction.
+    pub failed: bool,
+    pub duration_ms: f64,
+    pub user_id: Option<String>,
+    pub at_ms: i64,
+    pub received_at_ms: i64,
+}
+
+/// The timings among `batch`'s records, as their own records.
+pub fn browser_timings(batch: &BrowserRecords) -> Vec<TimingRecord> {
+    batch
+        .records
+        .iter()
+        .filter_map(|record| {
+            let (kind, name, status, failed, duration_ms) = match &record.body {
+                EventBody::ApiCall(call) => {
+                    let (method, endpoint) = call.method_and_endpoint();
+                    // Validated: 0 or 100..=599.
+                    let status = u16::try_from(call.status).unwrap_or_default();
+                    (
+                        TimingKind::ApiCall,
+                        format!("{method} {endpoint}"),
+                        Some(status),
+                        call.failed(),
+                        call.duration,
+                    )
+                }
+                EventBody::Interaction(interaction) => (
+                    TimingKind::Interaction,
+                    interaction.name.clone(),
+                    None,
+                    false,
+                    interaction.duration,
+                ),
+                _ => return None,
+            };
+            Some(TimingRecord {
+                kind,
+                app: batch.app.clone(),
+                session_id: batch.session_id.clone(),
+                event_id: record.event_id.clone(),
+                page_view_id: record.page_view_id.clone(),
+                name,
+                status,
+                failed,
+                duration_ms,
+                user_id: batch.user_id.clone(),
+                at_ms: record.at_ms,
+                received_at_ms: batch.received_at_ms,
+            })
+        })
+        .collect()
 }
 
 /// An accepted API call record, as the store takes it. Stored once per `(service, event_id)`

@@ -13,6 +13,7 @@ use serde::{Serialize, Serializer};
 use crate::rollup::{Rollup, VitalSeries};
 use crate::sketch::DdSketch;
 use crate::store::VitalRows;
+use crate::timing_stats::Timings;
 
 /// The value at rank ceil(`percent`/100 · n) (1-based) of `sorted`, or `None` when empty.
 pub fn nearest_rank(sorted: &[f64], percent: usize) -> Option<f64> {
@@ -199,6 +200,9 @@ pub struct VitalsReport {
     /// Per page, busiest first; only when grouped by page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pages: Option<Vec<PageVitals>>,
+    /// What the pages timed of their own API calls and interactions (from the raw timings).
+    #[serde(flatten)]
+    pub timings: Timings,
 }
 
 impl VitalsReport {
@@ -242,6 +246,7 @@ impl VitalsReport {
             page_views,
             vitals: all.summarize(),
             pages,
+            timings: Timings::default(),
         }
     }
 
@@ -288,6 +293,7 @@ impl VitalsReport {
             page_views,
             vitals: all.summarize(),
             pages,
+            timings: Timings::default(),
         }
     }
 }

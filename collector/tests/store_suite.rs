@@ -14,7 +14,7 @@ use perfwatch_collector::backend_stats::{
 use perfwatch_collector::call_rollup::{AiDimension, ApiDimension};
 use perfwatch_collector::config::StoreLocation;
 use perfwatch_collector::normalize::{
-    browser_records, AiCallRecord, ApiCallRecord, Batch, BrowserRecords,
+    browser_records, AiCallRecord, ApiCallRecord, Batch, BrowserRecords, TimingKind, TimingRecord,
 };
 use perfwatch_collector::rollup::{
     self, roll_once, DirtyBucket, RawMinute, RawPageView, RawVital, RollStats, Rollup,
@@ -243,6 +243,7 @@ both_stores!(
     host_samples_and_their_hourly_rollups_are_kept_per_host,
     sessions_are_cut_at_long_pauses_and_active_users_counted,
     call_statistics_from_rollups_equal_those_from_raw_calls,
+    browser_timings_are_stored_once_per_event_id_and_pruned,
 );
 
 /// The records of a batch from app `a`, session `session`, page view `p` (route `/a`), sent
@@ -484,6 +485,46 @@ fn a_large_batch_keeps_each_metric_once_at_its_highest_seq(backend: &dyn Backend
         1.0,
         "all dated by the batch's one time"
     );
+}
+
+fn browser_timings_are_stored_once_per_event_id_and_pruned(backend: &dyn Backend) {
+    let store = backend.open().expect("open");
+    let now = now();
+    let timing = |event_id: Option<&str>, name: &str, at_ms: i64| TimingRecord {
+        kind: TimingKind::ApiCall,
+        app: "a".to_owned(),
+        session_id: "s".to_owned(),
+        event_id: event_id.map(str::to_owned),
+        page_view_id: "p".to_owned(),
+        name: name.to_owned(),
+        status: Some(0),
+        failed: true,
+        duration_ms: 12.5,
+        user_id: None,
+        at_ms,
+        received_at_ms: at_ms,
+    };
+    let batch = Batch::Timings(vec![
+        timing(Some("e1"), "GET /a", now),
+        timing(Some("e1"), "GET /a", now),
+        timing(None, "GET /\0b", now),
+        timing(Some("old"), "GET /a", now - 10 * DAY_MS),
+    ]);
+    write_batches(&store, &[batch.clone(), batch]);
+    assert_eq!(
+        backend.count("browser_timings"),
+        4,
+        "e1 and old once, the id-less twice"
+    );
+    let mut rows = Vec::new();
+    on_plain_thread(|| store.scan_timings(now - HOUR_MS, now + 1, &mut |row| rows.push(row)))
+        .expect("scan");
+    assert_eq!(rows.len(), 3);
+    assert!(rows
+        .iter()
+        .all(|row| row.failed && row.kind == TimingKind::ApiCall));
+    on_plain_thread(|| store.prune(now - 7 * DAY_MS, 100)).expect("prune");
+    assert_eq!(backend.count("browser_timings"), 3);
 }
 
 /// A batch of session `session` holding page view `page_view` started at `at_ms`, arriving at

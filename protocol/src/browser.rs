@@ -89,6 +89,8 @@ pub enum EventBody {
     PageView(PageView),
     WebVital(WebVital),
     Navigation(Navigation),
+    ApiCall(BrowserApiCall),
+    Interaction(Interaction),
 }
 
 impl Event {
@@ -106,6 +108,8 @@ impl Event {
             EventBody::PageView(p) => p.validate()?,
             EventBody::WebVital(w) => w.validate()?,
             EventBody::Navigation(n) => n.validate()?,
+            EventBody::ApiCall(c) => c.validate()?,
+            EventBody::Interaction(i) => i.validate()?,
         }
         v::item_time(header.time_origin + self.start_time(), header.sent_at)
     }
@@ -115,6 +119,8 @@ impl Event {
     pub fn start_time(&self) -> f64 {
         match &self.body {
             EventBody::PageView(p) => p.start_time,
+            EventBody::ApiCall(c) => c.start_time,
+            EventBody::Interaction(i) => i.start_time,
             EventBody::WebVital(_) | EventBody::Navigation(_) => 0.0,
         }
     }
@@ -125,6 +131,8 @@ impl Event {
             EventBody::PageView(_) => "page_view",
             EventBody::WebVital(_) => "web_vital",
             EventBody::Navigation(_) => "navigation",
+            EventBody::ApiCall(_) => "api_call",
+            EventBody::Interaction(_) => "interaction",
         }
     }
 }
@@ -169,6 +177,106 @@ pub struct PageView {
 impl PageView {
     fn validate(&self) -> Result<(), ValidationError> {
         v::duration("start_time", self.start_time)
+    }
+}
+
+/// A call the page made to an API (`monitorApiCall`), timed in the browser, network included.
+/// The called URL is the event's `url` (CONTRACT.md's example), so an `api_call` cannot move
+/// its page view to another URL: its page's URL is the batch's (or its page view's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BrowserApiCall {
+    /// `METHOD /path` or any name the app gives the call.
+    pub name: String,
+    /// The HTTP method; from `name` when it starts with one, else GET.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// The status answered; 0 when no answer came (a network error, a blocked request).
+    #[serde(default)]
+    pub status: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ok: Option<bool>,
+    #[serde(default)]
+    pub start_time: f64,
+    pub duration: f64,
+}
+
+/// A name shown in statistics: no control characters (no store keeps U+0000, and none
+/// belongs in a name).
+fn plain_text(field: &'static str, value: &str) -> Result<(), ValidationError> {
+    if value.chars().any(char::is_control) {
+        return Err(ValidationError::ControlCharacter { field });
+    }
+    Ok(())
+}
+
+/// The HTTP methods a browser call may name (`fetch` accepts others, which count as GET).
+const HTTP_METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+impl BrowserApiCall {
+    fn validate(&self) -> Result<(), ValidationError> {
+        v::required_string("name", &self.name, LIMITS.name_bytes)?;
+        plain_text("name", &self.name)?;
+        v::opt_string("method", self.method.as_deref(), 16)?;
+        if let Some(method) = &self.method {
+            if !method.bytes().all(|b| b.is_ascii_alphabetic()) || method.is_empty() {
+                return Err(ValidationError::Invalid {
+                    field: "method",
+                    expected: "an HTTP method such as GET or POST (letters only)",
+                });
+            }
+        }
+        if self.status != 0 && !(100..=599).contains(&self.status) {
+            return Err(ValidationError::OutOfRange {
+                field: "status",
+                value: self.status as f64,
+                min: 100.0,
+                max: 599.0,
+            });
+        }
+        v::duration("start_time", self.start_time)?;
+        v::duration("duration", self.duration)
+    }
+
+    /// The method (upper case) and the endpoint the call counts under: `GET /models` gives
+    /// (`GET`, `/models`); a name without a method keeps whole, with `method` or GET.
+    pub fn method_and_endpoint(&self) -> (String, String) {
+        let named = self.name.split_once(' ').filter(|(first, rest)| {
+            HTTP_METHODS.contains(&first.to_ascii_uppercase().as_str()) && !rest.trim().is_empty()
+        });
+        match (named, &self.method) {
+            (Some((method, rest)), None) => (method.to_ascii_uppercase(), rest.trim().to_owned()),
+            (Some((_, rest)), Some(method)) => {
+                (method.to_ascii_uppercase(), rest.trim().to_owned())
+            }
+            (None, method) => (
+                method.as_deref().unwrap_or("GET").to_ascii_uppercase(),
+                self.name.clone(),
+            ),
+        }
+    }
+
+    /// Whether the call failed: no answer, or an error status (or `ok: false`).
+    pub fn failed(&self) -> bool {
+        self.status == 0 || self.status >= 400 || self.ok == Some(false)
+    }
+}
+
+/// A user interaction the app timed (`monitorUserInteraction`): from the user's action to the
+/// app's work being done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interaction {
+    pub name: String,
+    #[serde(default)]
+    pub start_time: f64,
+    pub duration: f64,
+}
+
+impl Interaction {
+    fn validate(&self) -> Result<(), ValidationError> {
+        v::required_string("name", &self.name, LIMITS.name_bytes)?;
+        plain_text("name", &self.name)?;
+        v::duration("start_time", self.start_time)?;
+        v::duration("duration", self.duration)
     }
 }
 

@@ -24,8 +24,8 @@ pub use backend::{
     Timestamp, DEFAULT_SERVICE,
 };
 pub use browser::{
-    BatchHeader, Event, EventBody, Navigation, NavigationType, PageView, Rating, VitalName,
-    WebVital,
+    BatchHeader, BrowserApiCall, Event, EventBody, Interaction, Navigation, NavigationType,
+    PageView, Rating, VitalName, WebVital,
 };
 pub use limits::{Limits, LIMITS};
 pub use parse::{parse_browser_batch, BatchError, ItemRejection, ParsedBatch};

@@ -374,6 +374,53 @@ mod tests {
     }
 
     #[test]
+    fn api_calls_and_interactions_are_checked_item_by_item() {
+        let parsed = parse(&batch(json!([
+            {"type": "api_call", "name": "GET /models", "method": "GET",
+             "url": "https://api.example/models", "status": 200, "ok": true,
+             "start_time": 10, "duration": 83.2, "event_id": "c1"},
+            {"type": "api_call", "name": "POST /chat", "status": 0, "ok": false, "duration": 5},
+            {"type": "interaction", "name": "open-chat", "start_time": 0, "duration": 41.0},
+            {"type": "api_call", "name": "GET /x", "status": 999, "duration": 1},
+            {"type": "api_call", "name": "", "duration": 1},
+            {"type": "interaction", "name": "a\u{7}b", "duration": 1},
+            {"type": "interaction", "name": "slow", "duration": -1},
+            {"type": "api_call", "name": "GET /y", "method": "G E T", "duration": 1}
+        ])))
+        .unwrap();
+        let rejected: Vec<(usize, &str)> = parsed
+            .rejected
+            .iter()
+            .map(|r| (r.index, r.reason.as_str()))
+            .collect();
+        assert_eq!(
+            rejected.iter().map(|r| r.0).collect::<Vec<_>>(),
+            [3, 4, 5, 6, 7],
+            "{rejected:?}"
+        );
+        assert!(rejected[0].1.contains("status"), "{rejected:?}");
+        assert!(rejected[2].1.contains("control"), "{rejected:?}");
+        let EventBody::ApiCall(call) = &parsed.accepted[0].1.body else {
+            panic!("{:?}", parsed.accepted[0]);
+        };
+        assert_eq!(call.method_and_endpoint(), ("GET".into(), "/models".into()));
+        assert!(!call.failed());
+        // The called URL is the event's `url`.
+        assert_eq!(
+            parsed.accepted[0].1.url.as_deref(),
+            Some("https://api.example/models")
+        );
+        let EventBody::ApiCall(unanswered) = &parsed.accepted[1].1.body else {
+            panic!("{:?}", parsed.accepted[1]);
+        };
+        assert!(unanswered.failed());
+        assert_eq!(
+            unanswered.method_and_endpoint(),
+            ("POST".into(), "/chat".into())
+        );
+    }
+
+    #[test]
     fn seq_defaults_to_one() {
         let mut v = vital("FCP", 10.0);
         v.as_object_mut().unwrap().remove("seq");

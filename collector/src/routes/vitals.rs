@@ -10,6 +10,7 @@ use crate::error::ApiError;
 use crate::rollup;
 use crate::state::AppState;
 use crate::stats::VitalsReport;
+use crate::timing_stats::TimingsBuilder;
 use crate::window::{Window, WindowParams};
 
 /// The query parameters.
@@ -43,7 +44,16 @@ pub async fn vitals_report(
 ) -> Result<VitalsReport, ApiError> {
     // Raw events are kept at least a day: a window inside the last day reads them.
     let raw_kept_since = clock::to_epoch_ms(now_ms - RAW_WINDOW_HOURS * 3.6e6);
-    Ok(if window.since_ms >= raw_kept_since {
+    let timings = state
+        .with_store(move |store| {
+            let mut builder = TimingsBuilder::default();
+            store.scan_timings(window.since_ms, window.until_ms, &mut |row| {
+                builder.add(row)
+            })?;
+            Ok(builder.finish())
+        })
+        .await?;
+    let mut report = if window.since_ms >= raw_kept_since {
         let rows = state
             .with_store(move |store| store.vital_rows(window.since_ms, window.until_ms))
             .await?;
@@ -53,7 +63,9 @@ pub async fn vitals_report(
             .with_store(move |store| rollup::read_window(store, window.since_ms, window.until_ms))
             .await?;
         VitalsReport::from_rollup(window.hours, rollup, by_page)
-    })
+    };
+    report.timings = timings;
+    Ok(report)
 }
 
 /// p75, count and rating shares of each vital in the window.

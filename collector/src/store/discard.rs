@@ -59,6 +59,15 @@ impl Store for DiscardStore {
         Ok((Vec::new(), Vec::new()))
     }
 
+    fn scan_timings(
+        &self,
+        _since_ms: i64,
+        _until_ms: i64,
+        _each: &mut dyn FnMut(super::TimingRow),
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     fn scan_sessions(
         &self,
         _since_ms: i64,

@@ -36,13 +36,22 @@ use crate::backend_stats::{AiCallRow, ApiCallRow};
 use crate::call_rollup::{AiDimension, AiSeries, ApiDimension, ApiSeries};
 use crate::config::StoreLocation;
 use crate::host_history::{HostPoint, SeriesRollup};
-use crate::normalize::Batch;
+use crate::normalize::{Batch, TimingKind};
 use crate::rollup::{DirtyBucket, RawMinute, Rollup, RollupLock, Tier};
 use crate::session_stats::SessionPoint;
 
 pub use self::postgres::{PostgresOptions, PostgresStore};
 pub use discard::DiscardStore;
 pub use sqlite::SqliteStore;
+
+/// A browser timing, as the statistics read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimingRow {
+    pub kind: TimingKind,
+    pub name: String,
+    pub failed: bool,
+    pub duration_ms: f64,
+}
 
 /// What [`Store::active_users`] counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -81,6 +90,14 @@ pub trait Store: Send + Sync + Debug + 'static {
     fn sync(&self) -> Result<(), StoreError> {
         Ok(())
     }
+
+    /// Hands `each` every browser timing dated in `[since_ms, until_ms)`, one at a time.
+    fn scan_timings(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        each: &mut dyn FnMut(TimingRow),
+    ) -> Result<(), StoreError>;
 
     /// Hands `each` the activity rows and page view starts of every browser session active in
     /// `[since_ms, until_ms)` (all of each such session's, before and after too), ordered by

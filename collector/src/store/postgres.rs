@@ -60,12 +60,16 @@ use std::path::Path;
 
 use postgres::types::Type;
 
-use super::{export, ActiveCounts, Store, StoreError, StoreOutcome, VitalRows, VitalSample};
+use super::{
+    export, ActiveCounts, Store, StoreError, StoreOutcome, TimingRow, VitalRows, VitalSample,
+};
 use crate::backend_stats::{AiAggregate, AiCallRow, ApiAggregate, ApiCallRow, Cost, Tokens};
 use crate::call_rollup::{AiDimension, AiSeries, ApiDimension, ApiSeries};
 use crate::config::{redact_url, scrub_secrets};
 use crate::host_history::{HostPoint, SeriesRollup};
-use crate::normalize::{AiCallRecord, ApiCallRecord, Batch, BrowserRecords, Record};
+use crate::normalize::{
+    AiCallRecord, ApiCallRecord, Batch, BrowserRecords, Record, TimingKind, TimingRecord,
+};
 use crate::rollup::{
     self, DirtyBucket, PageViewSeries, RawMinute, RawPageView, RawVital, Rollup, RollupLock, Tier,
     VitalSeries,
@@ -381,11 +385,43 @@ SELECT 'minute', minute FROM (
 ) AS history;
 ";
 
+/// Migration 9: what browsers timed of their own API calls and interactions, once per
+/// `(app, session_id, event_id)` (SQLite's migration 10).
+const SCHEMA_V9: &str = "
+CREATE TABLE IF NOT EXISTS browser_timings (
+    kind           TEXT NOT NULL,
+    app            TEXT NOT NULL,
+    session_id     TEXT NOT NULL,
+    event_id       TEXT,
+    page_view_id   TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    status         INTEGER,
+    failed         BOOLEAN NOT NULL,
+    duration_ms    DOUBLE PRECISION NOT NULL,
+    user_id        TEXT,
+    at_ms          BIGINT NOT NULL,
+    received_at_ms BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS browser_timings_by_event
+    ON browser_timings (app, session_id, event_id) WHERE event_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS browser_timings_by_time ON browser_timings (at_ms);
+";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one (and SQLite's alike).
-pub const MIGRATIONS: [&str; 8] = [
+pub const MIGRATIONS: [&str; 9] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
+    SCHEMA_V9,
 ];
+
+/// Browser timings, many rows to a statement, once per `(app, session_id, event_id)`.
+const INSERT_TIMINGS: &str = "
+INSERT INTO browser_timings (kind, app, session_id, event_id, page_view_id, name, status, failed,
+                             duration_ms, user_id, at_ms, received_at_ms)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                     $7::int[], $8::bool[], $9::float8[], $10::text[], $11::bigint[],
+                     $12::bigint[])
+ON CONFLICT (app, session_id, event_id) WHERE event_id IS NOT NULL DO NOTHING";
 
 const SELECT_ROLLUP_API_CALLS: &str = "
 SELECT key, count, server_errors, errors, latency FROM rollup_api_calls
@@ -621,7 +657,8 @@ impl Default for PostgresOptions {
 
 /// The raw tables and the column that dates their rows, for retention. (SQLite's
 /// layout differs: see its `PRUNE`.)
-const RAW_TABLES: [(&str, &str); 7] = [
+const RAW_TABLES: [(&str, &str); 8] = [
+    ("browser_timings", "at_ms"),
     ("session_activity", "minute_ms"),
     ("api_calls", "at_ms"),
     ("ai_calls", "at_ms"),
@@ -760,9 +797,11 @@ impl Store for PostgresStore {
         let mut batches: Vec<&BrowserRecords> = Vec::new();
         let mut api_calls: Vec<&ApiCallRecord> = Vec::new();
         let mut ai_calls: Vec<&AiCallRecord> = Vec::new();
+        let mut timings: Vec<&TimingRecord> = Vec::new();
         for batch in group {
             match batch {
                 Batch::Browser(browser) => batches.push(browser),
+                Batch::Timings(records) => timings.extend(records),
                 Batch::ApiCalls(calls) => api_calls.extend(calls),
                 Batch::AiCalls(calls) => ai_calls.extend(calls),
             }
@@ -777,12 +816,14 @@ impl Store for PostgresStore {
         let insert_api_calls = conn.prepare_cached(INSERT_API_CALLS)?;
         let insert_ai_calls = conn.prepare_cached(INSERT_AI_CALLS)?;
         let upsert_activity = conn.prepare_cached(UPSERT_SESSION_ACTIVITY)?;
+        let insert_timings = conn.prepare_cached(INSERT_TIMINGS)?;
         let cleaned: Vec<Cow<'_, BrowserRecords>> =
             batches.iter().map(|batch| without_nul(batch)).collect();
         let batches: Vec<&BrowserRecords> = cleaned.iter().map(|batch| &**batch).collect();
         let mut tx = conn.client.transaction()?;
         write_api_calls(&mut tx, &insert_api_calls, &api_calls)?;
         write_ai_calls(&mut tx, &insert_ai_calls, &ai_calls)?;
+        write_timings(&mut tx, &insert_timings, &timings)?;
         let (browser_outcomes, rows) = plan_group(&batches);
         let mut changed = rows.write(&mut tx, &statements)?;
         // Backend calls' minutes are recomputed too (idempotent for a call stored before).
@@ -883,6 +924,32 @@ impl Store for PostgresStore {
                 sent_cost_usd: row.try_get(10)?,
                 computed_cost_usd: row.try_get(11)?,
             });
+        }
+        Ok(())
+    }
+
+    fn scan_timings(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        each: &mut dyn FnMut(TimingRow),
+    ) -> Result<(), StoreError> {
+        let mut conn = self.connection()?;
+        let stmt = conn.prepare_cached(
+            "SELECT kind, name, failed, duration_ms FROM browser_timings
+             WHERE at_ms >= $1 AND at_ms < $2",
+        )?;
+        let mut rows = conn.client.query_raw(&stmt, [&since_ms, &until_ms])?;
+        while let Some(row) = rows.next()? {
+            // A kind this collector does not know (written by a newer one) is skipped.
+            if let Some(kind) = TimingKind::from_name(row.try_get(0)?) {
+                each(TimingRow {
+                    kind,
+                    name: row.try_get(1)?,
+                    failed: row.try_get(2)?,
+                    duration_ms: row.try_get(3)?,
+                });
+            }
         }
         Ok(())
     }
@@ -1573,6 +1640,37 @@ fn write_api_calls(
     Ok(())
 }
 
+/// Writes browser timings in one statement; one already stored stays as it is. Texts lose
+/// any U+0000 (PostgreSQL's `TEXT` cannot hold it; the protocol refuses it in names).
+fn write_timings(
+    tx: &mut postgres::Transaction<'_>,
+    statement: &Statement,
+    timings: &[&TimingRecord],
+) -> Result<(), StoreError> {
+    if timings.is_empty() {
+        return Ok(());
+    }
+    let clean = |text: &str| text.replace('\0', "\u{FFFD}");
+    tx.execute(
+        statement,
+        &[
+            &column(timings, |t| t.kind.as_str()),
+            &column(timings, |t| clean(&t.app)),
+            &column(timings, |t| clean(&t.session_id)),
+            &column(timings, |t| t.event_id.as_deref().map(clean)),
+            &column(timings, |t| clean(&t.page_view_id)),
+            &column(timings, |t| clean(&t.name)),
+            &column(timings, |t| t.status.map(i32::from)),
+            &column(timings, |t| t.failed),
+            &column(timings, |t| t.duration_ms),
+            &column(timings, |t| t.user_id.as_deref().map(clean)),
+            &column(timings, |t| t.at_ms),
+            &column(timings, |t| t.received_at_ms),
+        ],
+    )?;
+    Ok(())
+}
+
 /// Writes AI call records in one statement; one already stored stays as it is.
 fn write_ai_calls(
     tx: &mut postgres::Transaction<'_>,
@@ -1717,6 +1815,8 @@ fn plan_group<'a>(batches: &[&'a BrowserRecords]) -> (Vec<StoreOutcome>, GroupRo
                         }
                     },
                 ),
+                // Stored from their own batches (`normalize::browser_calls`).
+                EventBody::ApiCall(_) | EventBody::Interaction(_) => {}
             }
         }
         outcomes.push(StoreOutcome {
@@ -1765,6 +1865,11 @@ fn visit_texts(batch: &BrowserRecords, mut f: impl FnMut(&str)) {
         match &record.body {
             EventBody::WebVital(vital) => f(&vital.id),
             EventBody::Navigation(navigation) => navigation.protocol.iter().for_each(|t| f(t)),
+            EventBody::ApiCall(call) => {
+                f(&call.name);
+                call.method.iter().for_each(|t| f(t));
+            }
+            EventBody::Interaction(interaction) => f(&interaction.name),
             EventBody::PageView(_) => {}
         }
     }
@@ -1790,6 +1895,11 @@ fn visit_texts_mut(batch: &mut BrowserRecords, mut f: impl FnMut(&mut String)) {
         match &mut record.body {
             EventBody::WebVital(vital) => f(&mut vital.id),
             EventBody::Navigation(navigation) => navigation.protocol.iter_mut().for_each(&mut f),
+            EventBody::ApiCall(call) => {
+                f(&mut call.name);
+                call.method.iter_mut().for_each(&mut f);
+            }
+            EventBody::Interaction(interaction) => f(&mut interaction.name),
             EventBody::PageView(_) => {}
         }
     }

@@ -23,7 +23,9 @@ use std::io::Write;
 
 use rusqlite::types::ValueRef;
 
-use super::{export, ActiveCounts, Store, StoreError, StoreOutcome, VitalRows, VitalSample};
+use super::{
+    export, ActiveCounts, Store, StoreError, StoreOutcome, TimingRow, VitalRows, VitalSample,
+};
 use std::time::Duration;
 
 use perfwatch_protocol::{EventBody, Navigation, NavigationType, Rating, VitalName, WebVital};
@@ -32,7 +34,9 @@ use rusqlite::{params, CachedStatement, Connection, Transaction};
 use crate::backend_stats::{AiAggregate, AiCallRow, ApiAggregate, ApiCallRow, Cost, Tokens};
 use crate::call_rollup::{AiDimension, AiSeries, ApiDimension, ApiSeries};
 use crate::host_history::{HostPoint, SeriesRollup};
-use crate::normalize::{AiCallRecord, ApiCallRecord, Batch, BrowserRecords, Record};
+use crate::normalize::{
+    AiCallRecord, ApiCallRecord, Batch, BrowserRecords, Record, TimingKind, TimingRecord,
+};
 use crate::rollup::{
     self, DirtyBucket, RawMinute, RawPageView, RawVital, Rollup, RollupLock, Tier,
 };
@@ -401,12 +405,41 @@ SELECT 'minute', minute FROM (
 );
 ";
 
+/// Migration 10: what browsers timed of their own API calls and interactions
+/// ([`crate::normalize::TimingRecord`]), once per `(app, session_id, event_id)`.
+const SCHEMA_V10: &str = "
+CREATE TABLE browser_timings (
+    kind           TEXT NOT NULL,
+    app            TEXT NOT NULL,
+    session_id     TEXT NOT NULL,
+    event_id       TEXT,
+    page_view_id   TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    status         INTEGER,
+    failed         INTEGER NOT NULL,
+    duration_ms    REAL NOT NULL,
+    user_id        TEXT,
+    at_ms          INTEGER NOT NULL,
+    received_at_ms INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX browser_timings_by_event ON browser_timings (app, session_id, event_id)
+    WHERE event_id IS NOT NULL;
+CREATE INDEX browser_timings_by_time ON browser_timings (at_ms);
+";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one.
-pub const MIGRATIONS: [&str; 9] = [
+pub const MIGRATIONS: [&str; 10] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
-    SCHEMA_V9,
+    SCHEMA_V9, SCHEMA_V10,
 ];
+
+/// A browser timing once per `(app, session_id, event_id)`.
+const INSERT_TIMING: &str = "
+INSERT INTO browser_timings (kind, app, session_id, event_id, page_view_id, name, status, failed,
+                             duration_ms, user_id, at_ms, received_at_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+ON CONFLICT (app, session_id, event_id) WHERE event_id IS NOT NULL DO NOTHING";
 
 /// One dimension of the API call series of a range of buckets.
 const READ_API_ROLLUPS: &str = "
@@ -568,7 +601,9 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?
 /// Retention: each statement deletes at most `?2` rows dated before `?1`. Metrics are found
 /// through `vital_minutes`, whose entries go once their minute has no metrics left; a page
 /// goes once its session has no metrics left, a session once it has no pages left.
-const PRUNE: [&str; 10] = [
+const PRUNE: [&str; 11] = [
+    "DELETE FROM browser_timings WHERE rowid IN
+     (SELECT rowid FROM browser_timings WHERE at_ms < ?1 LIMIT ?2)",
     "DELETE FROM session_activity WHERE (app, session_id, minute_ms) IN
      (SELECT app, session_id, minute_ms FROM session_activity WHERE minute_ms < ?1 LIMIT ?2)",
     "DELETE FROM api_calls WHERE rowid IN
@@ -703,6 +738,7 @@ impl Store for SqliteStore {
         for batch in batches {
             outcomes.push(match batch {
                 Batch::Browser(browser) => statements.write_batch(browser)?,
+                Batch::Timings(timings) => write_timings(&tx, timings)?,
                 Batch::ApiCalls(calls) => {
                     statements.calls_written(calls.iter().map(|call| call.at_ms));
                     write_api_calls(&tx, calls)?
@@ -793,6 +829,33 @@ impl Store for SqliteStore {
                 sent_cost_usd: row.get(10)?,
                 computed_cost_usd: row.get(11)?,
             });
+        }
+        Ok(())
+    }
+
+    fn scan_timings(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        each: &mut dyn FnMut(TimingRow),
+    ) -> Result<(), StoreError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT kind, name, failed, duration_ms FROM browser_timings
+             WHERE at_ms >= ?1 AND at_ms < ?2",
+        )?;
+        let mut rows = stmt.query([since_ms, until_ms])?;
+        while let Some(row) = rows.next()? {
+            let kind: String = row.get(0)?;
+            // A kind this collector does not know (written by a newer one) is skipped.
+            if let Some(kind) = TimingKind::from_name(&kind) {
+                each(TimingRow {
+                    kind,
+                    name: row.get(1)?,
+                    failed: row.get(2)?,
+                    duration_ms: row.get(3)?,
+                });
+            }
         }
         Ok(())
     }
@@ -1360,6 +1423,8 @@ impl<'t> GroupStatements<'t> {
                 EventBody::Navigation(navigation) => {
                     upsert_navigation(&mut self.navigation, batch, record, navigation)?
                 }
+                // Stored from their own batches (`normalize::browser_calls`).
+                EventBody::ApiCall(_) | EventBody::Interaction(_) => {}
             }
             outcome.stored += 1;
         }
@@ -1672,6 +1737,33 @@ fn select_or_insert(
         Err(rusqlite::Error::QueryReturnedNoRows) => Ok(insert.insert(row)?),
         Err(error) => Err(error.into()),
     }
+}
+
+/// Writes browser timings; one already stored (same app, session and event id) stays as it is.
+fn write_timings(
+    tx: &Transaction<'_>,
+    timings: &[TimingRecord],
+) -> Result<StoreOutcome, StoreError> {
+    let mut stmt = tx.prepare_cached(INSERT_TIMING)?;
+    for t in timings {
+        stmt.execute(params![
+            t.kind.as_str(),
+            t.app,
+            t.session_id,
+            t.event_id,
+            t.page_view_id,
+            t.name,
+            t.status,
+            t.failed,
+            t.duration_ms,
+            t.user_id,
+            t.at_ms,
+            t.received_at_ms,
+        ])?;
+    }
+    Ok(StoreOutcome {
+        stored: timings.len(),
+    })
 }
 
 /// Writes API call records; one already stored (same service and event id) stays as it is.

@@ -1,0 +1,167 @@
+//! What browsers timed of their own API calls (`monitorApiCall`) and interactions
+//! (`monitorUserInteraction`) in a window: per name, how many, how many failed and how long
+//! they took (percentiles within 1 %), busiest first. They show beside the web vitals in
+//! `GET /frontend/vitals`, apart from backend API calls (the same call seen from both sides
+//! would otherwise count twice). Read from the raw timings, kept `retention_days`.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::backend_stats::{Latency, MAX_TRACKED_GROUPS, OTHER, TOP_GROUPS};
+use crate::normalize::TimingKind;
+use crate::sketch::DdSketch;
+use crate::store::TimingRow;
+
+/// One name's timings in an answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimingGroup {
+    /// `GET /models`, `open-chat`, or `other`.
+    pub name: String,
+    pub count: u64,
+    /// Calls without an answer or answered 4xx/5xx (0 for interactions), percent.
+    pub failure_rate_percent: f64,
+    pub duration_ms: Latency,
+}
+
+/// Both lists of a window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Timings {
+    /// The page's own API calls, busiest first.
+    pub api_calls: Vec<TimingGroup>,
+    /// Interactions, busiest first.
+    pub interactions: Vec<TimingGroup>,
+}
+
+#[derive(Debug, Default)]
+struct Aggregate {
+    count: u64,
+    failed: u64,
+    durations: DdSketch,
+}
+
+impl Aggregate {
+    fn merge(&mut self, other: &Aggregate) {
+        self.count += other.count;
+        self.failed += other.failed;
+        self.durations.merge(&other.durations);
+    }
+}
+
+/// Folds [`TimingRow`]s into [`Timings`]: at most [`MAX_TRACKED_GROUPS`] names per kind, later
+/// ones under `other`.
+#[derive(Debug, Default)]
+pub struct TimingsBuilder {
+    api_calls: HashMap<String, Aggregate>,
+    interactions: HashMap<String, Aggregate>,
+}
+
+impl TimingsBuilder {
+    /// Counts one timing.
+    pub fn add(&mut self, row: TimingRow) {
+        let groups = match row.kind {
+            TimingKind::ApiCall => &mut self.api_calls,
+            TimingKind::Interaction => &mut self.interactions,
+        };
+        let key = if groups.contains_key(&row.name) || groups.len() < MAX_TRACKED_GROUPS {
+            row.name
+        } else {
+            OTHER.to_owned()
+        };
+        let aggregate = groups.entry(key).or_default();
+        aggregate.count += 1;
+        aggregate.failed += u64::from(row.failed);
+        aggregate.durations.add(row.duration_ms);
+    }
+
+    /// The lists: the [`TOP_GROUPS`] busiest names of each kind, then `other`.
+    pub fn finish(self) -> Timings {
+        Timings {
+            api_calls: top(self.api_calls),
+            interactions: top(self.interactions),
+        }
+    }
+}
+
+fn top(groups: HashMap<String, Aggregate>) -> Vec<TimingGroup> {
+    let mut all: Vec<(String, Aggregate)> = groups.into_iter().collect();
+    all.sort_by(|(ka, a), (kb, b)| b.count.cmp(&a.count).then_with(|| ka.cmp(kb)));
+    let mut other: Option<Aggregate> = None;
+    let mut kept = Vec::new();
+    for (name, aggregate) in all {
+        if kept.len() < TOP_GROUPS && name != OTHER {
+            kept.push((name, aggregate));
+        } else {
+            other
+                .get_or_insert_with(Aggregate::default)
+                .merge(&aggregate);
+        }
+    }
+    kept.extend(other.map(|other| (OTHER.to_owned(), other)));
+    kept.into_iter()
+        .map(|(name, a)| TimingGroup {
+            name,
+            count: a.count,
+            failure_rate_percent: if a.count == 0 {
+                0.0
+            } else {
+                a.failed as f64 * 100.0 / a.count as f64
+            },
+            duration_ms: Latency::of(&a.durations),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(kind: TimingKind, name: &str, failed: bool, duration_ms: f64) -> TimingRow {
+        TimingRow {
+            kind,
+            name: name.to_owned(),
+            failed,
+            duration_ms,
+        }
+    }
+
+    #[test]
+    fn names_are_counted_busiest_first_with_failures_and_durations() {
+        let mut builder = TimingsBuilder::default();
+        for i in 0..10 {
+            builder.add(row(
+                TimingKind::ApiCall,
+                "GET /models",
+                i == 0,
+                100.0 + f64::from(i),
+            ));
+        }
+        builder.add(row(TimingKind::ApiCall, "POST /chat", true, 900.0));
+        builder.add(row(TimingKind::Interaction, "open-chat", false, 41.0));
+        let timings = builder.finish();
+        assert_eq!(timings.api_calls.len(), 2);
+        assert_eq!(timings.api_calls[0].name, "GET /models");
+        assert_eq!(timings.api_calls[0].count, 10);
+        assert_eq!(timings.api_calls[0].failure_rate_percent, 10.0);
+        assert_eq!(timings.api_calls[0].duration_ms.max, Some(109.0));
+        assert_eq!(timings.api_calls[1].failure_rate_percent, 100.0);
+        assert_eq!(timings.interactions[0].name, "open-chat");
+    }
+
+    #[test]
+    fn beyond_the_top_names_are_folded_into_other() {
+        let mut builder = TimingsBuilder::default();
+        for i in 0..(TOP_GROUPS + 5) {
+            builder.add(row(
+                TimingKind::Interaction,
+                &format!("i{i:02}"),
+                false,
+                1.0,
+            ));
+        }
+        let interactions = builder.finish().interactions;
+        assert_eq!(interactions.len(), TOP_GROUPS + 1);
+        assert_eq!(interactions[TOP_GROUPS].name, OTHER);
+        assert_eq!(interactions[TOP_GROUPS].count, 5);
+    }
+}
