@@ -143,14 +143,19 @@ pub fn api_series(rows: &[ApiCallRow]) -> Vec<ApiSeries> {
                 .add(row);
         }
     }
-    bounded(by_key, |a| a.count, ApiAggregate::merge)
-        .into_iter()
-        .map(|((dimension, key), aggregate)| ApiSeries {
-            dimension,
-            key,
-            aggregate,
-        })
-        .collect()
+    bounded(
+        by_key,
+        MAX_KEYS_PER_DIMENSION,
+        |a| a.count,
+        ApiAggregate::merge,
+    )
+    .into_iter()
+    .map(|((dimension, key), aggregate)| ApiSeries {
+        dimension,
+        key,
+        aggregate,
+    })
+    .collect()
 }
 
 /// The series of raw AI calls, every dimension.
@@ -164,18 +169,33 @@ pub fn ai_series(rows: &[AiCallRow]) -> Vec<AiSeries> {
                 .add(row);
         }
     }
-    bounded(by_key, |a| a.calls, AiAggregate::merge)
-        .into_iter()
-        .map(|((dimension, key), aggregate)| AiSeries {
-            dimension,
-            key,
-            aggregate,
-        })
-        .collect()
+    bounded(
+        by_key,
+        MAX_KEYS_PER_DIMENSION,
+        |a| a.calls,
+        AiAggregate::merge,
+    )
+    .into_iter()
+    .map(|((dimension, key), aggregate)| AiSeries {
+        dimension,
+        key,
+        aggregate,
+    })
+    .collect()
 }
 
-/// One series per dimension and key over all of `parts`.
+/// One series per dimension and key over all of `parts`, at most [`MAX_KEYS_PER_DIMENSION`]
+/// keys per dimension (a bucket's series).
 pub fn merge_api(parts: impl IntoIterator<Item = ApiSeries>) -> Vec<ApiSeries> {
+    merge_api_keeping(parts, MAX_KEYS_PER_DIMENSION)
+}
+
+/// One series per dimension and key over all of `parts`, at most `max_keys` keys per
+/// dimension.
+pub fn merge_api_keeping(
+    parts: impl IntoIterator<Item = ApiSeries>,
+    max_keys: usize,
+) -> Vec<ApiSeries> {
     let mut by_key: HashMap<(ApiDimension, String), ApiAggregate> = HashMap::new();
     for series in parts {
         match by_key.entry((series.dimension, series.key)) {
@@ -187,7 +207,7 @@ pub fn merge_api(parts: impl IntoIterator<Item = ApiSeries>) -> Vec<ApiSeries> {
             }
         }
     }
-    bounded(by_key, |a| a.count, ApiAggregate::merge)
+    bounded(by_key, max_keys, |a| a.count, ApiAggregate::merge)
         .into_iter()
         .map(|((dimension, key), aggregate)| ApiSeries {
             dimension,
@@ -197,8 +217,18 @@ pub fn merge_api(parts: impl IntoIterator<Item = ApiSeries>) -> Vec<ApiSeries> {
         .collect()
 }
 
-/// One series per dimension and key over all of `parts`.
+/// One series per dimension and key over all of `parts`, at most [`MAX_KEYS_PER_DIMENSION`]
+/// keys per dimension (a bucket's series).
 pub fn merge_ai(parts: impl IntoIterator<Item = AiSeries>) -> Vec<AiSeries> {
+    merge_ai_keeping(parts, MAX_KEYS_PER_DIMENSION)
+}
+
+/// One series per dimension and key over all of `parts`, at most `max_keys` keys per
+/// dimension.
+pub fn merge_ai_keeping(
+    parts: impl IntoIterator<Item = AiSeries>,
+    max_keys: usize,
+) -> Vec<AiSeries> {
     let mut by_key: HashMap<(AiDimension, String), AiAggregate> = HashMap::new();
     for series in parts {
         match by_key.entry((series.dimension, series.key)) {
@@ -210,7 +240,7 @@ pub fn merge_ai(parts: impl IntoIterator<Item = AiSeries>) -> Vec<AiSeries> {
             }
         }
     }
-    bounded(by_key, |a| a.calls, AiAggregate::merge)
+    bounded(by_key, max_keys, |a| a.calls, AiAggregate::merge)
         .into_iter()
         .map(|((dimension, key), aggregate)| AiSeries {
             dimension,
@@ -220,10 +250,11 @@ pub fn merge_ai(parts: impl IntoIterator<Item = AiSeries>) -> Vec<AiSeries> {
         .collect()
 }
 
-/// At most [`MAX_KEYS_PER_DIMENSION`] keys per dimension, the largest by `size` (ties by key),
-/// the rest merged into [`OTHER`]; sorted by dimension and key.
+/// At most `max_keys` keys per dimension, the largest by `size` (ties by key), the rest merged
+/// into [`OTHER`]; sorted by dimension and key.
 fn bounded<D: Copy + Ord, A: Default>(
     by_key: HashMap<(D, String), A>,
+    max_keys: usize,
     size: impl Fn(&A) -> u64,
     merge: impl Fn(&mut A, &A),
 ) -> Vec<((D, String), A)> {
@@ -243,7 +274,7 @@ fn bounded<D: Copy + Ord, A: Default>(
             run = 0;
         }
         run += 1;
-        if run < MAX_KEYS_PER_DIMENSION && key != OTHER {
+        if run < max_keys && key != OTHER {
             kept.push(((dimension, key), aggregate));
             continue;
         }

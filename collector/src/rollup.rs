@@ -27,12 +27,13 @@
 //!   minutes at the edges, so 30 days read at most 28 days + 46 hours + 118 minutes of rows
 //!   per series.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use perfwatch_protocol::{Rating, VitalName};
 
-use crate::backend_stats::{AiCallRow, ApiCallRow};
+use crate::backend_stats::{AiCallRow, ApiCallRow, MAX_TRACKED_GROUPS};
 use crate::call_rollup::{self, AiDimension, AiSeries, ApiDimension, ApiSeries};
 use crate::clock;
 use crate::periodic::Periodic;
@@ -447,13 +448,15 @@ pub fn read_window(store: &dyn Store, from_ms: i64, to_ms: i64) -> Result<Rollup
 }
 
 /// The API and AI call series of `[from_ms, to_ms)` of the dimensions asked, handed to
-/// `each_api` and `each_ai` unmerged: whole days, hours and minutes from the roll-ups, as
-/// [`cover`] splits the window, except the minutes still marked dirty (the newest ones, not
-/// yet rolled), which are computed from the raw calls. So the answer is fresh to the last
-/// commit at the window's end; a late call dated in an earlier hour or day reaches it with the
-/// next roll-up pass.
+/// `each_api` and `each_ai`: whole days, hours and minutes from the roll-ups, as [`cover`]
+/// splits the window, except the buckets not rolled since their calls changed (the newest
+/// minutes, or an old one a late call fell in, and the hour and day holding it), which are
+/// read from the tier below, down to the raw calls of the minutes. So the answer is fresh to
+/// the last commit. With a `cache`, ranges that ended two minutes ago or more are merged once
+/// and reused for [`CACHE_TTL`]: a bucket rolled again meanwhile shows after that.
 pub fn read_call_window(
     store: &dyn Store,
+    cache: Option<&CallRangeCache>,
     from_ms: i64,
     to_ms: i64,
     dimensions: (&[ApiDimension], &[AiDimension]),
@@ -461,31 +464,63 @@ pub fn read_call_window(
     each_ai: &mut dyn FnMut(&AiSeries),
 ) -> Result<(), StoreError> {
     let (api, ai) = dimensions;
-    let dirty: BTreeSet<i64> = store
-        .dirty_buckets(Tier::Minute, MARKS_PER_PASS)?
-        .into_iter()
-        .map(|bucket| bucket.bucket_ms)
-        .collect();
+    // Buckets whose roll-up may be behind: marked dirty, or holding a finer bucket that is (a
+    // late call dated a day ago marks its minute, and so its hour and its day). They are read
+    // from the tier below, down to the raw calls of the minutes themselves.
+    let mut stale: BTreeMap<Tier, BTreeSet<i64>> = BTreeMap::new();
+    for tier in Tier::ALL {
+        let marked = store.dirty_buckets(tier, MARKS_PER_PASS)?;
+        let mut buckets: BTreeSet<i64> = marked.into_iter().map(|b| b.bucket_ms).collect();
+        if let Some(child) = tier.child() {
+            let finer = stale.get(&child).cloned().unwrap_or_default();
+            buckets.extend(finer.into_iter().map(|b| tier.bucket_of(b)));
+        }
+        stale.insert(tier, buckets);
+    }
+    let stable_before = clock::now_ms() as i64 - CACHE_STABLE_AFTER_MS;
     let mut read = |tier: Tier, from: i64, to: i64| -> Result<(), StoreError> {
         if from >= to {
             return Ok(());
         }
-        let (api_series, ai_series) = store.read_call_rollups(tier, from, to, api, ai)?;
-        api_series.iter().for_each(&mut *each_api);
-        ai_series.iter().for_each(&mut *each_ai);
+        let key = (tier, from, to, api.to_vec(), ai.to_vec());
+        let cached = cache
+            .filter(|_| to <= stable_before)
+            .map(|cache| cache.get(&key));
+        let series = match cached {
+            Some(Some(series)) => series,
+            Some(None) => {
+                // Merged once (without dropping keys), so later reads walk a few series.
+                let (api_series, ai_series) = store.read_call_rollups(tier, from, to, api, ai)?;
+                let merged = Arc::new((
+                    call_rollup::merge_api_keeping(api_series, MAX_TRACKED_GROUPS),
+                    call_rollup::merge_ai_keeping(ai_series, MAX_TRACKED_GROUPS),
+                ));
+                if let Some(cache) = cache {
+                    cache.put(key, Arc::clone(&merged));
+                }
+                merged
+            }
+            None => Arc::new(store.read_call_rollups(tier, from, to, api, ai)?),
+        };
+        series.0.iter().for_each(&mut *each_api);
+        series.1.iter().for_each(&mut *each_ai);
         Ok(())
     };
     let mut raw_minutes = Vec::new();
-    for (tier, from, to) in cover(from_ms, to_ms) {
-        if tier != Tier::Minute {
-            read(tier, from, to)?;
-            continue;
-        }
+    let mut ranges = cover(from_ms, to_ms);
+    while let Some((tier, from, to)) = ranges.pop() {
         let mut clean_from = from;
-        for &minute in dirty.range(from..to) {
-            read(tier, clean_from, minute)?;
-            raw_minutes.push(minute);
-            clean_from = minute + MS_PER_MINUTE;
+        let behind: Vec<i64> = stale
+            .get(&tier)
+            .map(|buckets| buckets.range(from..to).copied().collect())
+            .unwrap_or_default();
+        for bucket in behind {
+            read(tier, clean_from, bucket)?;
+            match tier.child() {
+                Some(child) => ranges.push((child, bucket, bucket + tier.width_ms())),
+                None => raw_minutes.push(bucket),
+            }
+            clean_from = bucket + tier.width_ms();
         }
         read(tier, clean_from, to)?;
     }
@@ -501,6 +536,49 @@ pub fn read_call_window(
             .for_each(&mut *each_ai);
     }
     Ok(())
+}
+
+/// Ranges of buckets ending at least this long ago are cached: newer minutes may not be
+/// rolled yet.
+pub const CACHE_STABLE_AFTER_MS: i64 = 2 * MS_PER_MINUTE;
+/// How long a cached range is used: a bucket rolled again (late calls) shows after this.
+pub const CACHE_TTL: Duration = Duration::from_secs(60);
+/// Ranges kept at most; when full, expired ones go, and if none has, all.
+pub const CACHE_ENTRIES: usize = 256;
+
+type RangeKey = (Tier, i64, i64, Vec<ApiDimension>, Vec<AiDimension>);
+type MergedSeries = Arc<(Vec<ApiSeries>, Vec<AiSeries>)>;
+
+/// The merged call series of bucket ranges read lately, for [`read_call_window`]: a dashboard
+/// asking for the last 30 days every few seconds reads the same 29 days and 46 hours each
+/// time, and only the newest minutes change. Entries live [`CACHE_TTL`], at most
+/// [`CACHE_ENTRIES`] of them.
+#[derive(Debug, Default)]
+pub struct CallRangeCache {
+    entries: Mutex<HashMap<RangeKey, (Instant, MergedSeries)>>,
+}
+
+impl CallRangeCache {
+    fn get(&self, key: &RangeKey) -> Option<MergedSeries> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < CACHE_TTL)
+            .map(|(_, series)| Arc::clone(series))
+    }
+
+    fn put(&self, key: RangeKey, series: MergedSeries) {
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if entries.len() >= CACHE_ENTRIES {
+            entries.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
+            if entries.len() >= CACHE_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (Instant::now(), series));
+    }
 }
 
 /// The bucket ranges `[from, to)` per tier that cover `[from_ms, to_ms)` with the fewest

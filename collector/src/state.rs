@@ -11,6 +11,7 @@ use crate::api_call_recorder::BufferedCalls;
 use crate::host_history::{SharedLatest, Thresholds};
 use crate::ingest_queue::IngestQueue;
 use crate::pricing::PriceTable;
+use crate::rollup::CallRangeCache;
 use crate::session_stats::SessionPolicy;
 use crate::store::{SharedStore, Store, StoreError};
 use crate::system::SystemInfo;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub own_calls: Arc<BufferedCalls>,
     /// How users and sessions are counted.
     pub sessions: SessionPolicy,
+    /// Merged call roll-ups of ranges read lately ([`crate::rollup::read_call_window`]).
+    pub call_cache: Arc<CallRangeCache>,
 }
 
 /// What ingest has taken and refused since start. Every label set is bounded: refusals are
@@ -111,6 +114,7 @@ impl AppState {
             prices: Arc::new(PriceTable::builtin()),
             own_calls: Arc::new(BufferedCalls::new(OWN_CALLS_BUFFERED)),
             sessions: SessionPolicy::default(),
+            call_cache: Arc::default(),
         }
     }
 

@@ -16,6 +16,7 @@ use perfwatch_collector::config::StoreLocation;
 use perfwatch_collector::normalize::{
     browser_records, AiCallRecord, ApiCallRecord, Batch, BrowserRecords, TimingKind, TimingRecord,
 };
+use perfwatch_collector::rollup::CallRangeCache;
 use perfwatch_collector::rollup::{
     self, roll_once, DirtyBucket, RawMinute, RawPageView, RawVital, RollStats, Rollup,
     RollupPolicy, Tier,
@@ -1233,6 +1234,7 @@ fn page_view_event(id: &str) -> Value {
 /// (with unrolled minutes read raw).
 fn call_stats(
     store: &SharedStore,
+    cache: Option<&CallRangeCache>,
     from_ms: i64,
     to_ms: i64,
 ) -> ((ApiStats, AiStats), (ApiStats, AiStats)) {
@@ -1250,6 +1252,7 @@ fn call_stats(
         );
         rollup::read_call_window(
             store.as_ref(),
+            cache,
             from_ms,
             to_ms,
             (&ApiDimension::ALL, &AiDimension::ALL),
@@ -1308,23 +1311,30 @@ fn call_statistics_from_rollups_equal_those_from_raw_calls(backend: &dyn Backend
         "day buckets written"
     );
     let (from, to) = (now - 3 * DAY_MS - HOUR_MS, now + MINUTE_MS);
-    let (raw, rolled) = call_stats(&store, from, to);
+    let cache = CallRangeCache::default();
+    let (raw, rolled) = call_stats(&store, None, from, to);
     assert_eq!(raw.0.total_requests, 600);
     assert_eq!(raw, rolled);
+    // Through the cache, filled and then used: the same.
+    for _ in 0..2 {
+        let (_, cached) = call_stats(&store, Some(&cache), from, to);
+        assert_eq!(cached, raw);
+    }
 
-    // Written after the pass: not rolled yet, still counted.
+    // Written after the pass, now and in a minute a day ago: not rolled yet, still counted,
+    // with or without the cache.
     write_batches(
         &store,
-        &[Batch::ApiCalls(vec![api_call(
-            "api",
-            Some("late"),
-            200,
-            now,
-        )])],
+        &[Batch::ApiCalls(vec![
+            api_call("api", Some("late"), 200, now),
+            api_call("api", Some("later"), 200, now - DAY_MS),
+        ])],
     );
-    let (raw, rolled) = call_stats(&store, from, to);
-    assert_eq!(rolled.0.total_requests, 601);
-    assert_eq!(raw, rolled);
+    for cache in [None, Some(&cache)] {
+        let (raw, rolled) = call_stats(&store, cache, from, to);
+        assert_eq!(rolled.0.total_requests, 602);
+        assert_eq!(raw, rolled);
+    }
 }
 
 fn roll(store: &SharedStore, raw_days: u32, now_ms: i64) -> RollStats {

@@ -9,6 +9,8 @@
 //! rolled minutes read raw. `"source"` says which (`raw` or `rollups`); `top=` sets how many
 //! groups are listed before `other`.
 
+use std::sync::Arc;
+
 use actix_web::{web, HttpResponse};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -111,6 +113,7 @@ pub async fn api_statistics(
     group_by: Option<ApiGroupBy>,
     top: usize,
 ) -> Result<ApiStats, ApiError> {
+    let cache = Arc::clone(&state.call_cache);
     Ok(state
         .with_store(move |store| {
             let seconds = (window.until_ms - window.since_ms) as f64 / 1000.0;
@@ -127,6 +130,7 @@ pub async fn api_statistics(
             }
             rollup::read_call_window(
                 store,
+                Some(&cache),
                 window.since_ms,
                 window.until_ms,
                 (&dimensions, &[]),
@@ -145,6 +149,7 @@ pub async fn ai_statistics(
     group_by: Option<AiGroupBy>,
     top: usize,
 ) -> Result<AiStats, ApiError> {
+    let cache = Arc::clone(&state.call_cache);
     Ok(state
         .with_store(move |store| {
             let mut builder = AiStatsBuilder::new(group_by).with_top(top);
@@ -160,6 +165,7 @@ pub async fn ai_statistics(
             }
             rollup::read_call_window(
                 store,
+                Some(&cache),
                 window.since_ms,
                 window.until_ms,
                 (&[], &dimensions),

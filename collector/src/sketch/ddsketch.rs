@@ -214,7 +214,6 @@ impl DdSketch {
             return Err(invalid("too many bins"));
         }
         let (mut total, mut index) = (zero_count, 0i64);
-        let mut decoded = Vec::with_capacity(bin_count as usize);
         for i in 0..bin_count {
             let delta = unzigzag(reader.varint()?);
             if i > 0 && delta <= 0 {
@@ -232,18 +231,16 @@ impl DdSketch {
                 return Err(invalid("empty bin"));
             }
             total = total.checked_add(bin).ok_or(invalid("counts overflow"))?;
-            decoded.push((key, bin));
+            // Indexes are increasing and within ±KEY_LIMIT: at most 2 · KEY_LIMIT + 1 bins.
+            if i == 0 {
+                sketch.offset = key;
+                sketch.bins.reserve(bin_count as usize);
+            }
+            sketch.bins.resize((key - sketch.offset) as usize, 0);
+            sketch.bins.push(bin);
         }
         reader.finish()?;
-        if let (Some(&(first, _)), Some(&(last, _))) = (decoded.first(), decoded.last()) {
-            // Indexes are increasing and within ±KEY_LIMIT: at most 2 · KEY_LIMIT + 1 bins.
-            sketch.offset = first;
-            sketch.bins = vec![0; (last - first) as usize + 1];
-            for (key, bin) in decoded {
-                sketch.bins[(key - first) as usize] = bin;
-            }
-            sketch.used = bin_count as usize;
-        }
+        sketch.used = bin_count as usize;
         if total != count {
             return Err(invalid("bin counts do not add up to the count"));
         }
