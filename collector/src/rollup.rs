@@ -451,8 +451,9 @@ pub fn read_window(store: &dyn Store, from_ms: i64, to_ms: i64) -> Result<Rollup
 /// `each_api` and `each_ai`: whole days, hours and minutes from the roll-ups, as [`cover`]
 /// splits the window, except the buckets not rolled since their calls changed (the newest
 /// minutes, or an old one a late call fell in, and the hour and day holding it), which are
-/// read from the tier below, down to the raw calls of the minutes. So the answer is fresh to
-/// the last commit. With a `cache`, ranges that ended two minutes ago or more are merged once
+/// read from the tier below, down to the raw calls of the minutes, and the minutes the
+/// window's edges cut, read raw for the part inside. So the answer is the raw calls', fresh
+/// to the last commit (but for the keys a busy bucket counts under `other`). With a `cache`, ranges that ended two minutes ago or more are merged once
 /// and reused for [`CACHE_TTL`]: a bucket rolled again meanwhile shows after that.
 pub fn read_call_window(
     store: &dyn Store,
@@ -506,7 +507,15 @@ pub fn read_call_window(
         series.1.iter().for_each(&mut *each_ai);
         Ok(())
     };
-    let mut raw_minutes = Vec::new();
+    // The minutes the window's edges cut are read raw, for the part inside: the answer is
+    // the raw calls' whatever the window.
+    let edges: BTreeSet<i64> = [from_ms, to_ms]
+        .into_iter()
+        .filter(|at| Tier::Minute.bucket_of(*at) != *at)
+        .map(|at| Tier::Minute.bucket_of(at))
+        .collect();
+    stale.entry(Tier::Minute).or_default().extend(&edges);
+    let mut raw_ranges = Vec::new();
     let mut ranges = cover(from_ms, to_ms);
     while let Some((tier, from, to)) = ranges.pop() {
         let mut clean_from = from;
@@ -516,21 +525,28 @@ pub fn read_call_window(
             .unwrap_or_default();
         for bucket in behind {
             read(tier, clean_from, bucket)?;
+            let end = bucket + tier.width_ms();
             match tier.child() {
-                Some(child) => ranges.push((child, bucket, bucket + tier.width_ms())),
-                None => raw_minutes.push(bucket),
+                Some(child) => ranges.push((child, bucket, end)),
+                None => raw_ranges.push((bucket.max(from_ms), end.min(to_ms))),
             }
-            clean_from = bucket + tier.width_ms();
+            clean_from = end;
         }
         read(tier, clean_from, to)?;
     }
-    for minute in raw_minutes {
-        let raw = store.raw_minute(minute, minute + MS_PER_MINUTE)?;
-        call_rollup::api_series(&raw.api_calls)
+    for (from, to) in raw_ranges {
+        let (mut api_rows, mut ai_rows) = (Vec::new(), Vec::new());
+        if !api.is_empty() {
+            store.scan_api_calls(from, to, &mut |row| api_rows.push(row))?;
+        }
+        if !ai.is_empty() {
+            store.scan_ai_calls(from, to, &mut |row| ai_rows.push(row))?;
+        }
+        call_rollup::api_series(&api_rows)
             .iter()
             .filter(|s| api.contains(&s.dimension))
             .for_each(&mut *each_api);
-        call_rollup::ai_series(&raw.ai_calls)
+        call_rollup::ai_series(&ai_rows)
             .iter()
             .filter(|s| ai.contains(&s.dimension))
             .for_each(&mut *each_ai);

@@ -2,11 +2,11 @@
 //! `GET /api/v1/monitoring/ai/stats?hours=&group_by=model|user|provider` (or `from=&to=`
 //! instead of `hours`): statistics over a backend's API and AI calls.
 //!
-//! A window of up to an hour reads the raw records, one at a time, on the blocking pool
+//! A window of up to 15 minutes reads the raw records, one at a time, on the blocking pool
 //! ([`crate::backend_stats`]): exact counts, sums and shares, percentiles within 1 %, fresh to
 //! the last commit. A longer one merges the roll-ups ([`crate::call_rollup`]): the same
 //! numbers for a few hundred series instead of millions of rows, with the newest, not yet
-//! rolled minutes read raw. `"source"` says which (`raw` or `rollups`); `top=` sets how many
+//! rolled minutes and the minutes the window's edges cut read raw. `"source"` says which (`raw` or `rollups`); `top=` sets how many
 //! groups are listed before `other`.
 
 use std::sync::Arc;
@@ -26,9 +26,10 @@ use crate::rollup;
 use crate::state::AppState;
 use crate::window::{Window, WindowParams};
 
-/// Windows up to this many hours are read from the raw records (exact, fresh to the last
-/// commit); longer ones from the roll-ups ([`rollup::read_call_window`]).
-pub const RAW_WINDOW_MAX_HOURS: f64 = 1.0;
+/// Windows up to this many hours are read from the raw records; longer ones from the
+/// roll-ups ([`rollup::read_call_window`]), which give the same numbers (the raw calls of the
+/// newest minutes and of the edges included) for a few hundred series instead of every call.
+pub const RAW_WINDOW_MAX_HOURS: f64 = 0.25;
 
 /// Most groups `top=` may ask for.
 pub const MAX_TOP: usize = 100;
