@@ -479,7 +479,7 @@ pub fn read_call_window(
         stale.insert(tier, buckets);
     }
     let stable_before = clock::now_ms() as i64 - CACHE_STABLE_AFTER_MS;
-    let mut read = |tier: Tier, from: i64, to: i64| -> Result<(), StoreError> {
+    let mut read_one = |tier: Tier, from: i64, to: i64| -> Result<(), StoreError> {
         if from >= to {
             return Ok(());
         }
@@ -506,6 +506,16 @@ pub fn read_call_window(
         series.0.iter().for_each(&mut *each_api);
         series.1.iter().for_each(&mut *each_ai);
         Ok(())
+    };
+    // A range reaching the newest buckets is read in two: its older part can be cached.
+    let mut read = |tier: Tier, from: i64, to: i64| -> Result<(), StoreError> {
+        let split = tier.bucket_of(stable_before);
+        if cache.is_some() && from < split && split < to {
+            read_one(tier, from, split)?;
+            read_one(tier, split, to)
+        } else {
+            read_one(tier, from, to)
+        }
     };
     // The minutes the window's edges cut are read raw, for the part inside: the answer is
     // the raw calls' whatever the window.
