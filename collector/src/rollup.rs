@@ -38,6 +38,7 @@ use crate::call_rollup::{self, AiDimension, AiSeries, ApiDimension, ApiSeries};
 use crate::clock;
 use crate::periodic::Periodic;
 use crate::sketch::{DdSketch, Hll};
+use crate::stats::page_key;
 use crate::store::{SharedStore, Store, StoreError};
 
 const MS_PER_MINUTE: i64 = 60_000;
@@ -314,7 +315,7 @@ pub fn aggregate(raw: RawMinute) -> Rollup {
     for vital in raw.vitals {
         let entry = builder
             .vitals
-            .entry((vital.app, vital.page, vital.name))
+            .entry((vital.app, page_key(vital.page), vital.name))
             .or_default();
         // A value the sketch refuses (negative or not finite) is not counted either; the
         // protocol's validation lets none through.
@@ -323,7 +324,10 @@ pub fn aggregate(raw: RawMinute) -> Rollup {
         }
     }
     for view in raw.page_views {
-        let entry = builder.page_views.entry((view.app, view.page)).or_default();
+        let entry = builder
+            .page_views
+            .entry((view.app, page_key(view.page)))
+            .or_default();
         entry.0 += 1;
         entry.1.insert_str(&view.session_id);
         if let Some(user) = &view.user_id {

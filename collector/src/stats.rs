@@ -186,6 +186,23 @@ pub enum ReportSource {
     Rollups,
 }
 
+/// The page a vital or page view counts under when grouped by page: its route when the SDK sent
+/// one (the stores hand that over as is), else its URL's path (`https://app.example/chat/7?x=1`
+/// counts under `/chat/7`): query strings and fragments would make every URL its own page,
+/// and may carry what must not be shown.
+pub fn page_key(route_or_url: String) -> String {
+    let Some((_, rest)) = route_or_url.split_once("://") else {
+        return route_or_url;
+    };
+    let path = rest.find('/').map_or("/", |at| &rest[at..]);
+    let path = path.split(['?', '#']).next().unwrap_or("/");
+    if path.is_empty() {
+        "/".to_owned()
+    } else {
+        path.to_owned()
+    }
+}
+
 /// The answer of `GET /api/v1/monitoring/frontend/vitals`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VitalsReport {
@@ -214,7 +231,7 @@ impl VitalsReport {
             all.push(sample.name, sample.value);
             if by_page {
                 per_page
-                    .entry(sample.page)
+                    .entry(page_key(sample.page))
                     .or_default()
                     .1
                     .push(sample.name, sample.value);
@@ -224,7 +241,7 @@ impl VitalsReport {
         for (page, count) in rows.page_views {
             page_views += count;
             if by_page {
-                per_page.entry(page).or_default().0 += count;
+                per_page.entry(page_key(page)).or_default().0 += count;
             }
         }
         let pages = by_page.then(|| {

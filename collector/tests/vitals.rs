@@ -147,6 +147,52 @@ async fn vitals_group_by_page() {
     assert!(vitals_data(&app, "hours=1").await.get("pages").is_none());
 }
 
+/// Without a route, a page counts under its URL's path: the query string and fragment do not
+/// make another page (nor reach the answer).
+#[actix_web::test]
+async fn pages_without_a_route_group_by_url_path() {
+    let (_dir, app) = service!();
+    for (i, url) in [
+        "https://app.example/docs/intro?utm_source=mail&token=s3cret",
+        "https://app.example/docs/intro#install",
+        "https://app.example",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut body = batch(json!([vital(
+            "LCP",
+            1000.0 * (i as f64 + 1.0),
+            &format!("v{i}"),
+            1
+        )]));
+        body["session_id"] = json!(format!("s{i}"));
+        body["url"] = json!(url);
+        body.as_object_mut().map(|o| o.remove("route"));
+        let reply = send(&app, post_batch(body.to_string()).to_request()).await;
+        assert_eq!(reply.data()["accepted"], json!(1), "{}", reply.text);
+    }
+    let data = vitals_data(&app, "hours=1&group_by=page").await;
+    let pages: Vec<(String, u64)> = data["pages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|p| {
+            (
+                p["page"].as_str().unwrap_or_default().to_owned(),
+                p["vitals"]["LCP"]["count"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pages,
+        [("/docs/intro".to_owned(), 2), ("/".to_owned(), 1)],
+        "{data}"
+    );
+    assert!(!data.to_string().contains("s3cret"));
+}
+
 #[actix_web::test]
 async fn bad_windows_are_400_in_the_envelope() {
     let (_dir, app) = service!();
