@@ -13,7 +13,7 @@
 //! busiest of every bucket (endpoints, models and the heaviest users, in practice) and a lower
 //! bound for the others; totals are always exact.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::backend_stats::{
     AiAggregate, AiCallRow, AiGroupBy, ApiAggregate, ApiCallRow, ApiGroupBy, OTHER,
@@ -264,6 +264,10 @@ fn bounded<D: Copy + Ord, A: Default>(
             .then_with(|| size(b).cmp(&size(a)))
             .then_with(|| ka.cmp(kb))
     });
+    let mut keys_per_dimension: BTreeMap<D, usize> = BTreeMap::new();
+    for ((dimension, _), _) in &all {
+        *keys_per_dimension.entry(*dimension).or_default() += 1;
+    }
     let mut kept: Vec<((D, String), A)> = Vec::with_capacity(all.len());
     let mut others: Vec<(D, A)> = Vec::new();
     let mut run = 0;
@@ -274,7 +278,10 @@ fn bounded<D: Copy + Ord, A: Default>(
             run = 0;
         }
         run += 1;
-        if run < max_keys && key != OTHER {
+        // Within the limit, every key stays (an `other` already there too); beyond it, the
+        // largest `max_keys - 1` stay and the rest become one `other`.
+        let fits = keys_per_dimension.get(&dimension).copied().unwrap_or(0) <= max_keys;
+        if fits || (run < max_keys && key != OTHER) {
             kept.push(((dimension, key), aggregate));
             continue;
         }
@@ -375,6 +382,17 @@ mod tests {
             }
             assert_eq!(from_rows.finish(), from_series.finish(), "{group_by:?}");
         }
+    }
+
+    #[test]
+    fn a_bucket_at_the_limit_keeps_every_key() {
+        let rows: Vec<ApiCallRow> = (0..MAX_KEYS_PER_DIMENSION)
+            .map(|i| api("/x", 200, Some(&format!("user-{i:05}")), 1.0))
+            .collect();
+        let series = api_series(&rows);
+        let users = series.iter().filter(|s| s.dimension == ApiDimension::User);
+        assert_eq!(users.clone().count(), MAX_KEYS_PER_DIMENSION);
+        assert!(users.clone().all(|s| s.key != OTHER));
     }
 
     #[test]

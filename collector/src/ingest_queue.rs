@@ -510,6 +510,14 @@ mod tests {
         ) -> Result<(), StoreError> {
             self.inner.scan_ai_calls(since_ms, until_ms, each)
         }
+        fn dirty_in(
+            &self,
+            tier: Tier,
+            from_ms: i64,
+            to_ms: i64,
+        ) -> Result<std::collections::BTreeSet<i64>, StoreError> {
+            self.inner.dirty_in(tier, from_ms, to_ms)
+        }
         fn read_call_rollups(
             &self,
             tier: Tier,

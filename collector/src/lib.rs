@@ -239,7 +239,8 @@ pub async fn run(config: Config) -> io::Result<()> {
     let state = AppState::new(Arc::clone(&store), queue.clone(), SystemInfo::gather())
         .with_thresholds(config.thresholds)
         .with_prices(prices)
-        .with_sessions(config.sessions);
+        .with_sessions(config.sessions)
+        .with_retention(config.rollups, config.retention_days);
     let monitor = Monitor::start(
         store,
         state.host.name.clone(),

@@ -113,8 +113,9 @@ mod tests {
     }
 }
 
-/// What the writer stores in one go: a browser batch, the timings its page took of its own
-/// API calls and interactions, or a backend's records.
+/// What the writer stores in one go: a browser batch (its timings of its own API calls and
+/// interactions included, written in the same transaction), timings alone, or a backend's
+/// records.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Batch {
     Browser(BrowserRecords),

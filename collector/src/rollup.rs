@@ -399,12 +399,10 @@ pub fn roll_once(
         ran: true,
         ..RollStats::default()
     };
+    let kept = Kept::at(policy, raw_days, now_ms);
     for tier in Tier::ALL {
         // The oldest bucket whose source is still whole.
-        let source_kept_from = match tier.child() {
-            None => now_ms - i64::from(raw_days) * MS_PER_DAY,
-            Some(child) => policy.cutoff(child, now_ms),
-        };
+        let source_kept_from = kept.source_of(tier);
         // A full read may have left marks behind: read again until the tier is clean.
         loop {
             let dirty = store.dirty_buckets(tier, MARKS_PER_PASS)?;
@@ -462,8 +460,8 @@ pub fn read_window(store: &dyn Store, from_ms: i64, to_ms: i64) -> Result<Rollup
 pub fn read_call_window(
     store: &dyn Store,
     cache: Option<&CallRangeCache>,
-    from_ms: i64,
-    to_ms: i64,
+    kept: Kept,
+    (from_ms, to_ms): (i64, i64),
     dimensions: (&[ApiDimension], &[AiDimension]),
     each_api: &mut dyn FnMut(&ApiSeries),
     each_ai: &mut dyn FnMut(&AiSeries),
@@ -472,14 +470,16 @@ pub fn read_call_window(
     // Buckets whose roll-up may be behind: marked dirty, or holding a finer bucket that is (a
     // late call dated a day ago marks its minute, and so its hour and its day). They are read
     // from the tier below, down to the raw calls of the minutes themselves.
+    // Only while the finer source still holds the bucket whole: older ones are read as they
+    // are (the roller cannot redo them either).
     let mut stale: BTreeMap<Tier, BTreeSet<i64>> = BTreeMap::new();
     for tier in Tier::ALL {
-        let marked = store.dirty_buckets(tier, MARKS_PER_PASS)?;
-        let mut buckets: BTreeSet<i64> = marked.into_iter().map(|b| b.bucket_ms).collect();
+        let mut buckets = store.dirty_in(tier, tier.bucket_of(from_ms), to_ms)?;
         if let Some(child) = tier.child() {
             let finer = stale.get(&child).cloned().unwrap_or_default();
             buckets.extend(finer.into_iter().map(|b| tier.bucket_of(b)));
         }
+        buckets.retain(|&bucket| bucket >= kept.source_of(tier));
         stale.insert(tier, buckets);
     }
     let stable_before = clock::now_ms() as i64 - CACHE_STABLE_AFTER_MS;
@@ -527,6 +527,7 @@ pub fn read_call_window(
         .into_iter()
         .filter(|at| Tier::Minute.bucket_of(*at) != *at)
         .map(|at| Tier::Minute.bucket_of(at))
+        .filter(|&minute| minute >= kept.source_of(Tier::Minute))
         .collect();
     stale.entry(Tier::Minute).or_default().extend(&edges);
     let mut raw_ranges = Vec::new();
@@ -566,6 +567,36 @@ pub fn read_call_window(
             .for_each(&mut *each_ai);
     }
     Ok(())
+}
+
+/// From when each tier's source is still whole: the raw calls for minutes (raw retention),
+/// the minute roll-ups for hours, the hour roll-ups for days. A bucket older than that can be
+/// neither rolled again nor read from below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kept {
+    pub raw_since_ms: i64,
+    pub minutes_since_ms: i64,
+    pub hours_since_ms: i64,
+}
+
+impl Kept {
+    /// What `policy` and `raw_days` of raw retention keep at `now_ms`.
+    pub fn at(policy: RollupPolicy, raw_days: u32, now_ms: i64) -> Self {
+        Self {
+            raw_since_ms: now_ms - i64::from(raw_days) * MS_PER_DAY,
+            minutes_since_ms: policy.cutoff(Tier::Minute, now_ms),
+            hours_since_ms: policy.cutoff(Tier::Hour, now_ms),
+        }
+    }
+
+    /// The oldest bucket of `tier` whose source (the tier below, or the raw calls) is whole.
+    pub fn source_of(self, tier: Tier) -> i64 {
+        match tier {
+            Tier::Minute => self.raw_since_ms,
+            Tier::Hour => self.minutes_since_ms,
+            Tier::Day => self.hours_since_ms,
+        }
+    }
 }
 
 /// Ranges of buckets ending at least this long ago are cached: newer minutes may not be

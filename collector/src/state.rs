@@ -8,10 +8,11 @@ use std::time::Instant;
 use actix_web::web;
 
 use crate::api_call_recorder::BufferedCalls;
+use crate::config::DEFAULT_RETENTION_DAYS;
 use crate::host_history::{SharedLatest, Thresholds};
 use crate::ingest_queue::IngestQueue;
 use crate::pricing::PriceTable;
-use crate::rollup::CallRangeCache;
+use crate::rollup::{CallRangeCache, RollupPolicy};
 use crate::session_stats::SessionPolicy;
 use crate::store::{SharedStore, Store, StoreError};
 use crate::system::SystemInfo;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub sessions: SessionPolicy,
     /// Merged call roll-ups of ranges read lately ([`crate::rollup::read_call_window`]).
     pub call_cache: Arc<CallRangeCache>,
+    /// How long each roll-up tier is kept, and raw events (days): what a window can read.
+    pub retention: (RollupPolicy, u32),
 }
 
 /// What ingest has taken and refused since start. Every label set is bounded: refusals are
@@ -115,12 +118,19 @@ impl AppState {
             own_calls: Arc::new(BufferedCalls::new(OWN_CALLS_BUFFERED)),
             sessions: SessionPolicy::default(),
             call_cache: Arc::default(),
+            retention: (RollupPolicy::default(), DEFAULT_RETENTION_DAYS),
         }
     }
 
     /// This state pricing AI calls with `prices` (the built-in table with the user's entries).
     pub fn with_prices(mut self, prices: PriceTable) -> Self {
         self.prices = Arc::new(prices);
+        self
+    }
+
+    /// This state knowing that roll-ups are kept by `policy` and raw events `raw_days`.
+    pub fn with_retention(mut self, policy: RollupPolicy, raw_days: u32) -> Self {
+        self.retention = (policy, raw_days);
         self
     }
 

@@ -203,3 +203,37 @@ async fn an_export_over_the_limit_or_not_protobuf_gets_a_status_body() {
     let (status, _, _) = call(&app, post(request(vec![]).encode_to_vec())).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// A server span with the conventions' `_OTHER` method is stored (as `OTHER`); one without a
+/// status (no answer was sent) is not a call, and not refused either.
+#[actix_web::test]
+async fn server_spans_as_the_conventions_allow_them() {
+    let (dir, app) = service!();
+    let server = |span_id: u64, method: &str, status: Option<i64>| {
+        let mut span = chat_span(span_id, "unused", vec![]);
+        span.kind = 2;
+        span.attributes = vec![
+            text("http.request.method", method),
+            text("http.route", "/items/{id}"),
+        ];
+        if let Some(status) = status {
+            span.attributes
+                .push(attr("http.response.status_code", Value::Int(status)));
+        }
+        span
+    };
+    let body = request(vec![server(1, "_OTHER", Some(405)), server(2, "GET", None)]);
+    let (status, _, answer) = call(&app, post(body.encode_to_vec())).await;
+    assert_eq!(status, StatusCode::OK);
+    let answer = ExportTraceServiceResponse::decode(answer.as_slice()).expect("an OTLP answer");
+    assert_eq!(answer.partial_success, None);
+    let conn = rusqlite::Connection::open(dir.path().join("perfwatch.db")).expect("database");
+    let stored: Vec<(String, i64)> = conn
+        .prepare("SELECT method, status FROM api_calls WHERE service = 'chat-api'")
+        .and_then(|mut stmt| {
+            stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<Result<_, _>>()
+        })
+        .expect("query");
+    assert_eq!(stored, [("OTHER".to_owned(), 405)]);
+}

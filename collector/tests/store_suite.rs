@@ -16,11 +16,11 @@ use perfwatch_collector::config::StoreLocation;
 use perfwatch_collector::normalize::{
     browser_records, AiCallRecord, ApiCallRecord, Batch, BrowserRecords, TimingKind, TimingRecord,
 };
-use perfwatch_collector::rollup::CallRangeCache;
 use perfwatch_collector::rollup::{
     self, roll_once, DirtyBucket, RawMinute, RawPageView, RawVital, RollStats, Rollup,
     RollupPolicy, Tier,
 };
+use perfwatch_collector::rollup::{CallRangeCache, Kept};
 use perfwatch_collector::session_stats::{ActiveUsers, SessionStats, SessionStatsBuilder};
 use perfwatch_collector::store::{
     self, postgres as pg_store, sqlite as sqlite_store, ActiveCounts, PostgresOptions,
@@ -1234,6 +1234,7 @@ fn page_view_event(id: &str) -> Value {
 /// (with unrolled minutes read raw).
 fn call_stats(
     store: &SharedStore,
+    kept: Kept,
     cache: Option<&CallRangeCache>,
     from_ms: i64,
     to_ms: i64,
@@ -1253,8 +1254,8 @@ fn call_stats(
         rollup::read_call_window(
             store.as_ref(),
             cache,
-            from_ms,
-            to_ms,
+            kept,
+            (from_ms, to_ms),
             (&ApiDimension::ALL, &AiDimension::ALL),
             &mut |series| api.add_series(series),
             &mut |series| ai.add_series(series),
@@ -1314,19 +1315,20 @@ fn call_statistics_from_rollups_equal_those_from_raw_calls(backend: &dyn Backend
         ..RollupPolicy::default()
     };
     let stats = on_plain_thread(|| roll_once(store.as_ref(), policy, 7, now)).expect("roll");
+    let kept = Kept::at(policy, 7, now);
     assert!(stats.rolled > 0, "{stats:?}");
     assert!(
         backend.number("SELECT COUNT(*) FROM rollup_api_calls WHERE tier = 'day'") > 0.0,
         "day buckets written"
     );
     let cache = CallRangeCache::default();
-    let (raw, rolled) = call_stats(&store, None, from, to);
+    let (raw, rolled) = call_stats(&store, kept, None, from, to);
     let before = raw.0.total_requests;
     assert!((300..600).contains(&before), "{before}");
     assert_eq!(raw, rolled);
     // Through the cache, filled and then used: the same.
     for _ in 0..2 {
-        let (_, cached) = call_stats(&store, Some(&cache), from, to);
+        let (_, cached) = call_stats(&store, kept, Some(&cache), from, to);
         assert_eq!(cached, raw);
     }
 
@@ -1340,7 +1342,7 @@ fn call_statistics_from_rollups_equal_those_from_raw_calls(backend: &dyn Backend
         ])],
     );
     for cache in [None, Some(&cache)] {
-        let (raw, rolled) = call_stats(&store, cache, from, to);
+        let (raw, rolled) = call_stats(&store, kept, cache, from, to);
         assert_eq!(rolled.0.total_requests, before + 2);
         assert_eq!(raw, rolled);
     }

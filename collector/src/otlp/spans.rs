@@ -17,8 +17,11 @@
 //!   start and end, their `trace_id`, and the span id as `event_id`, so a retried export is
 //!   stored once.
 //!
-//! Any other span (internal work, client calls, tool executions) is not a record: it is
-//! counted as ignored, not refused. A `gen_ai` span of a model operation (`chat`,
+//! Any other span (internal work, client calls, tool executions, a server span without a
+//! status because no answer was sent) is not a record: it is counted as ignored, not refused.
+//! A span whose AI call is taken but whose API call breaks a rule (or the other way round)
+//! counts as taken. The method `_OTHER` (the conventions' name for an unknown method) is
+//! stored as `OTHER`. A `gen_ai` span of a model operation (`chat`,
 //! `text_completion`, `generate_content`, `embeddings`) without a model is refused.
 
 use perfwatch_protocol::validate::ValidationError;
@@ -160,15 +163,20 @@ pub fn records(request: &ExportTraceServiceRequest, received_at_ms: i64) -> Span
                 Some(Err(reason)) => reasons.push(reason),
                 None => {}
             }
-            if !reasons.is_empty() {
-                out.refused.push(format!(
+            let described = || {
+                format!(
                     "span {} ({}): {}",
                     hex(&span.span_id),
                     span.name.chars().take(60).collect::<String>(),
                     reasons.join(", ")
-                ));
-            } else if !taken {
-                out.ignored += 1;
+                )
+            };
+            match (taken, reasons.is_empty()) {
+                // Part of it was stored (say, its AI call but not its API call): taken.
+                (true, false) => tracing::debug!(span = %described(), "OTLP span partly taken"),
+                (false, false) => out.refused.push(described()),
+                (false, true) => out.ignored += 1,
+                (true, true) => {}
             }
         }
     }
@@ -253,12 +261,23 @@ fn api_call(span: &Span, service: Option<&str>) -> Option<Result<ApiCall, String
     }
     let attrs = &span.attributes;
     let method = text(attrs, &["http.request.method", "http.method"])?;
+    // The conventions' name for a method the server does not know.
+    let method = if method == "_OTHER" {
+        "OTHER".to_owned()
+    } else {
+        method
+    };
+    // No status: no answer was sent (the request was aborted), so no call to count.
+    let status = match integer(attrs, &["http.response.status_code", "http.status_code"]) {
+        Ok(None) => return None,
+        Ok(Some(status)) => Ok(status),
+        Err(reason) => Err(reason),
+    };
     Some((|| {
         let endpoint = text(attrs, &["http.route"])
             .or_else(|| text(attrs, &["url.path", "http.target"]).map(without_query))
             .ok_or("an HTTP server span needs http.route (or url.path)")?;
-        let status = integer(attrs, &["http.response.status_code", "http.status_code"])?
-            .ok_or("an HTTP server span needs http.response.status_code")?;
+        let status = status?;
         Ok(ApiCall {
             endpoint,
             method,

@@ -115,6 +115,7 @@ pub async fn api_statistics(
     top: usize,
 ) -> Result<ApiStats, ApiError> {
     let cache = Arc::clone(&state.call_cache);
+    let retention = state.retention;
     Ok(state
         .with_store(move |store| {
             let seconds = (window.until_ms - window.since_ms) as f64 / 1000.0;
@@ -129,11 +130,12 @@ pub async fn api_statistics(
             if group_by == Some(ApiGroupBy::User) {
                 dimensions.push(ApiDimension::User);
             }
+            let (policy, raw_days) = retention;
             rollup::read_call_window(
                 store,
                 Some(&cache),
-                window.since_ms,
-                window.until_ms,
+                rollup::Kept::at(policy, raw_days, clock::now_ms() as i64),
+                (window.since_ms, window.until_ms),
                 (&dimensions, &[]),
                 &mut |series| builder.add_series(series),
                 &mut |_| {},
@@ -151,6 +153,7 @@ pub async fn ai_statistics(
     top: usize,
 ) -> Result<AiStats, ApiError> {
     let cache = Arc::clone(&state.call_cache);
+    let retention = state.retention;
     Ok(state
         .with_store(move |store| {
             let mut builder = AiStatsBuilder::new(group_by).with_top(top);
@@ -164,11 +167,12 @@ pub async fn ai_statistics(
             if group_by == Some(AiGroupBy::Provider) {
                 dimensions.push(AiDimension::Provider);
             }
+            let (policy, raw_days) = retention;
             rollup::read_call_window(
                 store,
                 Some(&cache),
-                window.since_ms,
-                window.until_ms,
+                rollup::Kept::at(policy, raw_days, clock::now_ms() as i64),
+                (window.since_ms, window.until_ms),
                 (&[], &dimensions),
                 &mut |_| {},
                 &mut |series| builder.add_series(series),

@@ -137,13 +137,7 @@ async fn ingest(
         rejected: std::mem::take(&mut parsed.rejected),
     };
     let records = normalize::browser_records(parsed, received_at_ms);
-    let timings = normalize::browser_timings(&records);
     let stored = state.queue.submit(records.into(), bytes.len()).await?;
-    // The page's timings of its own API calls and interactions, stored apart (each once per
-    // event id, so a retry after a refusal here stores nothing twice).
-    if !timings.is_empty() {
-        state.queue.submit(Batch::Timings(timings), 0).await?;
-    }
     tracing::debug!(
         stored = stored.stored,
         rejected = outcome.rejected.len(),

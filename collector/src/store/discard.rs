@@ -48,6 +48,15 @@ impl Store for DiscardStore {
         Ok(())
     }
 
+    fn dirty_in(
+        &self,
+        _tier: Tier,
+        _from_ms: i64,
+        _to_ms: i64,
+    ) -> Result<std::collections::BTreeSet<i64>, StoreError> {
+        Ok(Default::default())
+    }
+
     fn read_call_rollups(
         &self,
         _tier: Tier,

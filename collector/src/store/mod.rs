@@ -24,6 +24,7 @@ pub mod export;
 pub mod postgres;
 pub mod sqlite;
 
+use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -166,6 +167,10 @@ pub trait Store: Send + Sync + Debug + 'static {
         api: &[ApiDimension],
         ai: &[AiDimension],
     ) -> Result<(Vec<ApiSeries>, Vec<AiSeries>), StoreError>;
+
+    /// The distinct buckets of `tier` starting in `[from_ms, to_ms)` that are marked dirty,
+    /// however many marks there are.
+    fn dirty_in(&self, tier: Tier, from_ms: i64, to_ms: i64) -> Result<BTreeSet<i64>, StoreError>;
 
     /// The raw web vitals first measured, page views started, and API and AI calls dated, in
     /// `[from_ms, to_ms)`.

@@ -68,7 +68,7 @@ use crate::call_rollup::{AiDimension, AiSeries, ApiDimension, ApiSeries};
 use crate::config::{redact_url, scrub_secrets};
 use crate::host_history::{HostPoint, SeriesRollup};
 use crate::normalize::{
-    AiCallRecord, ApiCallRecord, Batch, BrowserRecords, Record, TimingKind, TimingRecord,
+    self, AiCallRecord, ApiCallRecord, Batch, BrowserRecords, Record, TimingKind, TimingRecord,
 };
 use crate::rollup::{
     self, DirtyBucket, PageViewSeries, RawMinute, RawPageView, RawVital, Rollup, RollupLock, Tier,
@@ -798,6 +798,16 @@ impl Store for PostgresStore {
         let mut api_calls: Vec<&ApiCallRecord> = Vec::new();
         let mut ai_calls: Vec<&AiCallRecord> = Vec::new();
         let mut timings: Vec<&TimingRecord> = Vec::new();
+        // A page's timings, written in the same transaction as the rest of its batch.
+        let page_timings: Vec<TimingRecord> = group
+            .iter()
+            .filter_map(|batch| match batch {
+                Batch::Browser(browser) => Some(normalize::browser_timings(browser)),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        timings.extend(&page_timings);
         for batch in group {
             match batch {
                 Batch::Browser(browser) => batches.push(browser),
@@ -1087,6 +1097,21 @@ impl Store for PostgresStore {
             .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
             .collect::<Result<Vec<(i64, i64)>, postgres::Error>>()?;
         Ok(rollup::group_marks(tier, marks))
+    }
+
+    fn dirty_in(&self, tier: Tier, from_ms: i64, to_ms: i64) -> Result<BTreeSet<i64>, StoreError> {
+        let mut conn = self.connection()?;
+        let select = conn.prepare_cached(
+            "SELECT DISTINCT bucket_ms FROM rollup_dirty
+             WHERE tier = $1 AND bucket_ms >= $2 AND bucket_ms < $3",
+        )?;
+        let rows = conn
+            .client
+            .query(&select, &[&tier.as_str(), &from_ms, &to_ms])?;
+        Ok(rows
+            .into_iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()?)
     }
 
     fn raw_minute(&self, from_ms: i64, to_ms: i64) -> Result<RawMinute, StoreError> {

@@ -35,7 +35,7 @@ use crate::backend_stats::{AiAggregate, AiCallRow, ApiAggregate, ApiCallRow, Cos
 use crate::call_rollup::{AiDimension, AiSeries, ApiDimension, ApiSeries};
 use crate::host_history::{HostPoint, SeriesRollup};
 use crate::normalize::{
-    AiCallRecord, ApiCallRecord, Batch, BrowserRecords, Record, TimingKind, TimingRecord,
+    self, AiCallRecord, ApiCallRecord, Batch, BrowserRecords, Record, TimingKind, TimingRecord,
 };
 use crate::rollup::{
     self, DirtyBucket, RawMinute, RawPageView, RawVital, Rollup, RollupLock, Tier,
@@ -737,7 +737,11 @@ impl Store for SqliteStore {
         let mut outcomes = Vec::with_capacity(batches.len());
         for batch in batches {
             outcomes.push(match batch {
-                Batch::Browser(browser) => statements.write_batch(browser)?,
+                Batch::Browser(browser) => {
+                    // The page's timings, in the same transaction as the rest of its batch.
+                    write_timings(&tx, &normalize::browser_timings(browser))?;
+                    statements.write_batch(browser)?
+                }
                 Batch::Timings(timings) => write_timings(&tx, timings)?,
                 Batch::ApiCalls(calls) => {
                     statements.calls_written(calls.iter().map(|call| call.at_ms));
@@ -993,6 +997,18 @@ impl Store for SqliteStore {
             })?
             .collect::<Result<Vec<(i64, i64)>, _>>()?;
         Ok(rollup::group_marks(tier, marks))
+    }
+
+    fn dirty_in(&self, tier: Tier, from_ms: i64, to_ms: i64) -> Result<BTreeSet<i64>, StoreError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT DISTINCT bucket_ms FROM rollup_dirty
+             WHERE tier = ?1 AND bucket_ms >= ?2 AND bucket_ms < ?3",
+        )?;
+        let buckets = stmt
+            .query_map(params![tier.as_str(), from_ms, to_ms], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(buckets)
     }
 
     fn raw_minute(&self, from_ms: i64, to_ms: i64) -> Result<RawMinute, StoreError> {
