@@ -116,120 +116,126 @@ impl AiDimension {
     }
 }
 
-/// The API calls of one key in one bucket (or window).
+/// The calls of one key of one dimension in one bucket (or window).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ApiSeries {
-    pub dimension: ApiDimension,
+pub struct Series<D, A> {
+    pub dimension: D,
     pub key: String,
-    pub aggregate: ApiAggregate,
+    pub aggregate: A,
 }
 
-/// The AI calls of one key in one bucket (or window).
-#[derive(Debug, Clone, PartialEq)]
-pub struct AiSeries {
-    pub dimension: AiDimension,
-    pub key: String,
-    pub aggregate: AiAggregate,
+/// The API calls of one endpoint, user or status.
+pub type ApiSeries = Series<ApiDimension, ApiAggregate>;
+/// The AI calls of one model, user or provider.
+pub type AiSeries = Series<AiDimension, AiAggregate>;
+
+/// What series are keyed by, for one kind of call.
+pub trait Dimension: Copy + Ord + std::hash::Hash {
+    type Row;
+    /// Every dimension: each call counts once in each.
+    const EVERY: [Self; 3];
+    /// `row`'s key in this dimension.
+    fn key_of(self, row: &Self::Row) -> String;
+}
+
+/// What a series sums, for one kind of call.
+pub trait CallAggregate: Default {
+    type Row;
+    fn add(&mut self, row: &Self::Row);
+    fn merge(&mut self, other: &Self);
+    /// Calls counted: what ranks keys.
+    fn calls(&self) -> u64;
+}
+
+impl Dimension for ApiDimension {
+    type Row = ApiCallRow;
+    const EVERY: [Self; 3] = Self::ALL;
+    fn key_of(self, row: &ApiCallRow) -> String {
+        self.key(row)
+    }
+}
+
+impl Dimension for AiDimension {
+    type Row = AiCallRow;
+    const EVERY: [Self; 3] = Self::ALL;
+    fn key_of(self, row: &AiCallRow) -> String {
+        self.key(row).to_owned()
+    }
+}
+
+impl CallAggregate for ApiAggregate {
+    type Row = ApiCallRow;
+    fn add(&mut self, row: &ApiCallRow) {
+        ApiAggregate::add(self, row);
+    }
+    fn merge(&mut self, other: &Self) {
+        ApiAggregate::merge(self, other);
+    }
+    fn calls(&self) -> u64 {
+        self.count
+    }
+}
+
+impl CallAggregate for AiAggregate {
+    type Row = AiCallRow;
+    fn add(&mut self, row: &AiCallRow) {
+        AiAggregate::add(self, row);
+    }
+    fn merge(&mut self, other: &Self) {
+        AiAggregate::merge(self, other);
+    }
+    fn calls(&self) -> u64 {
+        self.calls
+    }
 }
 
 /// The series of raw API calls, every dimension.
 pub fn api_series(rows: &[ApiCallRow]) -> Vec<ApiSeries> {
-    let mut by_key: HashMap<(ApiDimension, String), ApiAggregate> = HashMap::new();
-    for row in rows {
-        for dimension in ApiDimension::ALL {
-            by_key
-                .entry((dimension, dimension.key(row)))
-                .or_default()
-                .add(row);
-        }
-    }
-    bounded(
-        by_key,
-        MAX_KEYS_PER_DIMENSION,
-        |a| a.count,
-        ApiAggregate::merge,
-    )
-    .into_iter()
-    .map(|((dimension, key), aggregate)| ApiSeries {
-        dimension,
-        key,
-        aggregate,
-    })
-    .collect()
+    series_of(rows)
 }
 
 /// The series of raw AI calls, every dimension.
 pub fn ai_series(rows: &[AiCallRow]) -> Vec<AiSeries> {
-    let mut by_key: HashMap<(AiDimension, String), AiAggregate> = HashMap::new();
-    for row in rows {
-        for dimension in AiDimension::ALL {
-            by_key
-                .entry((dimension, dimension.key(row).to_owned()))
-                .or_default()
-                .add(row);
-        }
-    }
-    bounded(
-        by_key,
-        MAX_KEYS_PER_DIMENSION,
-        |a| a.calls,
-        AiAggregate::merge,
-    )
-    .into_iter()
-    .map(|((dimension, key), aggregate)| AiSeries {
-        dimension,
-        key,
-        aggregate,
-    })
-    .collect()
+    series_of(rows)
 }
 
 /// One series per dimension and key over all of `parts`, at most [`MAX_KEYS_PER_DIMENSION`]
 /// keys per dimension (a bucket's series).
 pub fn merge_api(parts: impl IntoIterator<Item = ApiSeries>) -> Vec<ApiSeries> {
-    merge_api_keeping(parts, MAX_KEYS_PER_DIMENSION)
-}
-
-/// One series per dimension and key over all of `parts`, at most `max_keys` keys per
-/// dimension.
-pub fn merge_api_keeping(
-    parts: impl IntoIterator<Item = ApiSeries>,
-    max_keys: usize,
-) -> Vec<ApiSeries> {
-    let mut by_key: HashMap<(ApiDimension, String), ApiAggregate> = HashMap::new();
-    for series in parts {
-        match by_key.entry((series.dimension, series.key)) {
-            std::collections::hash_map::Entry::Occupied(mut e) => {
-                e.get_mut().merge(&series.aggregate)
-            }
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(series.aggregate);
-            }
-        }
-    }
-    bounded(by_key, max_keys, |a| a.count, ApiAggregate::merge)
-        .into_iter()
-        .map(|((dimension, key), aggregate)| ApiSeries {
-            dimension,
-            key,
-            aggregate,
-        })
-        .collect()
+    merge_keeping(parts, MAX_KEYS_PER_DIMENSION)
 }
 
 /// One series per dimension and key over all of `parts`, at most [`MAX_KEYS_PER_DIMENSION`]
 /// keys per dimension (a bucket's series).
 pub fn merge_ai(parts: impl IntoIterator<Item = AiSeries>) -> Vec<AiSeries> {
-    merge_ai_keeping(parts, MAX_KEYS_PER_DIMENSION)
+    merge_keeping(parts, MAX_KEYS_PER_DIMENSION)
+}
+
+/// The series of raw calls, every dimension, at most [`MAX_KEYS_PER_DIMENSION`] keys each.
+pub fn series_of<D, A>(rows: &[D::Row]) -> Vec<Series<D, A>>
+where
+    D: Dimension,
+    A: CallAggregate<Row = D::Row>,
+{
+    let mut by_key: HashMap<(D, String), A> = HashMap::new();
+    for row in rows {
+        for dimension in D::EVERY {
+            by_key
+                .entry((dimension, dimension.key_of(row)))
+                .or_default()
+                .add(row);
+        }
+    }
+    into_series(bounded(by_key, MAX_KEYS_PER_DIMENSION))
 }
 
 /// One series per dimension and key over all of `parts`, at most `max_keys` keys per
 /// dimension.
-pub fn merge_ai_keeping(
-    parts: impl IntoIterator<Item = AiSeries>,
+pub fn merge_keeping<D: Dimension, A: CallAggregate>(
+    parts: impl IntoIterator<Item = Series<D, A>>,
     max_keys: usize,
-) -> Vec<AiSeries> {
-    let mut by_key: HashMap<(AiDimension, String), AiAggregate> = HashMap::new();
+) -> Vec<Series<D, A>> {
+    let mut by_key: HashMap<(D, String), A> = HashMap::new();
     for series in parts {
         match by_key.entry((series.dimension, series.key)) {
             std::collections::hash_map::Entry::Occupied(mut e) => {
@@ -240,9 +246,13 @@ pub fn merge_ai_keeping(
             }
         }
     }
-    bounded(by_key, max_keys, |a| a.calls, AiAggregate::merge)
+    into_series(bounded(by_key, max_keys))
+}
+
+fn into_series<D, A>(keyed: Vec<((D, String), A)>) -> Vec<Series<D, A>> {
+    keyed
         .into_iter()
-        .map(|((dimension, key), aggregate)| AiSeries {
+        .map(|((dimension, key), aggregate)| Series {
             dimension,
             key,
             aggregate,
@@ -252,16 +262,14 @@ pub fn merge_ai_keeping(
 
 /// At most `max_keys` keys per dimension, the largest by `size` (ties by key), the rest merged
 /// into [`OTHER`]; sorted by dimension and key.
-fn bounded<D: Copy + Ord, A: Default>(
+fn bounded<D: Copy + Ord, A: CallAggregate>(
     by_key: HashMap<(D, String), A>,
     max_keys: usize,
-    size: impl Fn(&A) -> u64,
-    merge: impl Fn(&mut A, &A),
 ) -> Vec<((D, String), A)> {
     let mut all: Vec<((D, String), A)> = by_key.into_iter().collect();
     all.sort_by(|((da, ka), a), ((db, kb), b)| {
         da.cmp(db)
-            .then_with(|| size(b).cmp(&size(a)))
+            .then_with(|| b.calls().cmp(&a.calls()))
             .then_with(|| ka.cmp(kb))
     });
     let mut keys_per_dimension: BTreeMap<D, usize> = BTreeMap::new();
@@ -286,7 +294,7 @@ fn bounded<D: Copy + Ord, A: Default>(
             continue;
         }
         match others.last_mut() {
-            Some((d, other)) if *d == dimension => merge(other, &aggregate),
+            Some((d, other)) if *d == dimension => other.merge(&aggregate),
             _ => others.push((dimension, aggregate)),
         }
     }

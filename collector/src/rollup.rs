@@ -497,8 +497,8 @@ pub fn read_call_window(
                 // Merged once (without dropping keys), so later reads walk a few series.
                 let (api_series, ai_series) = store.read_call_rollups(tier, from, to, api, ai)?;
                 let merged = Arc::new((
-                    call_rollup::merge_api_keeping(api_series, MAX_TRACKED_GROUPS),
-                    call_rollup::merge_ai_keeping(ai_series, MAX_TRACKED_GROUPS),
+                    call_rollup::merge_keeping(api_series, MAX_TRACKED_GROUPS),
+                    call_rollup::merge_keeping(ai_series, MAX_TRACKED_GROUPS),
                 ));
                 if let Some(cache) = cache {
                     cache.put(key, Arc::clone(&merged));
