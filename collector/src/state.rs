@@ -9,6 +9,7 @@ use actix_web::web;
 
 use crate::api_call_recorder::BufferedCalls;
 use crate::config::DEFAULT_RETENTION_DAYS;
+use crate::host::HostSample;
 use crate::host_history::{SharedLatest, Thresholds};
 use crate::ingest_queue::IngestQueue;
 use crate::pricing::PriceTable;
@@ -87,6 +88,16 @@ pub struct HostView {
     pub latest: SharedLatest,
     /// When the host is in warning or critical.
     pub thresholds: Thresholds,
+}
+
+impl HostView {
+    /// A copy of the latest sample (`None` before the monitor's first).
+    pub fn latest_sample(&self) -> Option<HostSample> {
+        self.latest
+            .read()
+            .map(|latest| latest.sample.clone())
+            .unwrap_or_default()
+    }
 }
 
 /// The collector's own API calls buffered between two flushes, at most: at the flush interval of

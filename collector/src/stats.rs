@@ -191,15 +191,23 @@ pub enum ReportSource {
 /// counts under `/chat/7`): query strings and fragments would make every URL its own page,
 /// and may carry what must not be shown.
 pub fn page_key(route_or_url: String) -> String {
-    let Some((_, rest)) = route_or_url.split_once("://") else {
-        return route_or_url;
-    };
-    let path = rest.find('/').map_or("/", |at| &rest[at..]);
-    let path = path.split(['?', '#']).next().unwrap_or("/");
-    if path.is_empty() {
-        "/".to_owned()
+    if route_or_url.contains("://") {
+        url_path(&route_or_url).to_owned()
     } else {
-        path.to_owned()
+        route_or_url
+    }
+}
+
+/// The path of a URL or of a request target, without query string or fragment:
+/// `https://app.example/chat/7?x=1` and `/chat/7?x=1` are both `/chat/7`.
+pub fn url_path(url: &str) -> &str {
+    let path = match url.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |at| &rest[at..]),
+        None => url,
+    };
+    match path.split(['?', '#']).next() {
+        Some(path) if !path.is_empty() => path,
+        _ => "/",
     }
 }
 

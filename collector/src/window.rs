@@ -201,7 +201,8 @@ fn parse_length(
     Ok(value)
 }
 
-fn shorten(text: &str) -> String {
+/// At most 40 characters of a client's text, for an error message.
+pub(crate) fn shorten(text: &str) -> String {
     text.chars().take(40).collect()
 }
 

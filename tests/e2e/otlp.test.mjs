@@ -96,7 +96,7 @@ test('spans from the OpenTelemetry SDK exporters become AI and API calls', async
   const models = Object.fromEntries(ai.groups.map((g) => [g.key, g]));
   assert.deepEqual(Object.keys(models).sort(), ['gpt-4.1', 'gpt-4o']);
   for (const group of Object.values(models)) {
-    assert.equal(group.calls ?? group.count, 3, JSON.stringify(group));
+    assert.equal(group.calls, 3, JSON.stringify(group));
   }
   // Latency is the span's duration: 1.5 s for every call (within the sketch's 1 %).
   assert.ok(Math.abs(ai.latency_ms.p50 - 1_500) <= 15, JSON.stringify(ai.latency_ms));

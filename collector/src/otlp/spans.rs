@@ -29,6 +29,8 @@ use perfwatch_protocol::{
     check_record, AiCall, ApiCall, BackendRecord, ParsedCalls, RecordMeta, Timestamp,
 };
 
+use crate::stats::url_path;
+
 use super::wire::{
     AnyValue, ExportTraceServiceRequest, KeyValue, Span, SpanKind, Value, STATUS_CODE_ERROR,
 };
@@ -275,7 +277,7 @@ fn api_call(span: &Span, service: Option<&str>) -> Option<Result<ApiCall, String
     };
     Some((|| {
         let endpoint = text(attrs, &["http.route"])
-            .or_else(|| text(attrs, &["url.path", "http.target"]).map(without_query))
+            .or_else(|| text(attrs, &["url.path", "http.target"]).map(|t| url_path(&t).to_owned()))
             .ok_or("an HTTP server span needs http.route (or url.path)")?;
         let status = status?;
         Ok(ApiCall {
@@ -349,13 +351,6 @@ fn integer(attrs: &[KeyValue], keys: &[&str]) -> Result<Option<i64>, String> {
 /// A token count: 0 when absent.
 fn count(attrs: &[KeyValue], keys: &[&str]) -> Result<i64, String> {
     Ok(integer(attrs, keys)?.unwrap_or(0))
-}
-
-fn without_query(path: String) -> String {
-    match path.split_once(['?', '#']) {
-        Some((path, _)) => path.to_owned(),
-        None => path,
-    }
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -12,6 +12,8 @@ use prost::Message;
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
+use crate::window::shorten;
+
 /// `ExportTraceServiceRequest`: the body of `POST /v1/traces`.
 #[derive(Clone, PartialEq, Message, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -322,11 +324,6 @@ fn span_kind<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
 fn status_code<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
     const NAMES: [&str; 3] = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"];
     enum_number(d, &NAMES, "status code")
-}
-
-/// At most 40 characters of a client's text, for an error message.
-fn shorten(text: &str) -> String {
-    text.chars().take(40).collect()
 }
 
 /// Standard or URL-safe base64, padded or not (protobuf's JSON mapping accepts both).

@@ -24,7 +24,7 @@ use crate::envelope;
 use crate::error::ApiError;
 use crate::rollup;
 use crate::state::AppState;
-use crate::window::{Window, WindowParams};
+use crate::window::{shorten, Window, WindowParams};
 
 /// Windows up to this many hours are read from the raw records; longer ones from the
 /// roll-ups ([`rollup::read_call_window`]), which give the same numbers (the raw calls of the
@@ -55,7 +55,7 @@ impl StatsQuery {
             .ok()
             .filter(|n| (1..=MAX_TOP).contains(n))
             .ok_or_else(|| {
-                let shown: String = text.chars().take(40).collect();
+                let shown = shorten(text);
                 ApiError::Query(format!(
                     "`top` must be a whole number from 1 to {MAX_TOP}, got `{shown}`"
                 ))
@@ -73,7 +73,7 @@ fn group_by<G: DeserializeOwned>(
         .as_deref()
         .map(|text| {
             serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|_| {
-                let shown: String = text.chars().take(40).collect();
+                let shown = shorten(text);
                 ApiError::Query(format!("`group_by` must be {accepted}, got `{shown}`"))
             })
         })

@@ -10,7 +10,7 @@ use crate::backend_stats::{AiStats, ApiStats, TOP_GROUPS};
 use crate::clock;
 use crate::envelope;
 use crate::error::ApiError;
-use crate::host_history::Assessment;
+use crate::host_history::{Assessment, HostPoint};
 use crate::routes::backend_stats::{ai_statistics, api_statistics};
 use crate::routes::sessions::session_statistics;
 use crate::routes::vitals::vitals_report;
@@ -64,24 +64,18 @@ pub async fn dashboard(
 ) -> Result<HttpResponse, ApiError> {
     let now = clock::now_ms();
     let window = query.window.window_at(now)?;
-    let latest = state
-        .host
-        .latest
-        .read()
-        .map(|latest| latest.sample.clone())
-        .unwrap_or_default();
+    let latest = state.host.latest_sample();
     let system_overview = SystemOverview {
         assessment: latest
             .as_ref()
             .map(|sample| state.host.thresholds.assess(sample)),
-        current: latest.map(|sample| Current {
-            cpu_usage: sample.cpu.usage_percent,
-            memory_usage: sample.memory.usage_percent,
-            disk_usage: sample
-                .disks
-                .iter()
-                .map(|disk| disk.usage_percent)
-                .reduce(f64::max),
+        current: latest.map(|sample| {
+            let point = HostPoint::of(&sample);
+            Current {
+                cpu_usage: point.cpu_percent,
+                memory_usage: point.memory_percent,
+                disk_usage: point.disk_percent,
+            }
         }),
     };
     // Each part reads the store on the blocking pool: side by side, the answer takes as long

@@ -174,13 +174,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         })
         .collect(),
     );
-    let latest = state
-        .host
-        .latest
-        .read()
-        .map(|latest| latest.sample.clone())
-        .unwrap_or_default();
-    if let Some(sample) = latest {
+    if let Some(sample) = state.host.latest_sample() {
         host_families(&mut out, &sample);
     }
     HttpResponse::Ok().content_type(EXPOSITION).body(out)
