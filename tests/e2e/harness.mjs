@@ -5,9 +5,10 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, resolve } from 'node:path';
+import { extname, join, normalize, resolve, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { deflateSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 
 export const root = resolve(fileURLToPath(import.meta.url), '../../..');
@@ -78,21 +79,23 @@ export async function serveStatic(dir) {
   return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((r) => server.close(r)) };
 }
 
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
 /** Debian's Chromium, headless, with the flags this machine's closed network needs. */
 export async function launchChromium() {
   const userDataDir = await mkdtemp(join(tmpdir(), 'perfwatch-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: CHROMIUM_ARGS,
   });
   return {
     context,
@@ -101,6 +104,192 @@ export async function launchChromium() {
       await rm(userDataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The same Chromium as a plain (not persistent) browser, for tests that need a fresh context per
+ * page load or targets Playwright does not manage. With `bfcache`, Playwright's default
+ * `--disable-back-forward-cache` is dropped, so that pages can enter the back/forward cache.
+ */
+export async function launchBrowser({ bfcache = false, args = [] } = {}) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: [...CHROMIUM_ARGS, ...args],
+    ignoreDefaultArgs: bfcache ? ['--disable-back-forward-cache'] : [],
+  });
+}
+
+/**
+ * The same Chromium with no DevTools session attached to any page, driven over
+ * `--remote-debugging-pipe` by a minimal CDP client at the browser level (`send(method, params)`).
+ * Playwright attaches to every page (browser-wide auto-attach) and enables focus emulation on
+ * each, which keeps every tab visible and disables prerendering (PrerenderingDisabledByDevTools);
+ * tests of background tabs and prerendering need a browser without that.
+ */
+export async function launchRawChromium({ args = [] } = {}) {
+  const userDataDir = await mkdtemp(join(tmpdir(), 'perfwatch-chromium-raw-'));
+  const proc = spawn(
+    process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    ['--headless', ...CHROMIUM_ARGS, ...args, '--remote-debugging-pipe', `--user-data-dir=${userDataDir}`, 'about:blank'],
+    { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'] },
+  );
+  const [toBrowser, fromBrowser] = [proc.stdio[3], proc.stdio[4]];
+  const pending = new Map();
+  let nextId = 1;
+  let buffer = Buffer.alloc(0);
+  fromBrowser.on('data', (chunk) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    let end;
+    while ((end = buffer.indexOf(0)) >= 0) {
+      const message = JSON.parse(buffer.subarray(0, end).toString('utf8'));
+      buffer = buffer.subarray(end + 1);
+      const waiter = pending.get(message.id);
+      if (!waiter) continue;
+      pending.delete(message.id);
+      if (message.error) waiter.reject(new Error(`${waiter.method}: ${message.error.message}`));
+      else waiter.resolve(message.result);
+    }
+  });
+  const exited = new Promise((r) => proc.once('exit', r));
+  return {
+    send(method, params = {}) {
+      const id = nextId++;
+      return new Promise((resolveResult, reject) => {
+        pending.set(id, { method, resolve: resolveResult, reject });
+        toBrowser.write(`${JSON.stringify({ id, method, params })}\0`);
+      });
+    },
+    async close() {
+      // Browser.close lets Chromium shut its helper processes down and flush the profile; a
+      // plain SIGTERM leaves them writing into the directory being removed.
+      const killer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      toBrowser.write(`${JSON.stringify({ id: nextId++, method: 'Browser.close' })}\0`);
+      await exited;
+      clearTimeout(killer);
+      await rm(userDataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    },
+  };
+}
+
+/**
+ * A static server for test pages, with the parts a scenario needs to be deterministic:
+ * - `mounts`: URL prefix (e.g. `/pages/`) to directory; unknown files are 404, never a fallback;
+ * - `/config.js`: `window.__E2E_CONFIG = config`;
+ * - `/slow.png?ms=1500&w=800&h=400&color=3366cc`: a PNG of that size (noise around that colour),
+ *   sent after `ms`;
+ * - `POST /sink`: records a page sends with `sendBeacon` (`{run, doc, seq, ...}` or an array of
+ *   them), kept per `run` in arrival order, so that a test reads them after the page is gone or
+ *   never attached; `GET /records?run=` answers them (for a page that waits for another one).
+ * Every response is `Cache-Control: no-cache` (revalidate, but not `no-store`, which would keep
+ * pages out of the back/forward cache).
+ */
+export async function serveSite({ mounts, config = {} }) {
+  const records = new Map();
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const send = (status, type, body) => {
+      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-cache' });
+      res.end(body);
+    };
+    try {
+      if (url.pathname === '/sink' && req.method === 'POST') {
+        const chunks = [];
+        for await (const chunk of req) chunks.push(chunk);
+        for (const record of [JSON.parse(Buffer.concat(chunks).toString('utf8'))].flat()) {
+          if (!records.has(record.run)) records.set(record.run, []);
+          records.get(record.run).push(record);
+        }
+        return send(204, 'text/plain', '');
+      }
+      if (url.pathname === '/records') {
+        return send(200, MIME['.json'], JSON.stringify(records.get(url.searchParams.get('run')) ?? []));
+      }
+      if (url.pathname === '/config.js') {
+        return send(200, MIME['.js'], `window.__E2E_CONFIG = ${JSON.stringify(config)};\n`);
+      }
+      if (url.pathname === '/slow.png') {
+        const q = (name, fallback) => Number(url.searchParams.get(name) ?? fallback);
+        await new Promise((r) => setTimeout(r, q('ms', 0)));
+        const color = url.searchParams.get('color') ?? '3366cc';
+        return send(200, 'image/png', noisyPng(q('w', 100), q('h', 100), color));
+      }
+      const path = normalize(decodeURIComponent(url.pathname));
+      for (const [prefix, dir] of Object.entries(mounts)) {
+        if (!path.startsWith(prefix)) continue;
+        const file = join(dir, path.slice(prefix.length) || 'index.html');
+        if (!file.startsWith(resolve(dir) + sep)) break;
+        const body = await readFile(file).catch(() => undefined);
+        if (body) return send(200, MIME[extname(file)] ?? 'application/octet-stream', body);
+      }
+      send(404, 'text/plain', 'not found');
+    } catch (err) {
+      send(500, 'text/plain', String(err));
+    }
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    /** What pages of `run` sent to `/sink` so far, in arrival order. */
+    records: (run) => [...(records.get(run) ?? [])],
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const byte of buf) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+const pngs = new Map();
+
+/**
+ * A `w`×`h` RGB PNG: noise around one colour (`rrggbb`), deterministic per arguments. Noise,
+ * because Chrome ignores images of low entropy (under 0.05 bits per pixel, such as a solid
+ * colour) as LCP candidates.
+ */
+function noisyPng(w, h, hex) {
+  const key = `${w}x${h}#${hex}`;
+  if (pngs.has(key)) return pngs.get(key);
+  const chunk = (type, data) => {
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    out.write(type, 4, 'ascii');
+    data.copy(out, 8);
+    out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(w, 0);
+  header.writeUInt32BE(h, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8 bits per channel, RGB, no interlace
+  const rgb = [0, 2, 4].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  const pixels = Buffer.alloc(h * (1 + 3 * w)); // each row: filter byte 0, then the pixels
+  let seed = w * 31 + h * 17 + rgb[0] + 1;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let c = 0; c < 3; c++) {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        pixels[y * (1 + 3 * w) + 1 + 3 * x + c] = Math.max(0, Math.min(255, rgb[c] - 32 + ((seed >>> 16) & 63)));
+      }
+    }
+  }
+  const png = Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(pixels)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+  pngs.set(key, png);
+  return png;
 }
 
 /** Polls `check` until it returns a truthy value or `ms` pass. */
