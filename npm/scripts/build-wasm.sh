@@ -8,7 +8,7 @@ root=$(cd "$here/.." && pwd)
 out="$here/wasm"
 
 cargo build --manifest-path "$root/Cargo.toml" -p perfwatch-sdk \
-  --target wasm32-unknown-unknown --profile wasm-release
+  --target wasm32-unknown-unknown --profile wasm-release --no-default-features
 mkdir -p "$out"
 wasm-bindgen --target web --out-dir "$out" \
   "$root/target/wasm32-unknown-unknown/wasm-release/perfwatch_sdk.wasm"

@@ -3,7 +3,7 @@
 //! where numbers are formatted by JavaScript exactly as in the browser.
 
 use perfwatch_protocol::{parse_browser_batch, EventBody, NavigationType, Rating, VitalName};
-use perfwatch_sdk::wire::{self, Header, NavigationTiming, VitalReport};
+use perfwatch_sdk::wire::{self, Header, NavigationTiming, Value, VitalReport};
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -32,6 +32,8 @@ fn vital<'a>(name: &'a str, value: f64, rating: &'a str) -> VitalReport<'a> {
         seq: 3,
         rating,
         navigation_type: "back-forward-cache",
+        attribution: &[],
+        page_view_id: None,
     }
 }
 
@@ -59,7 +61,18 @@ fn every_event_the_sdk_writes_parses_back_with_its_values() {
         0.123_456_789,
         "needs-improvement",
     )));
-    events.push(wire::web_vital(&vital("INP", 96.0, "good")));
+    let attribution = [
+        (
+            "interactionTarget",
+            Value::Str("#chat>button.send\"x\"".to_string()),
+        ),
+        ("inputDelay", Value::Num(12.300_000_000_1)),
+    ];
+    events.push(wire::web_vital(&VitalReport {
+        attribution: &attribution,
+        page_view_id: Some("previous-page-view"),
+        ..vital("INP", 96.0, "good")
+    }));
     events.push(wire::web_vital(&vital("FCP", 3000.5, "poor")));
     events.push(wire::web_vital(&vital("TTFB", 12.300_000_000_1, "good")));
     let timing = NavigationTiming {
@@ -114,6 +127,22 @@ fn every_event_the_sdk_writes_parses_back_with_its_values() {
     assert_eq!(vitals[n].1.value, 0.123_456_789);
     assert_eq!(vitals[n].1.rating, Rating::NeedsImprovement);
     assert_eq!(vitals[n + 2].1.rating, Rating::Poor);
+    let inp = &vitals[n + 1].1;
+    let attribution = inp.attribution.as_ref().expect("INP attribution");
+    assert_eq!(
+        attribution["interaction_target"],
+        serde_json::json!("#chat>button.send\"x\"")
+    );
+    assert_eq!(
+        attribution["input_delay"],
+        serde_json::json!(12.300_000_000_1)
+    );
+    let inp_event = parsed
+        .accepted
+        .iter()
+        .find(|(_, e)| matches!(&e.body, EventBody::WebVital(w) if w.name == VitalName::INP))
+        .map(|(_, e)| e.page_view_id.clone());
+    assert_eq!(inp_event, Some(Some("previous-page-view".to_string())));
     assert_eq!(vitals[n + 3].1.value, 12.300_000_000_1);
 
     match &parsed.accepted.last().expect("navigation").1.body {

@@ -1,7 +1,7 @@
 //! Time to First Byte (web-vitals `onTTFB`): the navigation entry's `responseStart` relative to
-//! activation, read after the load event so the entry is complete.
+//! activation, read after the load event so the entry is complete; 0 after a bfcache restore.
 
-use std::rc::Rc;
+use alloc::rc::Rc;
 
 use crate::lifecycle;
 use crate::monitor::Core;
@@ -11,13 +11,18 @@ use crate::vitals::{since_activation, Metric};
 pub const THRESHOLDS: (f64, f64) = (800.0, 1800.0);
 
 pub fn observe_ttfb(core: Rc<Core>) {
-    let mut metric = Metric::new("TTFB", THRESHOLDS);
+    let mut metric = Metric::new("TTFB", THRESHOLDS, -1.0, None, &core);
     lifecycle::when_loaded(move || {
         // No entry, or an implausible responseStart: no TTFB rather than a wrong one.
-        if let Some(entry) = lifecycle::navigation_entry() {
-            metric.value = since_activation(entry.response_start());
-            metric.entries.push(&entry);
-            metric.report(true, &core);
-        }
+        let Some(entry) = lifecycle::navigation_entry() else {
+            return;
+        };
+        metric.value = since_activation(entry.num("responseStart"));
+        metric.entries.push(&entry.0);
+        metric.report(true, &core);
+        lifecycle::on_bfcache_restore(move |_| {
+            Metric::new("TTFB", THRESHOLDS, 0.0, Some("back-forward-cache"), &core)
+                .report(true, &core);
+        });
     });
 }
