@@ -72,6 +72,16 @@ export interface PerfwatchOptions {
 export interface Monitor {
   /** Sends everything measured so far now, rather than when the page is hidden. */
   report(): void;
+  /**
+   * Starts a new page view for a route change. Called by the package itself on history
+   * changes where the browser does not report soft navigations; call it yourself only for
+   * route changes that do not go through the history API.
+   */
+  pageView(route?: string): void;
+  /** Names the current page view's route, e.g. `/chat/:id`. */
+  setRoute(route?: string): void;
+  /** Whether the browser reports soft navigations, which the SDK then follows itself. */
+  readonly followsSoftNavigations: boolean;
   readonly sessionId: string;
   readonly pageViewId: string;
 }
@@ -111,6 +121,25 @@ function bufferEarlyInteractions(): () => PerformanceEntry[] | undefined {
 let started: Promise<Monitor> | undefined;
 
 /**
+ * Where the browser does not report soft navigations, a route change through the history API
+ * (a new path) starts a page view for the SDK's own events; web vitals stay with the page load.
+ */
+function followHistory(monitor: Monitor): void {
+  let path = location.pathname;
+  const changed = (): void => {
+    if (location.pathname === path) return;
+    path = location.pathname;
+    monitor.pageView();
+  };
+  const pushState = history.pushState;
+  history.pushState = function (this: History, ...args: Parameters<History['pushState']>) {
+    pushState.apply(this, args);
+    changed();
+  };
+  addEventListener('popstate', changed);
+}
+
+/**
  * Starts monitoring the page. Calling it again returns the same monitor. Rejects when a
  * required option is missing or of the wrong type; warns about options it does not know.
  */
@@ -120,7 +149,11 @@ export function init(options: PerfwatchOptions): Promise<Monitor> {
     if (!KNOWN_OPTIONS.has(key)) console.warn(`perfwatch: unknown option \`${key}\` is ignored`);
   }
   const takeEarly = bufferEarlyInteractions();
-  started = loadWasm().then(() => initSdk(options, takeEarly()) as Monitor);
+  started = loadWasm().then(() => {
+    const monitor = initSdk(options, takeEarly()) as Monitor;
+    if (!monitor.followsSoftNavigations) followHistory(monitor);
+    return monitor;
+  });
   started.catch(() => {
     // A failed start may be retried with corrected options; the early buffer stops.
     takeEarly();

@@ -32,6 +32,13 @@ mod transport;
 mod vitals;
 pub mod wire;
 
+/// The pure bookkeeping behind the metrics, public for the browser test suite
+/// (`tests/logic.rs`, run in headless Chromium).
+pub mod logic {
+    pub use crate::sort::stable_sort_by;
+    pub use crate::vitals::{interactions, layout_shifts, rate};
+}
+
 use crate::prelude::*;
 
 use wasm_bindgen::prelude::*;
@@ -57,6 +64,31 @@ impl Monitor {
     #[wasm_bindgen(getter, js_name = sessionId)]
     pub fn session_id(&self) -> String {
         self.core.session_id()
+    }
+
+    /// Starts a new page view for a route change the browser does not report as a soft
+    /// navigation (the npm layer calls this on history changes where soft navigations are not
+    /// followed): the SDK's own events go to it; web vitals stay with the page load.
+    #[wasm_bindgen(js_name = pageView)]
+    pub fn page_view(&self, route: Option<String>) {
+        self.core.start_page_view(
+            "soft-navigation",
+            bindings::now(),
+            Some(monitor::page_url()),
+        );
+        self.core.set_route(route);
+    }
+
+    /// Names the current page view's route, e.g. `/chat/:id`.
+    #[wasm_bindgen(js_name = setRoute)]
+    pub fn set_route(&self, route: Option<String>) {
+        self.core.set_route(route);
+    }
+
+    /// Whether the browser reports soft navigations, which the SDK then follows itself.
+    #[wasm_bindgen(getter, js_name = followsSoftNavigations)]
+    pub fn follows_soft_navigations(&self) -> bool {
+        vitals::soft_navigations_enabled()
     }
 
     /// The current page view's id.
@@ -85,6 +117,19 @@ pub fn init(options: JsValue, early: JsValue) -> Result<Monitor, JsError> {
     lifecycle::on_bfcache_restore(move |at| {
         restored.start_page_view("back-forward-cache", at, None);
     });
+    // So is a soft navigation the browser reports; this observer runs before the metrics'.
+    if vitals::soft_navigations_enabled() {
+        let navigated = core.clone();
+        observe::observe(
+            observe::Observe::buffered(&["soft-navigation"]),
+            move |entries| {
+                for entry in entries {
+                    let url = resources::without_query(entry.name());
+                    navigated.start_page_view("soft-navigation", entry.start_time(), Some(url));
+                }
+            },
+        );
+    }
     let cls = core.clone();
     vitals::fcp::observe_fcp(core.clone(), move || vitals::cls::observe_cls(cls));
     vitals::lcp::observe_lcp(core.clone());

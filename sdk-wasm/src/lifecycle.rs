@@ -267,6 +267,13 @@ pub fn first_hidden_time() -> f64 {
     page.first_hidden_time.get()
 }
 
+/// A soft navigation's page view starts visible: later paints count again (web-vitals'
+/// `getVisibilityWatcher(true)`).
+pub fn reset_first_hidden_time() {
+    first_hidden_time();
+    PAGE.first_hidden_time.set(f64::INFINITY);
+}
+
 /// web-vitals' `getVisibilityWatcher().onHidden`: `callback` runs every time the page is
 /// hidden, before the SDK's own flush.
 pub fn on_hidden(callback: impl FnMut() + 'static) {

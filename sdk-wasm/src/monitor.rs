@@ -90,17 +90,18 @@ impl Core {
         id
     }
 
-    /// Starts a new page view (a bfcache restore, a soft navigation): what is queued goes out
-    /// with the old one, then events carry the new id, URL and route.
-    pub fn start_page_view(&self, navigation_type: &str, start_time: f64, route: Option<String>) {
+    /// Starts a new page view: what is queued goes out with the old one, then events carry the
+    /// new id. A bfcache restore keeps the document's URL and route (`url` `None`); a route
+    /// change has a new URL and no route until the app names it.
+    pub fn start_page_view(&self, navigation_type: &str, start_time: f64, url: Option<String>) {
         self.flush();
         let id: Rc<str> = random_id().into();
         {
             let mut header = self.header.borrow_mut();
             header.page_view_id = id.to_string();
-            header.url = page_url();
-            if route.is_some() {
-                header.route = route;
+            if let Some(url) = url {
+                header.url = url;
+                header.route = None;
             }
         }
         *self.page_view_id.borrow_mut() = id;
@@ -110,6 +111,11 @@ impl Core {
             navigation_type,
             start_time,
         ));
+    }
+
+    /// Names the current page view's route (e.g. `/chat/:id`).
+    pub fn set_route(&self, route: Option<String>) {
+        self.header.borrow_mut().route = route;
     }
 
     /// Whether one more event of `kind` may be sent in this page view (at most `limit`);

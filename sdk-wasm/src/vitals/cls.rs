@@ -16,7 +16,7 @@ use crate::monitor::Core;
 use crate::observe::{observe, sorted, Observe};
 use crate::selector::selector;
 use crate::vitals::layout_shifts::{largest, SessionWindow, Shift};
-use crate::vitals::{Attribution, Metric, Value};
+use crate::vitals::{with_soft_navigations, Attribution, Metric, SoftNavigation, Value};
 
 /// web-vitals' `CLSThresholds`.
 pub const THRESHOLDS: (f64, f64) = (0.1, 0.25);
@@ -38,8 +38,18 @@ struct Cls {
 }
 
 impl Cls {
-    fn add(&mut self, entries: Vec<Entry>) {
+    /// web-vitals' `handleEntries`: layout shifts, and soft navigations that end this page
+    /// view's CLS (reported) and start the next.
+    fn add(&mut self, entries: Vec<Entry>, core: &Core) {
         for entry in entries {
+            if entry.get("entryType").as_string().as_deref() == Some("soft-navigation") {
+                self.update();
+                self.report(core);
+                let soft = SoftNavigation::of(&entry);
+                self.metric = Metric::for_soft_navigation("CLS", THRESHOLDS, 0.0, &soft, core);
+                self.window.reset();
+                continue;
+            }
             let had_recent_input = entry.get("hadRecentInput").is_truthy();
             let sources = entry.list("sources");
             let shift = Shift {
@@ -57,6 +67,11 @@ impl Cls {
             };
             self.window.add(had_recent_input, shift);
         }
+        self.update();
+    }
+
+    /// The largest window so far is CLS.
+    fn update(&mut self) {
         if self.window.value() > self.metric.value {
             self.metric.value = self.window.value();
             self.shifts = self.window.shifts().to_vec();
@@ -78,10 +93,11 @@ pub fn observe_cls(core: Rc<Core>) {
         shifts: Vec::new(),
     }));
     let on_entries = {
-        let state = state.clone();
-        move |entries| state.borrow_mut().add(entries)
+        let (state, core) = (state.clone(), core.clone());
+        move |entries| state.borrow_mut().add(entries, &core)
     };
-    let Some(observer) = observe(Observe::buffered(&["layout-shift"]), on_entries) else {
+    let types = with_soft_navigations(&["layout-shift", "soft-navigation"]);
+    let Some(observer) = observe(Observe::buffered(types), on_entries) else {
         return;
     };
     let observer: Rc<PerfObserver> = Rc::new(observer);
@@ -89,7 +105,7 @@ pub fn observe_cls(core: Rc<Core>) {
         let (state, core) = (state.clone(), core.clone());
         lifecycle::on_hidden(move || {
             let mut cls = state.borrow_mut();
-            cls.add(sorted(observer.take_records(), false));
+            cls.add(sorted(observer.take_records(), false), &core);
             cls.report(&core);
         });
     }

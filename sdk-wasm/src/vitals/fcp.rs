@@ -10,7 +10,7 @@ use core::cell::RefCell;
 use crate::lifecycle;
 use crate::monitor::Core;
 use crate::observe::{observe, Observe};
-use crate::vitals::{since_activation, Metric};
+use crate::vitals::{since_activation, soft_navigations_enabled, Metric, SoftNavigation};
 
 /// web-vitals' `FCPThresholds`.
 pub const THRESHOLDS: (f64, f64) = (1800.0, 3000.0);
@@ -64,6 +64,22 @@ pub fn observe_fcp(core: Rc<Core>, on_report: impl FnOnce() + 'static) {
             return;
         };
         *observer.borrow_mut() = Some(po);
+        if soft_navigations_enabled() {
+            let core = core.clone();
+            observe(Observe::buffered(&["soft-navigation"]), move |entries| {
+                for entry in entries {
+                    // The soft navigation's first paint, relative to its start.
+                    let paint = entry
+                        .opt_num("presentationTime")
+                        .filter(|t| *t != 0.0)
+                        .unwrap_or_else(|| entry.num("paintTime"));
+                    let soft = SoftNavigation::of(&entry);
+                    let value = (paint - soft.start_time).max(0.0);
+                    Metric::for_soft_navigation("FCP", THRESHOLDS, value, &soft, &core)
+                        .report(true, &core);
+                }
+            });
+        }
         lifecycle::on_bfcache_restore(move |restored_at| {
             *metric.borrow_mut() =
                 Metric::new("FCP", THRESHOLDS, -1.0, Some("back-forward-cache"), &core);

@@ -21,7 +21,7 @@ use crate::monitor::Core;
 use crate::observe::{observe, sorted, Observe};
 use crate::selector::selector;
 use crate::vitals::interactions::{CountEstimate, Interaction, Interactions};
-use crate::vitals::{Attribution, Metric, Value};
+use crate::vitals::{with_soft_navigations, Attribution, Metric, SoftNavigation, Value};
 
 /// web-vitals' `INPThresholds`.
 pub const THRESHOLDS: (f64, f64) = (200.0, 500.0);
@@ -89,7 +89,7 @@ pub fn observe_inp(core: Rc<Core>, early: Option<Array>) {
             handle(&state, &core, sorted(early.clone(), true), false);
         }
         let how = Observe {
-            types: &["event", "first-input"],
+            types: with_soft_navigations(&["event", "first-input", "soft-navigation"]),
             buffered: early.is_none(),
             duration_threshold: Some(DURATION_THRESHOLD),
         };
@@ -176,18 +176,33 @@ fn handle(state: &State, core: &Rc<Core>, entries: Vec<Entry>, force: bool) {
     lifecycle::when_idle_or_hidden(move || {
         let mut inp = state.borrow_mut();
         for entry in entries {
+            if entry.get("entryType").as_string().as_deref() == Some("soft-navigation") {
+                // The previous page view's INP is final; the next one counts its own.
+                inp.update();
+                inp.report(&core);
+                let count = inp.interaction_count();
+                inp.interactions.reset(count);
+                inp.interaction = None;
+                let soft = SoftNavigation::of(&entry);
+                inp.metric = Metric::for_soft_navigation("INP", THRESHOLDS, -1.0, &soft, &core);
+                continue;
+            }
             inp.add(entry);
         }
         inp.forget_old_groups();
         inp.update();
         if force {
-            inp.metric.attribution = inp.attribution();
-            inp.metric.report(true, &core);
+            inp.report(&core);
         }
     });
 }
 
 impl Inp {
+    fn report(&mut self, core: &Core) {
+        self.metric.attribution = self.attribution();
+        self.metric.report(true, core);
+    }
+
     fn interaction_count(&self) -> f64 {
         match &self.count_estimate {
             Some(estimate) => estimate.borrow().count(),
@@ -276,6 +291,14 @@ impl Inp {
         }
     }
 
+    /// When the page view started (web-vitals' `navigationStartTime`).
+    fn navigation_start(&self) -> f64 {
+        match &self.metric.soft_navigation {
+            Some(soft) => soft.start_time,
+            None => lifecycle::bfcache_restore_time().max(0.0),
+        }
+    }
+
     /// web-vitals' `attributeINP` (without the long animation frame details).
     fn attribution(&self) -> Attribution {
         let interaction = self.interaction.and_then(|id| self.interactions.get(id));
@@ -287,7 +310,7 @@ impl Inp {
                 ("presentationDelay", Value::Num(self.metric.value)),
                 (
                     "loadState",
-                    Value::Str(lifecycle::load_state(0.0).to_string()),
+                    Value::Str(lifecycle::load_state(self.navigation_start()).to_string()),
                 ),
             ];
         };

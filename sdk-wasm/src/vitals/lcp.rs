@@ -21,7 +21,11 @@ use crate::lifecycle;
 use crate::monitor::Core;
 use crate::observe::{observe, Observe};
 use crate::selector::selector;
-use crate::vitals::{since_activation, Attribution, Metric, Value};
+use crate::vitals::{
+    since_activation, soft_navigations_enabled, with_soft_navigations, Attribution, Metric,
+    SoftNavigation, Value,
+};
+use wasm_bindgen::JsCast;
 
 /// web-vitals' `LCPThresholds`.
 pub const THRESHOLDS: (f64, f64) = (2500.0, 4000.0);
@@ -50,25 +54,30 @@ pub fn observe_lcp(core: Rc<Core>) {
             listeners: Vec::new(),
         }));
 
+        let soft_navigations = soft_navigations_enabled();
         let on_entries = {
-            let state = state.clone();
+            let (state, core) = (state.clone(), core.clone());
             move |entries: Vec<Entry>| {
-                // Without reportAllChanges only the last entry of a list matters.
-                let Some(entry) = entries.last() else { return };
-                let mut lcp = state.borrow_mut();
-                lcp.target = match entry.child("element") {
-                    Some(element) => Some(selector(&element)),
-                    None => entry.string("id").map(|id| format_id(&id)),
+                // Without reportAllChanges only the last entry of a list matters, unless soft
+                // navigations split the list into page views.
+                let skip = if soft_navigations {
+                    0
+                } else {
+                    entries.len().saturating_sub(1)
                 };
-                // Only paints before the page was first hidden.
-                if entry.start_time() < lifecycle::first_hidden_time() {
-                    lcp.metric.value = since_activation(entry.start_time());
-                    lcp.metric.entries = js_sys::Array::of1(&entry.0);
+                for entry in entries.into_iter().skip(skip) {
+                    handle(&state, &core, entry);
                 }
             }
         };
-        let Some(observer) = observe(Observe::buffered(&["largest-contentful-paint"]), on_entries)
-        else {
+        let types = with_soft_navigations(&[
+            "largest-contentful-paint",
+            "interaction-contentful-paint",
+            "soft-navigation",
+        ]);
+        // Without soft navigations, only `largest-contentful-paint` (the list ends in the two).
+        let types = if soft_navigations { types } else { &types[..1] };
+        let Some(observer) = observe(Observe::buffered(types), on_entries) else {
             return;
         };
         state.borrow_mut().observer = Some(observer);
@@ -101,16 +110,83 @@ pub fn observe_lcp(core: Rc<Core>) {
     });
 }
 
+/// web-vitals' `handleEntries` for one entry: an LCP candidate of the page load, the largest
+/// paint after a soft navigation's interaction, or a soft navigation, which reports this page
+/// view's LCP (unless final already) and starts the next.
+fn handle(state: &State, core: &Core, entry: Entry) {
+    let entry_type = entry.get("entryType").as_string().unwrap_or_default();
+    if entry_type == "soft-navigation" {
+        let soft = SoftNavigation::of(&entry);
+        {
+            let mut lcp = state.borrow_mut();
+            if !lcp.finalized {
+                report(&mut lcp, core);
+            }
+            lcp.metric = Metric::for_soft_navigation("LCP", THRESHOLDS, -1.0, &soft, core);
+            lcp.finalized = false;
+        }
+        lifecycle::reset_first_hidden_time();
+        let largest = entry.get("getLargestInteractionContentfulPaint");
+        if let Ok(paint) = largest.unchecked_into::<js_sys::Function>().call0(&entry.0) {
+            if !paint.is_undefined() && !paint.is_null() {
+                handle(state, core, Entry(paint));
+            }
+        }
+        return;
+    }
+    let mut lcp = state.borrow_mut();
+    let (value, paint, render_time) = if entry_type == "largest-contentful-paint" {
+        (
+            since_activation(entry.start_time()),
+            Some(entry.clone()),
+            entry.start_time(),
+        )
+    } else {
+        // An `interaction-contentful-paint` entry: counts only for the soft navigation whose
+        // interaction it follows.
+        let Some(soft) = &lcp.metric.soft_navigation else {
+            return;
+        };
+        if entry
+            .opt_num("interactionId")
+            .is_some_and(|id| id != soft.interaction_id)
+        {
+            return;
+        }
+        let paint = entry.child("largestContentfulPaint");
+        let render_time = paint.as_ref().map_or(0.0, |p| p.num("renderTime"));
+        (
+            (render_time - entry.start_time()).max(0.0),
+            paint,
+            render_time,
+        )
+    };
+    if let Some(paint) = &paint {
+        lcp.target = match paint.child("element") {
+            Some(element) => Some(selector(&element)),
+            None => paint.string("id").map(|id| format_id(&id)),
+        };
+    }
+    // Only paints before the page was first hidden.
+    if render_time < lifecycle::first_hidden_time() {
+        lcp.metric.value = value;
+        lcp.metric.entries = paint.map_or_else(js_sys::Array::new, |p| js_sys::Array::of1(&p.0));
+    }
+}
+
 fn finalize(state: &State, core: &Core, metric_id: &str) {
     let mut lcp = state.borrow_mut();
     if lcp.finalized {
         return;
     }
-    if let Some(observer) = lcp.observer.take() {
-        observer.disconnect();
-    }
-    for (event_type, listener) in FINALIZE_ON.iter().zip(core::mem::take(&mut lcp.listeners)) {
-        lifecycle::unlisten(event_type, &listener);
+    // With soft navigations the observer keeps going: later page views have their own LCP.
+    if !soft_navigations_enabled() {
+        if let Some(observer) = lcp.observer.take() {
+            observer.disconnect();
+        }
+        for (event_type, listener) in FINALIZE_ON.iter().zip(core::mem::take(&mut lcp.listeners)) {
+            lifecycle::unlisten(event_type, &listener);
+        }
     }
     if lcp.metric.id == metric_id {
         lcp.finalized = true;
@@ -148,9 +224,14 @@ fn attribution(lcp: &Lcp) -> Attribution {
         if let Some(url) = url {
             attribution.push(("url", Value::Str(url)));
         }
-        if let Some(navigation) = lifecycle::navigation_entry() {
-            let activation = navigation.num("activationStart");
-            let ttfb = (navigation.num("responseStart") - activation).max(0.0);
+        // A soft navigation is measured from its start, and fetched no document.
+        let navigation = match &lcp.metric.soft_navigation {
+            Some(soft) => Some((soft.start_time, 0.0)),
+            None => lifecycle::navigation_entry()
+                .map(|n| (n.num("activationStart"), n.num("responseStart"))),
+        };
+        if let Some((activation, response_start)) = navigation {
+            let ttfb = (response_start - activation).max(0.0);
             let request_start = ttfb.max(
                 resource
                     .as_ref()

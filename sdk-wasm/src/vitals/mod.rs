@@ -17,6 +17,7 @@ use alloc::rc::Rc;
 
 use js_sys::Array;
 
+use crate::bindings::Entry;
 use crate::lifecycle;
 use crate::monitor::Core;
 use crate::wire;
@@ -40,6 +41,8 @@ pub struct Metric {
     pub attribution: Attribution,
     /// The page view the metric measures (a bfcache restore or soft navigation starts another).
     pub page_view_id: Rc<str>,
+    /// The soft navigation the metric measures, if it measures one.
+    pub soft_navigation: Option<SoftNavigation>,
     /// The last reported value (`prevValue` in `bindReporter`).
     reported: Option<f64>,
     /// How many times this metric was reported; the collector keeps the highest.
@@ -67,9 +70,24 @@ impl Metric {
             entries: Array::new(),
             attribution: Vec::new(),
             page_view_id: core.page_view_id(),
+            soft_navigation: None,
             reported: None,
             seq: 0,
         }
+    }
+
+    /// A new instance for the page view a soft navigation started (web-vitals' `initMetric`
+    /// with `'soft-navigation'` and the entry's ids).
+    pub fn for_soft_navigation(
+        name: &'static str,
+        thresholds: (f64, f64),
+        value: f64,
+        soft_navigation: &SoftNavigation,
+        core: &Core,
+    ) -> Metric {
+        let mut metric = Metric::new(name, thresholds, value, Some("soft-navigation"), core);
+        metric.soft_navigation = Some(soft_navigation.clone());
+        metric
     }
 
     /// web-vitals' `bindReporter` without `reportAllChanges`: report when forced, once a value
@@ -102,6 +120,44 @@ impl Metric {
             attribution: &self.attribution,
             page_view_id: (*self.page_view_id != *current_page_view).then_some(&*self.page_view_id),
         }
+    }
+}
+
+/// A `soft-navigation` entry: a route change of a single-page app that the browser saw start
+/// with an interaction and paint new content.
+#[derive(Clone, Debug)]
+pub struct SoftNavigation {
+    /// `interactionId` of the interaction that started it.
+    pub interaction_id: f64,
+    pub start_time: f64,
+}
+
+impl SoftNavigation {
+    pub fn of(entry: &Entry) -> SoftNavigation {
+        SoftNavigation {
+            interaction_id: entry.num("interactionId"),
+            start_time: entry.start_time(),
+        }
+    }
+}
+
+/// Whether soft navigations are followed: the browser reports `soft-navigation` entries with
+/// `getLargestInteractionContentfulPaint` (what web-vitals' `reportSoftNavs` requires).
+pub fn soft_navigations_enabled() -> bool {
+    crate::observe::supports("soft-navigation")
+        && Entry(js_sys::global().into())
+            .child("PerformanceSoftNavigation")
+            .and_then(|c| c.child("prototype"))
+            .is_some_and(|p| p.get("getLargestInteractionContentfulPaint").is_function())
+}
+
+/// The types to observe: `types` (whose last is `soft-navigation`), without the last when soft
+/// navigations are not followed.
+pub fn with_soft_navigations(types: &'static [&'static str]) -> &'static [&'static str] {
+    if soft_navigations_enabled() {
+        types
+    } else {
+        &types[..types.len() - 1]
     }
 }
 

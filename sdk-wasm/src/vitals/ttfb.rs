@@ -5,7 +5,8 @@ use alloc::rc::Rc;
 
 use crate::lifecycle;
 use crate::monitor::Core;
-use crate::vitals::{since_activation, Metric};
+use crate::observe::{observe, Observe};
+use crate::vitals::{since_activation, soft_navigations_enabled, Metric, SoftNavigation};
 
 /// web-vitals' `TTFBThresholds`.
 pub const THRESHOLDS: (f64, f64) = (800.0, 1800.0);
@@ -20,9 +21,28 @@ pub fn observe_ttfb(core: Rc<Core>) {
         metric.value = since_activation(entry.num("responseStart"));
         metric.entries.push(&entry.0);
         metric.report(true, &core);
+        let restored = core.clone();
         lifecycle::on_bfcache_restore(move |_| {
-            Metric::new("TTFB", THRESHOLDS, 0.0, Some("back-forward-cache"), &core)
-                .report(true, &core);
+            Metric::new(
+                "TTFB",
+                THRESHOLDS,
+                0.0,
+                Some("back-forward-cache"),
+                &restored,
+            )
+            .report(true, &restored);
         });
+        if soft_navigations_enabled() {
+            // A soft navigation fetches no document: its TTFB is 0.
+            observe(Observe::buffered(&["soft-navigation"]), move |entries| {
+                for entry in entries.iter().filter(|e| e.num("navigationId") != 0.0) {
+                    let soft = SoftNavigation::of(entry);
+                    let mut metric =
+                        Metric::for_soft_navigation("TTFB", THRESHOLDS, 0.0, &soft, &core);
+                    metric.entries.push(&entry.0);
+                    metric.report(true, &core);
+                }
+            });
+        }
     });
 }
