@@ -62,6 +62,8 @@ impl TimingsBuilder {
         let groups = match row.kind {
             TimingKind::ApiCall => &mut self.api_calls,
             TimingKind::Interaction => &mut self.interactions,
+            // Performance timeline entries are not named calls or interactions.
+            TimingKind::LongTask | TimingKind::LongAnimationFrame | TimingKind::Resource => return,
         };
         let key = if groups.contains_key(&row.name) || groups.len() < MAX_TRACKED_GROUPS {
             row.name
@@ -122,6 +124,11 @@ mod tests {
             name: name.to_owned(),
             failed,
             duration_ms,
+            page_view: None,
+            detail: None,
+            blocking_ms: None,
+            script_ms: None,
+            transfer_size: None,
         }
     }
 
