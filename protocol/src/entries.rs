@@ -83,13 +83,19 @@ impl LongAnimationFrame {
         v::opt_duration("style_and_layout_start", self.style_and_layout_start)?;
         v::opt_string("script_url", self.script_url.as_deref(), LIMITS.url_bytes)?;
         opt_plain_text("script_url", self.script_url.as_deref())?;
-        for (field, value) in [
-            ("script_function", self.script_function.as_deref()),
-            ("script_invoker", self.script_invoker.as_deref()),
-        ] {
-            v::opt_string(field, value, LIMITS.name_bytes)?;
-            opt_plain_text(field, value)?;
-        }
+        v::opt_string(
+            "script_function",
+            self.script_function.as_deref(),
+            LIMITS.name_bytes,
+        )?;
+        opt_plain_text("script_function", self.script_function.as_deref())?;
+        // A classic script's invoker is its URL: URL-sized.
+        v::opt_string(
+            "script_invoker",
+            self.script_invoker.as_deref(),
+            LIMITS.url_bytes,
+        )?;
+        opt_plain_text("script_invoker", self.script_invoker.as_deref())?;
         v::opt_duration("script_duration", self.script_duration)
     }
 }

@@ -552,8 +552,8 @@ mod tests {
                 "`script_function` is 257 bytes",
             ),
             (
-                frame(json!({"script_invoker": "i".repeat(257)})),
-                "`script_invoker` is 257 bytes",
+                frame(json!({"script_invoker": "i".repeat(2049)})),
+                "`script_invoker` is 2049 bytes",
             ),
             (
                 frame(json!({"script_duration": -3})),

@@ -187,3 +187,71 @@ fn batches_split_by_the_sdk_fit_the_collectors_limits() {
         assert_eq!(parsed.accepted.len(), events.len());
     }
 }
+
+#[test]
+fn long_tasks_frames_and_resources_parse_back_with_their_values() {
+    use perfwatch_sdk::wire::{AnimationFrame, LongTask, Resource};
+    let events = vec![
+        wire::long_task(
+            "lt-1",
+            &LongTask {
+                start_time: 812.25,
+                duration: 120.0,
+                name: Some("self".to_string()),
+                container: None,
+            },
+        ),
+        wire::long_animation_frame(
+            "lf-1",
+            &AnimationFrame {
+                start_time: 900.0,
+                duration: 96.5,
+                blocking_duration: 46.5,
+                render_start: Some(980.0),
+                style_and_layout_start: Some(985.5),
+                script_url: Some("https://app.example/assets/app.js".to_string()),
+                script_function: Some("onSend".to_string()),
+                script_invoker: Some("BUTTON#send.onclick".to_string()),
+                script_duration: Some(70.0),
+            },
+        ),
+        wire::resource(
+            "r-1",
+            &Resource {
+                name: "https://cdn.example/hero.avif".to_string(),
+                initiator_type: "img".to_string(),
+                start_time: 120.5,
+                duration: 1500.25,
+                transfer_size: Some(48_213.0),
+                encoded_body_size: Some(47_900.0),
+                decoded_body_size: Some(47_900.0),
+                render_blocking_status: Some("non-blocking".to_string()),
+                response_status: Some(200.0),
+                protocol: Some("h2".to_string()),
+            },
+        ),
+    ];
+    let body = wire::batch(&header(), SENT_AT, &events);
+    let parsed = parse_browser_batch(body.as_bytes()).expect("the batch parses");
+    assert!(parsed.rejected.is_empty(), "{:?}\n{body}", parsed.rejected);
+    let bodies: Vec<_> = parsed.accepted.iter().map(|(_, e)| &e.body).collect();
+    match bodies.as_slice() {
+        [EventBody::LongTask(t), EventBody::LongAnimationFrame(f), EventBody::Resource(r)] => {
+            assert_eq!(
+                (t.start_time, t.duration, t.name.as_deref()),
+                (812.25, 120.0, Some("self"))
+            );
+            assert_eq!((f.duration, f.blocking_duration), (96.5, 46.5));
+            assert_eq!(f.script_invoker.as_deref(), Some("BUTTON#send.onclick"));
+            assert_eq!(f.script_duration, Some(70.0));
+            assert_eq!(r.name, "https://cdn.example/hero.avif");
+            assert_eq!((r.initiator_type.as_str(), r.duration), ("img", 1500.25));
+            assert_eq!(
+                (r.transfer_size, r.response_status),
+                (Some(48_213), Some(200))
+            );
+            assert_eq!(r.render_blocking_status.as_deref(), Some("non-blocking"));
+        }
+        other => panic!("unexpected events: {other:?}"),
+    }
+}
