@@ -94,7 +94,7 @@ impl Monitor {
     /// The current page view's id.
     #[wasm_bindgen(getter, js_name = pageViewId)]
     pub fn page_view_id(&self) -> String {
-        self.core.page_view_id().to_string()
+        String::from(&*self.core.page_view_id())
     }
 }
 

@@ -51,7 +51,7 @@ impl Core {
             app: options.app.clone(),
             release: options.release.clone(),
             session_id: random_id(),
-            page_view_id: page_view_id.to_string(),
+            page_view_id: String::from(&*page_view_id),
             user_id: options.user_id.clone(),
             url: page_url(),
             route: options.route.clone(),
@@ -84,7 +84,7 @@ impl Core {
     pub fn next_event_id(&self) -> String {
         let n = self.next_event.get() + 1;
         self.next_event.set(n);
-        let mut id = self.page_view_id().to_string();
+        let mut id = String::from(&*self.page_view_id());
         id.push('-');
         wire::number(&mut id, f64::from(n));
         id
@@ -98,7 +98,7 @@ impl Core {
         let id: Rc<str> = random_id().into();
         {
             let mut header = self.header.borrow_mut();
-            header.page_view_id = id.to_string();
+            header.page_view_id = String::from(&*id);
             if let Some(url) = url {
                 header.url = url;
                 header.route = None;
