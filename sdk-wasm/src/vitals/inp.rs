@@ -352,8 +352,9 @@ impl Inp {
 }
 
 /// The selector of the interaction's target: from the first entry whose target is still in the
-/// document (as web-vitals), else the one named when the input happened, else the browser's
-/// own `targetSelector`.
+/// document, else the browser's own `targetSelector` (both as web-vitals), else the one this
+/// SDK named when the input happened (the element has left the DOM and the browser does not
+/// say; web-vitals then has no target).
 fn target(interaction: &Interaction<Event>, captured: &[(f64, String)]) -> Option<String> {
     let entries = &interaction.entries;
     if let Some(node) = entries.iter().find_map(|e| e.entry.child("target")) {
@@ -361,17 +362,11 @@ fn target(interaction: &Interaction<Event>, captured: &[(f64, String)]) -> Optio
     }
     entries
         .iter()
-        .find_map(|e| {
-            let time = e.entry.start_time();
-            captured
-                .iter()
-                .rev()
-                .find(|(t, _)| *t == time)
-                .map(|(_, s)| s.clone())
-        })
+        .find_map(|e| e.entry.string("targetSelector"))
         .or_else(|| {
-            entries
-                .iter()
-                .find_map(|e| e.entry.string("targetSelector"))
+            entries.iter().find_map(|e| {
+                let time = e.entry.start_time();
+                captured.iter().rev().find(|(t, _)| *t == time).map(|(_, s)| s.clone())
+            })
         })
 }
