@@ -7,6 +7,8 @@
 
 use crate::prelude::*;
 
+use core::cell::RefCell;
+
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
@@ -94,40 +96,64 @@ pub fn has_global(name: &str) -> bool {
 #[derive(Clone, Debug)]
 pub struct Entry(pub JsValue);
 
+/// Property names as JS strings, made once each: decoding a name from the module's memory on
+/// every read was the SDK's largest main-thread cost (BENCHMARKS.md). Keyed by the address of
+/// the `&'static str` literal; the SDK reads about sixty names.
+struct Keys(RefCell<Vec<(usize, JsValue)>>);
+
+// SAFETY: the SDK runs on the browser's main thread only; WebAssembly there has no other
+// threads that could reach this state.
+unsafe impl Sync for Keys {}
+
+static KEYS: Keys = Keys(RefCell::new(Vec::new()));
+
+/// `name` as a JS string, cached.
+#[inline(never)]
+fn key(name: &'static str) -> JsValue {
+    let address = name.as_ptr() as usize;
+    let mut keys = KEYS.0.borrow_mut();
+    if let Some((_, key)) = keys.iter().find(|(a, _)| *a == address) {
+        return key.clone();
+    }
+    let key = JsValue::from_str(name);
+    keys.push((address, key.clone()));
+    key
+}
+
 impl Entry {
     #[inline(never)]
-    pub fn get(&self, key: &str) -> JsValue {
-        Reflect::get(&self.0, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    pub fn get(&self, name: &'static str) -> JsValue {
+        Reflect::get(&self.0, &key(name)).unwrap_or(JsValue::UNDEFINED)
     }
 
     /// A numeric property, or `None` when the browser does not have it.
     #[inline(never)]
-    pub fn opt_num(&self, key: &str) -> Option<f64> {
+    pub fn opt_num(&self, key: &'static str) -> Option<f64> {
         self.get(key).as_f64()
     }
 
     /// A numeric property; 0 when absent.
     #[inline(never)]
-    pub fn num(&self, key: &str) -> f64 {
+    pub fn num(&self, key: &'static str) -> f64 {
         self.opt_num(key).unwrap_or(0.0)
     }
 
     /// A string property; `None` when absent or empty.
     #[inline(never)]
-    pub fn string(&self, key: &str) -> Option<String> {
+    pub fn string(&self, key: &'static str) -> Option<String> {
         self.get(key).as_string().filter(|s| !s.is_empty())
     }
 
     /// An object property, or `None` when null or absent.
     #[inline(never)]
-    pub fn child(&self, key: &str) -> Option<Entry> {
+    pub fn child(&self, key: &'static str) -> Option<Entry> {
         let value = self.get(key);
         (!value.is_undefined() && !value.is_null()).then_some(Entry(value))
     }
 
     /// The elements of an array property (`sources`, `scripts`, `attribution`).
     #[inline(never)]
-    pub fn list(&self, key: &str) -> Vec<Entry> {
+    pub fn list(&self, key: &'static str) -> Vec<Entry> {
         let value = self.get(key);
         if Array::is_array(&value) {
             Array::from(&value).iter().map(Entry).collect()
@@ -154,6 +180,6 @@ impl Entry {
 
 /// Sets `key` on a plain object.
 #[inline(never)]
-pub fn set(target: &Object, key: &str, value: JsValue) {
-    let _ = Reflect::set(target, &JsValue::from_str(key), &value);
+pub fn set(target: &Object, name: &'static str, value: JsValue) {
+    let _ = Reflect::set(target, &key(name), &value);
 }

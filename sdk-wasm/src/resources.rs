@@ -6,16 +6,57 @@ use crate::prelude::*;
 
 use alloc::rc::Rc;
 
+use alloc::collections::VecDeque;
+use core::cell::RefCell;
+
 use crate::bindings::Entry;
 use crate::monitor::{Capped, Core};
 use crate::observe::{observe, Observe};
 use crate::wire::{self, Resource};
+
+/// web-vitals keeps the last 50 resource entries for LCP attribution: the browser's own buffer
+/// (`getEntriesByType`) stops at 250 entries, and a late LCP image comes after those.
+const RECENT: usize = 50;
+
+struct Recent(RefCell<VecDeque<Entry>>);
+
+// SAFETY: the SDK runs on the browser's main thread only; WebAssembly there has no other
+// threads that could reach this state.
+unsafe impl Sync for Recent {}
+
+static RECENT_ENTRIES: Recent = Recent(RefCell::new(VecDeque::new()));
+
+/// The most recent resource entry (of the last 50 observed, then the browser's buffer) that
+/// matches.
+pub fn find_last(matches: impl Fn(&Entry) -> bool) -> Option<Entry> {
+    let recent = RECENT_ENTRIES
+        .0
+        .borrow()
+        .iter()
+        .rev()
+        .find(|e| matches(e))
+        .cloned();
+    recent.or_else(|| {
+        let entries = crate::bindings::entries_by_type("resource");
+        (0..entries.length())
+            .rev()
+            .map(|i| Entry(entries.get(i)))
+            .find(|e| matches(e))
+    })
+}
 
 pub fn observe_resources(core: Rc<Core>) {
     let own = core.options.endpoint.clone();
     observe(Observe::buffered(&["resource"]), move |entries| {
         let options = &core.options;
         for entry in entries {
+            {
+                let mut recent = RECENT_ENTRIES.0.borrow_mut();
+                if recent.len() == RECENT {
+                    recent.pop_front();
+                }
+                recent.push_back(entry.clone());
+            }
             let name = entry.name();
             if name.starts_with(&own) || js_sys::Math::random() >= options.resource_sample_rate {
                 continue;

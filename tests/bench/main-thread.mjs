@@ -140,7 +140,15 @@ async function measure(browser, lib) {
     0,
   );
   const sdkLoaf = loafScripts.filter((s) => isSdk[lib](s.url ?? ''));
-  return { inclusiveMs, selfMs, longestRun, sdkLoaf, resources };
+  // Self time per SDK function, for DETAIL=1.
+  const functions = new Map();
+  profile.samples.forEach((id, i) => {
+    const { callFrame } = byId.get(id);
+    if (!isSdk[lib](callFrame.url)) return;
+    const key = `${callFrame.functionName || '(anonymous)'} ${callFrame.url.split('/').pop()}`;
+    functions.set(key, (functions.get(key) ?? 0) + (profile.timeDeltas[i + 1] ?? 0) / 1000);
+  });
+  return { inclusiveMs, selfMs, longestRun, sdkLoaf, resources, functions };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -165,3 +173,10 @@ for (const [lib, runs] of Object.entries(results)) {
   console.log(`| ${lib} | ${f('inclusiveMs')} | ${f('selfMs')} | ${f('longestRun')} | ${loaf} |`);
 }
 console.log(`\nresources seen by the page: ${results.perfwatch.map((r) => r.resources).join(', ')}`);
+if (process.env.DETAIL) {
+  for (const [lib, runs] of Object.entries(results)) {
+    const top = [...runs[0].functions].sort((a, b) => b[1] - a[1]).slice(0, 15);
+    console.log(`\n${lib}, first load, self time by function:`);
+    for (const [name, ms] of top) console.log(`  ${ms.toFixed(1).padStart(6)} ms  ${name}`);
+  }
+}

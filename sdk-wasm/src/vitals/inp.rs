@@ -366,7 +366,11 @@ fn target(interaction: &Interaction<Event>, captured: &[(f64, String)]) -> Optio
         .or_else(|| {
             entries.iter().find_map(|e| {
                 let time = e.entry.start_time();
-                captured.iter().rev().find(|(t, _)| *t == time).map(|(_, s)| s.clone())
+                captured
+                    .iter()
+                    .rev()
+                    .find(|(t, _)| *t == time)
+                    .map(|(_, s)| s.clone())
             })
         })
 }

@@ -271,9 +271,7 @@ fn request_start(resource: &Entry) -> f64 {
 
 /// The last resource entry for `url` whose request started before the paint.
 fn find_resource(url: &str, paint_time: f64) -> Option<Entry> {
-    let entries = bindings::entries_by_type("resource");
-    (0..entries.length())
-        .rev()
-        .map(|i| Entry(entries.get(i)))
-        .find(|r| r.string("name").as_deref() == Some(url) && request_start(r) <= paint_time)
+    crate::resources::find_last(|r| {
+        r.string("name").as_deref() == Some(url) && request_start(r) <= paint_time
+    })
 }
