@@ -232,6 +232,8 @@ struct Page {
     /// `timeStamp` of the last bfcache restore's `pageshow`; -1 before any.
     restore_time: Cell<f64>,
     on_restore: Callbacks<f64>,
+    /// Told the time from the restore to the next presented frame.
+    on_restored_paint: Callbacks<f64>,
 }
 
 // SAFETY: the SDK runs on the browser's main thread only; WebAssembly there has no other
@@ -244,6 +246,7 @@ static PAGE: Page = Page {
     on_hidden: RefCell::new(Vec::new()),
     restore_time: Cell::new(-1.0),
     on_restore: RefCell::new(Vec::new()),
+    on_restored_paint: RefCell::new(Vec::new()),
 };
 
 /// Calls every callback in `list`; callbacks may register more while they run.
@@ -336,6 +339,20 @@ fn watch_visibility() {
 /// -1 if it never was.
 pub fn bfcache_restore_time() -> f64 {
     PAGE.restore_time.get()
+}
+
+/// After a bfcache restore, `callback` gets the time from the `pageshow` to the next presented
+/// frame (two animation frames later): FCP and LCP of the restored page. The clock is read once
+/// for all callbacks, first thing in the frame, as close as possible to where web-vitals reads
+/// it in its own callbacks.
+pub fn on_bfcache_restore_painted(callback: impl FnMut(f64) + 'static) {
+    let first = PAGE.on_restored_paint.borrow().is_empty();
+    PAGE.on_restored_paint.borrow_mut().push(Box::new(callback));
+    if first {
+        on_bfcache_restore(|restored_at| {
+            double_raf(move || call_all(&PAGE.on_restored_paint, bindings::now() - restored_at));
+        });
+    }
 }
 
 /// web-vitals' `onBFCacheRestore`: `callback` gets the restoring `pageshow`'s `timeStamp`.

@@ -80,17 +80,19 @@ pub fn observe_fcp(core: Rc<Core>, on_report: impl FnOnce() + 'static) {
                 }
             });
         }
-        lifecycle::on_bfcache_restore(move |restored_at| {
-            *metric.borrow_mut() =
-                Metric::new("FCP", THRESHOLDS, -1.0, Some("back-forward-cache"), &core);
-            let (core, metric, reported) = (core.clone(), metric.clone(), reported.clone());
-            lifecycle::double_raf(move || {
-                let mut metric = metric.borrow_mut();
-                metric.value = crate::bindings::now() - restored_at;
-                metric.report(true, &core);
-                drop(metric);
-                reported();
+        {
+            let (core, metric) = (core.clone(), metric.clone());
+            lifecycle::on_bfcache_restore(move |_| {
+                *metric.borrow_mut() =
+                    Metric::new("FCP", THRESHOLDS, -1.0, Some("back-forward-cache"), &core);
             });
+        }
+        lifecycle::on_bfcache_restore_painted(move |paint_delay| {
+            let mut fcp = metric.borrow_mut();
+            fcp.value = paint_delay;
+            fcp.report(true, &core);
+            drop(fcp);
+            reported();
         });
     });
 }

@@ -96,16 +96,18 @@ pub fn observe_lcp(core: Rc<Core>) {
             state.borrow_mut().listeners.push(listener);
         }
 
-        lifecycle::on_bfcache_restore(move |restored_at| {
-            state.borrow_mut().metric =
-                Metric::new("LCP", THRESHOLDS, -1.0, Some("back-forward-cache"), &core);
+        {
             let (state, core) = (state.clone(), core.clone());
-            lifecycle::double_raf(move || {
-                let mut lcp = state.borrow_mut();
-                lcp.metric.value = bindings::now() - restored_at;
-                lcp.finalized = true;
-                report(&mut lcp, &core);
+            lifecycle::on_bfcache_restore(move |_| {
+                state.borrow_mut().metric =
+                    Metric::new("LCP", THRESHOLDS, -1.0, Some("back-forward-cache"), &core);
             });
+        }
+        lifecycle::on_bfcache_restore_painted(move |paint_delay| {
+            let mut lcp = state.borrow_mut();
+            lcp.metric.value = paint_delay;
+            lcp.finalized = true;
+            report(&mut lcp, &core);
         });
     });
 }
