@@ -68,7 +68,14 @@ pub fn unlisten(event: &str, f: &Function) {
 
 /// Runs `callback` the first time `event` reaches `window` (capturing).
 pub fn once(event: &str, callback: impl FnOnce() + 'static) -> Function {
-    let f = function_once(callback);
+    once_boxed(event, Box::new(callback))
+}
+
+// The generic functions here box their callback and call a function that is not generic: one
+// copy of each in the module instead of one per caller.
+#[inline(never)]
+fn once_boxed(event: &str, callback: Task) -> Function {
+    let f = boxed_function_once(callback);
     let options = Object::new();
     set(&options, "once", true.into());
     set(&options, "capture", true.into());
@@ -144,6 +151,11 @@ pub fn navigation_type() -> &'static str {
 
 /// Runs `callback` now, or when a prerendered page is activated.
 pub fn when_activated(callback: impl FnOnce() + 'static) {
+    when_activated_boxed(Box::new(callback));
+}
+
+#[inline(never)]
+fn when_activated_boxed(callback: Task) {
     if is_prerendering() {
         once("prerenderingchange", callback);
     } else {
@@ -154,40 +166,53 @@ pub fn when_activated(callback: impl FnOnce() + 'static) {
 /// Runs `callback` in a task of its own after the load event (web-vitals' `whenReady` for TTFB),
 /// waiting for activation first on prerendered pages.
 pub fn when_loaded(callback: impl FnOnce() + 'static) {
+    when_loaded_boxed(Box::new(callback));
+}
+
+#[inline(never)]
+fn when_loaded_boxed(callback: Task) {
     if is_prerendering() {
-        when_activated(move || when_loaded(callback));
+        when_activated_boxed(Box::new(move || when_loaded_boxed(callback)));
     } else if ready_state() != "complete" {
-        once("load", move || when_loaded(callback));
+        once_boxed("load", Box::new(move || when_loaded_boxed(callback)));
     } else {
         // A task, so that the callback runs after `loadEventEnd` is set.
-        bindings::set_timeout(&function_once(callback), 0);
+        bindings::set_timeout(&boxed_function_once(callback), 0);
     }
 }
 
 /// Runs `callback` when the main thread is idle (at most a second later), or at once when the
 /// page is or becomes hidden — keeps work off the input path (web-vitals issue 383).
 pub fn when_idle_or_hidden(callback: impl FnOnce() + 'static) {
+    when_idle_or_hidden_boxed(Box::new(callback));
+}
+
+#[inline(never)]
+fn when_idle_or_hidden_boxed(callback: Task) {
     if is_hidden() {
         callback();
         return;
     }
-    let pending: Rc<Cell<Option<Task>>> = Rc::new(Cell::new(Some(Box::new(callback))));
+    let pending: Rc<Cell<Option<Task>>> = Rc::new(Cell::new(Some(callback)));
     let idle_handle = Rc::new(Cell::new(JsValue::UNDEFINED));
     let has_idle = bindings::has_global("requestIdleCallback");
     let on_hidden = {
         let pending = pending.clone();
         let idle_handle = idle_handle.clone();
-        once("visibilitychange", move || {
-            let handle = idle_handle.replace(JsValue::UNDEFINED);
-            if has_idle {
-                bindings::cancel_idle_callback(&handle);
-            } else {
-                bindings::clear_timeout(&handle);
-            }
-            if let Some(cb) = pending.take() {
-                cb();
-            }
-        })
+        once_boxed(
+            "visibilitychange",
+            Box::new(move || {
+                let handle = idle_handle.replace(JsValue::UNDEFINED);
+                if has_idle {
+                    bindings::cancel_idle_callback(&handle);
+                } else {
+                    bindings::clear_timeout(&handle);
+                }
+                if let Some(cb) = pending.take() {
+                    cb();
+                }
+            }),
+        )
     };
     let on_idle = function_once(move || {
         unlisten("visibilitychange", &on_hidden);
@@ -206,14 +231,19 @@ pub fn when_idle_or_hidden(callback: impl FnOnce() + 'static) {
 
 /// Runs `callback` after the next frame has been presented (two animation frames).
 pub fn double_raf(callback: impl FnOnce() + 'static) {
+    double_raf_boxed(Box::new(callback));
+}
+
+#[inline(never)]
+fn double_raf_boxed(callback: Task) {
     bindings::request_animation_frame(&function_once(move || {
-        bindings::request_animation_frame(&function_once(callback));
+        bindings::request_animation_frame(&boxed_function_once(callback));
     }));
 }
 
 /// Runs `callback` in a task of its own.
 pub fn in_task(callback: impl FnOnce() + 'static) {
-    bindings::set_timeout(&function_once(callback), 0);
+    bindings::set_timeout(&boxed_function_once(Box::new(callback)), 0);
 }
 
 /// Work to run once, later.
@@ -279,12 +309,14 @@ pub fn reset_first_hidden_time() {
 
 /// web-vitals' `getVisibilityWatcher().onHidden`: `callback` runs every time the page is
 /// hidden, before the SDK's own flush.
-pub fn on_hidden(callback: impl FnMut() + 'static) {
+pub fn on_hidden(mut callback: impl FnMut() + 'static) {
+    on_hidden_boxed(Box::new(move |()| callback()));
+}
+
+#[inline(never)]
+fn on_hidden_boxed(callback: Box<dyn FnMut(())>) {
     first_hidden_time();
-    let mut callback = callback;
-    PAGE.on_hidden
-        .borrow_mut()
-        .push(Box::new(move |()| callback()));
+    PAGE.on_hidden.borrow_mut().push(callback);
 }
 
 fn hidden_now_time() -> f64 {
@@ -346,8 +378,13 @@ pub fn bfcache_restore_time() -> f64 {
 /// for all callbacks, first thing in the frame, as close as possible to where web-vitals reads
 /// it in its own callbacks.
 pub fn on_bfcache_restore_painted(callback: impl FnMut(f64) + 'static) {
+    on_bfcache_restore_painted_boxed(Box::new(callback));
+}
+
+#[inline(never)]
+fn on_bfcache_restore_painted_boxed(callback: Box<dyn FnMut(f64)>) {
     let first = PAGE.on_restored_paint.borrow().is_empty();
-    PAGE.on_restored_paint.borrow_mut().push(Box::new(callback));
+    PAGE.on_restored_paint.borrow_mut().push(callback);
     if first {
         on_bfcache_restore(|restored_at| {
             double_raf(move || call_all(&PAGE.on_restored_paint, bindings::now() - restored_at));
@@ -358,8 +395,13 @@ pub fn on_bfcache_restore_painted(callback: impl FnMut(f64) + 'static) {
 /// web-vitals' `onBFCacheRestore`: `callback` gets the restoring `pageshow`'s `timeStamp`.
 /// Callbacks run in the order they were added, from one listener.
 pub fn on_bfcache_restore(callback: impl FnMut(f64) + 'static) {
+    on_bfcache_restore_boxed(Box::new(callback));
+}
+
+#[inline(never)]
+fn on_bfcache_restore_boxed(callback: Box<dyn FnMut(f64)>) {
     let first = PAGE.on_restore.borrow().is_empty();
-    PAGE.on_restore.borrow_mut().push(Box::new(callback));
+    PAGE.on_restore.borrow_mut().push(callback);
     if first {
         listen("pageshow", |event| {
             let event = Entry(event);

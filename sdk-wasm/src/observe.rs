@@ -44,6 +44,12 @@ pub fn observe(
     how: Observe<'_>,
     callback: impl FnMut(Vec<Entry>) + 'static,
 ) -> Option<PerfObserver> {
+    observe_boxed(how, Box::new(callback))
+}
+
+/// Not generic: one copy in the module instead of one per caller.
+#[inline(never)]
+fn observe_boxed(how: Observe<'_>, callback: Box<dyn FnMut(Vec<Entry>)>) -> Option<PerfObserver> {
     let types: Vec<&str> = how.types.iter().copied().filter(|t| supports(t)).collect();
     if types.is_empty() {
         return None;
