@@ -279,6 +279,13 @@ static PAGE: Page = Page {
     on_restored_paint: RefCell::new(Vec::new()),
 };
 
+/// Adds `callback` to `list`; whether it is the first (the caller then starts listening).
+fn add_first<A>(list: &Callbacks<A>, callback: Box<dyn FnMut(A)>) -> bool {
+    let mut list = list.borrow_mut();
+    list.push(callback);
+    list.len() == 1
+}
+
 /// Calls every callback in `list`; callbacks may register more while they run.
 fn call_all<A: Copy>(list: &Callbacks<A>, arg: A) {
     let mut running = core::mem::take(&mut *list.borrow_mut());
@@ -383,9 +390,7 @@ pub fn on_bfcache_restore_painted(callback: impl FnMut(f64) + 'static) {
 
 #[inline(never)]
 fn on_bfcache_restore_painted_boxed(callback: Box<dyn FnMut(f64)>) {
-    let first = PAGE.on_restored_paint.borrow().is_empty();
-    PAGE.on_restored_paint.borrow_mut().push(callback);
-    if first {
+    if add_first(&PAGE.on_restored_paint, callback) {
         on_bfcache_restore(|restored_at| {
             double_raf(move || call_all(&PAGE.on_restored_paint, bindings::now() - restored_at));
         });
@@ -400,9 +405,7 @@ pub fn on_bfcache_restore(callback: impl FnMut(f64) + 'static) {
 
 #[inline(never)]
 fn on_bfcache_restore_boxed(callback: Box<dyn FnMut(f64)>) {
-    let first = PAGE.on_restore.borrow().is_empty();
-    PAGE.on_restore.borrow_mut().push(callback);
-    if first {
+    if add_first(&PAGE.on_restore, callback) {
         listen("pageshow", |event| {
             let event = Entry(event);
             if event.get("persisted").is_truthy() {
