@@ -21,8 +21,14 @@ cargo test --workspace
 step "SDK round trip as WebAssembly (numbers formatted by JavaScript)"
 cargo test -p perfwatch-sdk --target wasm32-unknown-unknown --test roundtrip
 
+step "SDK metric logic as WebAssembly in headless Chromium (ChromeDriver)"
+cargo test -p perfwatch-sdk --target wasm32-unknown-unknown --test logic
+
 # Builds the npm package (tsc type-checks it, strict) and the example app from its tarball.
 scripts/build.sh
+step "the SDK's shipped size (npm/scripts/size.mjs: fails when it grows past its ceiling)"
+(cd npm && node scripts/size.mjs --check)
+
 step "type-checking the example app against the packed perfwatch types"
 (cd examples/react-app && npx tsc -p tsconfig.json)
 

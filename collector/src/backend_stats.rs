@@ -72,10 +72,12 @@ pub enum AiGroupBy {
 
 /// Latency percentiles and extremes, ms (`null` without calls). Percentiles are within 1 % of
 /// the exact value.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Latency {
     pub avg: Option<f64>,
     pub p50: Option<f64>,
+    /// The percentile web performance reports rank by (web-vitals' p75).
+    pub p75: Option<f64>,
     pub p90: Option<f64>,
     pub p95: Option<f64>,
     pub p99: Option<f64>,
@@ -88,6 +90,7 @@ impl Latency {
         Self {
             avg: (count > 0).then(|| sketch.sum() / count as f64),
             p50: sketch.quantile(0.50),
+            p75: sketch.quantile(0.75),
             p90: sketch.quantile(0.90),
             p95: sketch.quantile(0.95),
             p99: sketch.quantile(0.99),

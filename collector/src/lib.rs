@@ -51,6 +51,7 @@ pub mod call_rollup;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod entry_stats;
 pub mod envelope;
 pub mod error;
 pub mod histogram;

@@ -111,11 +111,87 @@ mod tests {
         assert_eq!(second.event_id.as_deref(), Some("e2"));
         assert_eq!(second.at_ms, 990_000 + 2000 + 10_000);
     }
+
+    #[test]
+    fn entries_become_timings_with_their_urls_cut_at_the_query() {
+        let body = json!({
+            "v": 1, "app": "a", "session_id": "s", "page_view_id": "p1", "url": "https://x/a",
+            "time_origin": 990_000.0, "sent_at": 1_000_000.0,
+            "events": [
+                {"type": "long_task", "start_time": 10, "duration": 120, "event_id": "t1"},
+                {"type": "long_task", "duration": 60, "name": "cross-origin-descendant",
+                 "container": "https://ads.example/f.html?id=1"},
+                {"type": "long_animation_frame", "duration": 180, "blocking_duration": 90,
+                 "script_url": "https://x/main.js#L1", "script_invoker": "BUTTON.onclick",
+                 "script_duration": 70},
+                {"type": "long_animation_frame", "duration": 60, "blocking_duration": 0},
+                {"type": "resource", "name": "https://cdn.example/a.png?v=3#top",
+                 "initiator_type": "img", "duration": 40, "transfer_size": 1200,
+                 "response_status": 404},
+                {"type": "resource", "name": "https://cdn.example/b.js", "initiator_type": "script",
+                 "duration": 5, "response_status": 0},
+                {"type": "page_view", "start_time": 0}
+            ]
+        });
+        let parsed = parse_browser_batch(body.to_string().as_bytes()).unwrap();
+        assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
+        let timings = browser_timings(&browser_records(parsed, 1_000_000.0));
+        let kinds: Vec<&str> = timings.iter().map(|t| t.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "long_task",
+                "long_task",
+                "long_animation_frame",
+                "long_animation_frame",
+                "resource",
+                "resource"
+            ]
+        );
+        let [task, framed_task, frame, bare_frame, image, script] = &timings[..] else {
+            panic!("{timings:?}");
+        };
+        assert_eq!(
+            (task.name.as_str(), task.detail.as_deref()),
+            ("unknown", None)
+        );
+        assert_eq!(task.event_id.as_deref(), Some("t1"));
+        assert_eq!(
+            framed_task.detail.as_deref(),
+            Some("https://ads.example/f.html")
+        );
+        assert_eq!(frame.name, "https://x/main.js");
+        assert_eq!(frame.detail.as_deref(), Some("BUTTON.onclick"));
+        assert_eq!(
+            (frame.blocking_ms, frame.script_ms),
+            (Some(90.0), Some(70.0))
+        );
+        assert_eq!((bare_frame.name.as_str(), bare_frame.script_ms), ("", None));
+        assert_eq!(image.name, "https://cdn.example/a.png");
+        assert_eq!(image.detail.as_deref(), Some("img"));
+        assert_eq!((image.status, image.failed), (Some(404), true));
+        assert_eq!(image.transfer_size, Some(1200));
+        assert_eq!((script.status, script.failed), (Some(0), false));
+        assert!(!task.failed && !frame.failed);
+    }
+
+    #[test]
+    fn without_query_keeps_the_origin_and_path() {
+        assert_eq!(
+            without_query("https://x.example/a.js?v=1#f"),
+            "https://x.example/a.js"
+        );
+        assert_eq!(
+            without_query("https://x.example/a#?"),
+            "https://x.example/a"
+        );
+        assert_eq!(without_query("/a"), "/a");
+        assert_eq!(without_query("?only"), "");
+    }
 }
 
-/// What the writer stores in one go: a browser batch (its timings of its own API calls and
-/// interactions included, written in the same transaction), timings alone, or a backend's
-/// records.
+/// What the writer stores in one go: a browser batch (its timings included, written in the
+/// same transaction), timings alone, or a backend's records.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Batch {
     Browser(BrowserRecords),
@@ -147,34 +223,60 @@ impl From<BrowserRecords> for Batch {
     }
 }
 
-/// What a browser timed: one of its API calls (`monitorApiCall`) or a user interaction
-/// (`monitorUserInteraction`).
+/// What a browser timed: one of its API calls (`monitorApiCall`), a user interaction
+/// (`monitorUserInteraction`), or a performance timeline entry it observed (a long task, a long
+/// animation frame, a resource load).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimingKind {
     ApiCall,
     Interaction,
+    LongTask,
+    LongAnimationFrame,
+    Resource,
 }
 
 impl TimingKind {
+    /// Every kind.
+    pub const ALL: [TimingKind; 5] = [
+        Self::ApiCall,
+        Self::Interaction,
+        Self::LongTask,
+        Self::LongAnimationFrame,
+        Self::Resource,
+    ];
+
     /// The name stored in the `kind` column (the event's `type`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ApiCall => "api_call",
             Self::Interaction => "interaction",
+            Self::LongTask => "long_task",
+            Self::LongAnimationFrame => "long_animation_frame",
+            Self::Resource => "resource",
         }
     }
 
     /// The kind named `name` (`None` for one a newer collector wrote).
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::ApiCall, Self::Interaction]
-            .into_iter()
-            .find(|kind| kind.as_str() == name)
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
     }
 }
 
-/// A browser's timing of its own API call or interaction, as the store takes it: stored once
-/// per `(app, session_id, event_id)` when it has an `event_id`. Kept apart from backend API
+/// A browser's timing, as the store takes it (one row of `browser_timings`): stored once per
+/// `(app, session_id, event_id)` when it has an `event_id`. Kept apart from backend API
 /// calls: the same call seen from both sides would otherwise count twice.
+///
+/// What the shared columns hold depends on the kind:
+///
+/// | kind | `name` | `detail` | `status` | other |
+/// |---|---|---|---|---|
+/// | `api_call` | `METHOD endpoint` | | its status | |
+/// | `interaction` | its name | | | |
+/// | `long_task` | the entry's name (`self`, ...; `unknown` when not sent) | its container | | |
+/// | `long_animation_frame` | the longest script's URL (empty: none named) | that script's invoker | | `blocking_ms`, `script_ms` |
+/// | `resource` | its URL | its initiator type | its response status | `transfer_size` |
+///
+/// URLs are kept without query string or fragment ([`without_query`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimingRecord {
     pub kind: TimingKind,
@@ -182,16 +284,32 @@ pub struct TimingRecord {
     pub session_id: String,
     pub event_id: Option<String>,
     pub page_view_id: String,
-    /// The interaction's name, or the call's `METHOD endpoint`.
+    /// What the statistics list it by (see the table above).
     pub name: String,
-    /// The call's status (0: no answer); `None` for an interaction.
+    /// A resource's initiator type, a long animation frame's script invoker, a long task's
+    /// container.
+    pub detail: Option<String>,
+    /// The call's or resource's status (0: none); `None` for other kinds.
     pub status: Option<u16>,
-    /// The call failed (no answer, 4xx or 5xx, or `ok: false`); never for an interaction.
+    /// The call failed (no answer, 4xx or 5xx, or `ok: false`) or the resource was answered
+    /// 4xx or 5xx; never for other kinds.
     pub failed: bool,
     pub duration_ms: f64,
+    /// A long animation frame's blocking duration.
+    pub blocking_ms: Option<f64>,
+    /// A long animation frame's longest script's duration.
+    pub script_ms: Option<f64>,
+    /// A resource's transfer size, bytes.
+    pub transfer_size: Option<u64>,
     pub user_id: Option<String>,
     pub at_ms: i64,
     pub received_at_ms: i64,
+}
+
+/// `url` without its query string and fragment: the SDK scrubs them already, but a URL kept
+/// whole would make every request its own group (and may carry what must not be stored).
+pub fn without_query(url: &str) -> String {
+    url.split(['?', '#']).next().unwrap_or_default().to_owned()
 }
 
 /// The timings among `batch`'s records, as their own records.
@@ -199,45 +317,92 @@ pub fn browser_timings(batch: &BrowserRecords) -> Vec<TimingRecord> {
     batch
         .records
         .iter()
-        .filter_map(|record| {
-            let (kind, name, status, failed, duration_ms) = match &record.body {
-                EventBody::ApiCall(call) => {
-                    let (method, endpoint) = call.method_and_endpoint();
-                    // Validated: 0 or 100..=599.
-                    let status = u16::try_from(call.status).unwrap_or_default();
-                    (
-                        TimingKind::ApiCall,
-                        format!("{method} {endpoint}"),
-                        Some(status),
-                        call.failed(),
-                        call.duration,
-                    )
-                }
-                EventBody::Interaction(interaction) => (
-                    TimingKind::Interaction,
-                    interaction.name.clone(),
-                    None,
-                    false,
-                    interaction.duration,
-                ),
-                _ => return None,
-            };
-            Some(TimingRecord {
-                kind,
-                app: batch.app.clone(),
-                session_id: batch.session_id.clone(),
-                event_id: record.event_id.clone(),
-                page_view_id: record.page_view_id.clone(),
-                name,
-                status,
-                failed,
-                duration_ms,
-                user_id: batch.user_id.clone(),
-                at_ms: record.at_ms,
-                received_at_ms: batch.received_at_ms,
-            })
-        })
+        .filter_map(|record| timing(batch, record))
         .collect()
+}
+
+/// The timing `record` of `batch` holds, if it is one.
+fn timing(batch: &BrowserRecords, record: &Record) -> Option<TimingRecord> {
+    // The columns every kind fills; the others are set below, by kind.
+    let plain = |kind, name, duration_ms| TimingRecord {
+        kind,
+        app: batch.app.clone(),
+        session_id: batch.session_id.clone(),
+        event_id: record.event_id.clone(),
+        page_view_id: record.page_view_id.clone(),
+        name,
+        detail: None,
+        status: None,
+        failed: false,
+        duration_ms,
+        blocking_ms: None,
+        script_ms: None,
+        transfer_size: None,
+        user_id: batch.user_id.clone(),
+        at_ms: record.at_ms,
+        received_at_ms: batch.received_at_ms,
+    };
+    Some(match &record.body {
+        EventBody::ApiCall(call) => {
+            let (method, endpoint) = call.method_and_endpoint();
+            TimingRecord {
+                // Validated: 0 or 100..=599.
+                status: Some(u16::try_from(call.status).unwrap_or_default()),
+                failed: call.failed(),
+                ..plain(
+                    TimingKind::ApiCall,
+                    format!("{method} {endpoint}"),
+                    call.duration,
+                )
+            }
+        }
+        EventBody::Interaction(interaction) => plain(
+            TimingKind::Interaction,
+            interaction.name.clone(),
+            interaction.duration,
+        ),
+        EventBody::LongTask(task) => TimingRecord {
+            detail: task.container.as_deref().map(without_query),
+            ..plain(
+                TimingKind::LongTask,
+                task.name.clone().unwrap_or_else(|| "unknown".to_owned()),
+                task.duration,
+            )
+        },
+        EventBody::LongAnimationFrame(frame) => TimingRecord {
+            detail: frame.script_invoker.clone(),
+            blocking_ms: Some(frame.blocking_duration),
+            script_ms: frame.script_duration,
+            ..plain(
+                TimingKind::LongAnimationFrame,
+                frame
+                    .script_url
+                    .as_deref()
+                    .map(without_query)
+                    .unwrap_or_default(),
+                frame.duration,
+            )
+        },
+        EventBody::Resource(resource) => {
+            // Validated: 0 or 100..=599.
+            let status = resource
+                .response_status
+                .map(|status| u16::try_from(status).unwrap_or_default());
+            TimingRecord {
+                detail: Some(resource.initiator_type.clone()),
+                status,
+                // 0 says nothing: a cross-origin answer the page may not read, or none.
+                failed: status.is_some_and(|status| status >= 400),
+                transfer_size: resource.transfer_size,
+                ..plain(
+                    TimingKind::Resource,
+                    without_query(&resource.name),
+                    resource.duration,
+                )
+            }
+        }
+        EventBody::PageView(_) | EventBody::WebVital(_) | EventBody::Navigation(_) => return None,
+    })
 }
 
 /// An accepted API call record, as the store takes it. Stored once per `(service, event_id)`

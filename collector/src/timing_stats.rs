@@ -2,13 +2,15 @@
 //! (`monitorUserInteraction`) in a window: per name, how many, how many failed and how long
 //! they took (percentiles within 1 %), busiest first. They show beside the web vitals in
 //! `GET /frontend/vitals`, apart from backend API calls (the same call seen from both sides
-//! would otherwise count twice). Read from the raw timings, kept `retention_days`.
+//! would otherwise count twice). Read from the raw timings, kept `retention_days`, with the
+//! long tasks, long animation frames and resources beside them ([`crate::entry_stats`]).
 
 use std::collections::HashMap;
 
 use serde::Serialize;
 
 use crate::backend_stats::{Latency, MAX_TRACKED_GROUPS, OTHER, TOP_GROUPS};
+use crate::entry_stats::{Entries, EntriesBuilder};
 use crate::normalize::TimingKind;
 use crate::sketch::DdSketch;
 use crate::store::TimingRow;
@@ -24,13 +26,16 @@ pub struct TimingGroup {
     pub duration_ms: Latency,
 }
 
-/// Both lists of a window.
+/// What the browsers timed in a window.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Timings {
     /// The page's own API calls, busiest first.
     pub api_calls: Vec<TimingGroup>,
     /// Interactions, busiest first.
     pub interactions: Vec<TimingGroup>,
+    /// `long_tasks`, `long_animation_frames` and `resources`.
+    #[serde(flatten)]
+    pub entries: Entries,
 }
 
 #[derive(Debug, Default)]
@@ -54,6 +59,7 @@ impl Aggregate {
 pub struct TimingsBuilder {
     api_calls: HashMap<String, Aggregate>,
     interactions: HashMap<String, Aggregate>,
+    entries: EntriesBuilder,
 }
 
 impl TimingsBuilder {
@@ -62,6 +68,9 @@ impl TimingsBuilder {
         let groups = match row.kind {
             TimingKind::ApiCall => &mut self.api_calls,
             TimingKind::Interaction => &mut self.interactions,
+            TimingKind::LongTask | TimingKind::LongAnimationFrame | TimingKind::Resource => {
+                return self.entries.add(row)
+            }
         };
         let key = if groups.contains_key(&row.name) || groups.len() < MAX_TRACKED_GROUPS {
             row.name
@@ -74,11 +83,13 @@ impl TimingsBuilder {
         aggregate.durations.add(row.duration_ms);
     }
 
-    /// The lists: the [`TOP_GROUPS`] busiest names of each kind, then `other`.
+    /// The lists: the [`TOP_GROUPS`] busiest names of each kind, then `other`; and the
+    /// entries' statistics.
     pub fn finish(self) -> Timings {
         Timings {
             api_calls: top(self.api_calls),
             interactions: top(self.interactions),
+            entries: self.entries.finish(),
         }
     }
 }
@@ -122,6 +133,11 @@ mod tests {
             name: name.to_owned(),
             failed,
             duration_ms,
+            page_view: None,
+            detail: None,
+            blocking_ms: None,
+            script_ms: None,
+            transfer_size: None,
         }
     }
 

@@ -42,8 +42,8 @@ async fn timings_are_stored_once_listed_by_name_and_kept_apart_from_backend_call
     assert_eq!(
         data["interactions"],
         json!([{"name": "open-chat", "count": 1, "failure_rate_percent": 0.0,
-                "duration_ms": {"avg": 41.0, "p50": 41.0, "p90": 41.0, "p95": 41.0,
-                                "p99": 41.0, "max": 41.0}}])
+                "duration_ms": {"avg": 41.0, "p50": 41.0, "p75": 41.0, "p90": 41.0,
+                                "p95": 41.0, "p99": 41.0, "max": 41.0}}])
     );
 
     // Not backend calls: the API statistics stay empty.

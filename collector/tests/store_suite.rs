@@ -245,6 +245,7 @@ both_stores!(
     sessions_are_cut_at_long_pauses_and_active_users_counted,
     call_statistics_from_rollups_equal_those_from_raw_calls,
     browser_timings_are_stored_once_per_event_id_and_pruned,
+    performance_entries_are_stored_with_what_they_say,
 );
 
 /// The records of a batch from app `a`, session `session`, page view `p` (route `/a`), sent
@@ -498,9 +499,13 @@ fn browser_timings_are_stored_once_per_event_id_and_pruned(backend: &dyn Backend
         event_id: event_id.map(str::to_owned),
         page_view_id: "p".to_owned(),
         name: name.to_owned(),
+        detail: None,
         status: Some(0),
         failed: true,
         duration_ms: 12.5,
+        blocking_ms: None,
+        script_ms: None,
+        transfer_size: None,
         user_id: None,
         at_ms,
         received_at_ms: at_ms,
@@ -526,6 +531,71 @@ fn browser_timings_are_stored_once_per_event_id_and_pruned(backend: &dyn Backend
         .all(|row| row.failed && row.kind == TimingKind::ApiCall));
     on_plain_thread(|| store.prune(now - 7 * DAY_MS, 100)).expect("prune");
     assert_eq!(backend.count("browser_timings"), 3);
+}
+
+fn performance_entries_are_stored_with_what_they_say(backend: &dyn Backend) {
+    let store = backend.open().expect("open");
+    let batch = records(
+        "s",
+        json!([
+            {"type": "long_task", "start_time": 100, "duration": 120, "event_id": "t1",
+             "container": "https://ads.example/f.html?slot=1"},
+            {"type": "long_animation_frame", "start_time": 200, "duration": 180,
+             "blocking_duration": 90, "script_url": "https://x.example/main.js?v=2",
+             "script_invoker": "BUTTON#send.onclick", "script_duration": 70, "event_id": "f1"},
+            {"type": "resource", "name": "https://cdn.example/a.png?w=64", "initiator_type": "img",
+             "start_time": 300, "duration": 40, "transfer_size": 9_007_199_254_740_991_u64,
+             "response_status": 404, "event_id": "r1"},
+            {"type": "resource", "name": "https://cdn.example/b.js", "initiator_type": "script",
+             "start_time": 310, "duration": 5}
+        ]),
+    );
+    // Delivered twice: the entries with an event id are stored once.
+    assert_eq!(
+        write(&store, &[&batch, &batch]),
+        vec![outcome(4), outcome(4)]
+    );
+    assert_eq!(backend.count("browser_timings"), 5);
+    let mut rows = Vec::new();
+    let now = now();
+    on_plain_thread(|| store.scan_timings(now - HOUR_MS, now + HOUR_MS, &mut |row| rows.push(row)))
+        .expect("scan");
+    rows.sort_by(|a, b| (a.kind.as_str(), &a.name).cmp(&(b.kind.as_str(), &b.name)));
+    let [frame, task, image, script, _script_again] = &rows[..] else {
+        panic!("{rows:?}");
+    };
+    assert_eq!(task.kind, TimingKind::LongTask);
+    assert_eq!(task.name, "unknown");
+    assert_eq!(
+        task.page_view.as_deref(),
+        Some("s p"),
+        "a long task's page view"
+    );
+    assert_eq!(task.detail.as_deref(), Some("https://ads.example/f.html"));
+    assert_eq!(frame.kind, TimingKind::LongAnimationFrame);
+    assert_eq!(frame.name, "https://x.example/main.js");
+    assert_eq!(frame.detail.as_deref(), Some("BUTTON#send.onclick"));
+    assert_eq!(
+        (frame.duration_ms, frame.blocking_ms, frame.script_ms),
+        (180.0, Some(90.0), Some(70.0))
+    );
+    assert_eq!(frame.page_view, None, "only long tasks need theirs");
+    assert_eq!(image.name, "https://cdn.example/a.png");
+    assert_eq!(image.detail.as_deref(), Some("img"));
+    assert!(image.failed, "answered 404");
+    assert_eq!(
+        image.transfer_size,
+        Some(9_007_199_254_740_991),
+        "2^53 - 1 kept exactly"
+    );
+    assert_eq!(
+        (script.detail.as_deref(), script.transfer_size),
+        (Some("script"), None)
+    );
+    assert_eq!(
+        backend.number("SELECT CAST(status AS BIGINT) FROM browser_timings WHERE event_id = 'r1'"),
+        404.0
+    );
 }
 
 /// A batch of session `session` holding page view `page_view` started at `at_ms`, arriving at

@@ -8,7 +8,7 @@ root=$(cd "$here/.." && pwd)
 out="$here/wasm"
 
 cargo build --manifest-path "$root/Cargo.toml" -p perfwatch-sdk \
-  --target wasm32-unknown-unknown --profile wasm-release
+  --target wasm32-unknown-unknown --profile wasm-release --no-default-features
 mkdir -p "$out"
 wasm-bindgen --target web --out-dir "$out" \
   "$root/target/wasm32-unknown-unknown/wasm-release/perfwatch_sdk.wasm"
@@ -16,4 +16,6 @@ wasm-bindgen --target web --out-dir "$out" \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$out/perfwatch_sdk_bg.wasm" -o "$out/perfwatch_sdk_bg.wasm"
+# Short import/export names in the module and the glue (see the script).
+node "$here/scripts/minify-names.mjs" "$out/perfwatch_sdk_bg.wasm" "$out/perfwatch_sdk.js"
 echo "built $(wc -c <"$out/perfwatch_sdk_bg.wasm") bytes of wasm ($(gzip -9c "$out/perfwatch_sdk_bg.wasm" | wc -c) gzip) in $out"

@@ -32,6 +32,14 @@ export interface Metric {
     | 'soft-navigation';
   /** The performance entries the value was computed from. */
   entries: PerformanceEntry[];
+  /**
+   * What the value came from, with web-vitals' attribution names: LCP `{target, url,
+   * timeToFirstByte, resourceLoadDelay, resourceLoadDuration, elementRenderDelay}`; INP
+   * `{interactionTarget, interactionType, interactionTime, nextPaintTime, inputDelay,
+   * processingDuration, presentationDelay, loadState}`; CLS `{largestShiftTarget,
+   * largestShiftTime, largestShiftValue, loadState}`; `{}` for FCP and TTFB.
+   */
+  attribution: Record<string, string | number>;
 }
 
 /** Options of {@link init}. */
@@ -52,21 +60,84 @@ export interface PerfwatchOptions {
   sampleRate?: number;
   /** Called with every web vital as it is reported. */
   onMetric?: (metric: Metric) => void;
+  /** Resource timing events sent per page view (default 150); the rest are counted, not sent. */
+  maxResources?: number;
+  /** Share of resources reported, 0 to 1 (default 1). */
+  resourceSampleRate?: number;
+  /** Long tasks, and long animation frames, sent per page view (default 100 each). */
+  maxLongTasks?: number;
 }
 
 /** A running monitor. */
 export interface Monitor {
   /** Sends everything measured so far now, rather than when the page is hidden. */
   report(): void;
+  /**
+   * Starts a new page view for a route change. Called by the package itself on history
+   * changes where the browser does not report soft navigations; call it yourself only for
+   * route changes that do not go through the history API.
+   */
+  pageView(route?: string): void;
+  /** Names the current page view's route, e.g. `/chat/:id`. */
+  setRoute(route?: string): void;
+  /** Whether the browser reports soft navigations, which the SDK then follows itself. */
+  readonly followsSoftNavigations: boolean;
   readonly sessionId: string;
   readonly pageViewId: string;
 }
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'endpoint', 'app', 'key', 'release', 'userId', 'route', 'sampleRate', 'onMetric',
+  'maxResources', 'resourceSampleRate', 'maxLongTasks',
 ]);
 
+/**
+ * Event Timing entries from before the module loaded. The browser buffers only `event` entries
+ * of 104 ms or more for late observers, so interactions during the first moments would be lost:
+ * this observer (INP's own settings) keeps them until the module takes over.
+ */
+function bufferEarlyInteractions(): () => PerformanceEntry[] | undefined {
+  const entries: PerformanceEntry[] = [];
+  let observer: PerformanceObserver | undefined;
+  try {
+    observer = new PerformanceObserver((list) => {
+      entries.push(...list.getEntries());
+    });
+    observer.observe({ type: 'event', buffered: true, durationThreshold: 40 } as PerformanceObserverInit);
+    observer.observe({ type: 'first-input', buffered: true });
+  } catch {
+    observer = undefined;
+  }
+  // Handing over in one synchronous step: the undelivered records join the buffer, then the
+  // module starts its own (unbuffered) observer, so no entry is lost or seen twice.
+  return () => {
+    if (!observer) return undefined;
+    entries.push(...observer.takeRecords());
+    observer.disconnect();
+    return entries;
+  };
+}
+
 let started: Promise<Monitor> | undefined;
+
+/**
+ * Where the browser does not report soft navigations, a route change through the history API
+ * (a new path) starts a page view for the SDK's own events; web vitals stay with the page load.
+ */
+function followHistory(monitor: Monitor): void {
+  let path = location.pathname;
+  const changed = (): void => {
+    if (location.pathname === path) return;
+    path = location.pathname;
+    monitor.pageView();
+  };
+  const pushState = history.pushState;
+  history.pushState = function (this: History, ...args: Parameters<History['pushState']>) {
+    pushState.apply(this, args);
+    changed();
+  };
+  addEventListener('popstate', changed);
+}
 
 /**
  * Starts monitoring the page. Calling it again returns the same monitor. Rejects when a
@@ -77,9 +148,15 @@ export function init(options: PerfwatchOptions): Promise<Monitor> {
   for (const key of Object.keys(options ?? {})) {
     if (!KNOWN_OPTIONS.has(key)) console.warn(`perfwatch: unknown option \`${key}\` is ignored`);
   }
-  started = loadWasm().then(() => initSdk(options) as Monitor);
+  const takeEarly = bufferEarlyInteractions();
+  started = loadWasm().then(() => {
+    const monitor = initSdk(options, takeEarly()) as Monitor;
+    if (!monitor.followsSoftNavigations) followHistory(monitor);
+    return monitor;
+  });
   started.catch(() => {
-    // A failed start may be retried with corrected options.
+    // A failed start may be retried with corrected options; the early buffer stops.
+    takeEarly();
     started = undefined;
   });
   return started;

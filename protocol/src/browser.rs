@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::entries::{LongAnimationFrame, LongTask, Resource};
 use crate::limits::LIMITS;
 use crate::validate::{self as v, ValidationError};
 
@@ -91,6 +92,9 @@ pub enum EventBody {
     Navigation(Navigation),
     ApiCall(BrowserApiCall),
     Interaction(Interaction),
+    LongTask(LongTask),
+    LongAnimationFrame(LongAnimationFrame),
+    Resource(Resource),
 }
 
 impl Event {
@@ -110,6 +114,9 @@ impl Event {
             EventBody::Navigation(n) => n.validate()?,
             EventBody::ApiCall(c) => c.validate()?,
             EventBody::Interaction(i) => i.validate()?,
+            EventBody::LongTask(t) => t.validate()?,
+            EventBody::LongAnimationFrame(f) => f.validate()?,
+            EventBody::Resource(r) => r.validate()?,
         }
         v::item_time(header.time_origin + self.start_time(), header.sent_at)
     }
@@ -121,6 +128,9 @@ impl Event {
             EventBody::PageView(p) => p.start_time,
             EventBody::ApiCall(c) => c.start_time,
             EventBody::Interaction(i) => i.start_time,
+            EventBody::LongTask(t) => t.start_time,
+            EventBody::LongAnimationFrame(f) => f.start_time,
+            EventBody::Resource(r) => r.start_time,
             EventBody::WebVital(_) | EventBody::Navigation(_) => 0.0,
         }
     }
@@ -133,6 +143,9 @@ impl Event {
             EventBody::Navigation(_) => "navigation",
             EventBody::ApiCall(_) => "api_call",
             EventBody::Interaction(_) => "interaction",
+            EventBody::LongTask(_) => "long_task",
+            EventBody::LongAnimationFrame(_) => "long_animation_frame",
+            EventBody::Resource(_) => "resource",
         }
     }
 }
@@ -202,9 +215,31 @@ pub struct BrowserApiCall {
 
 /// A name shown in statistics: no control characters (no store keeps U+0000, and none
 /// belongs in a name).
-fn plain_text(field: &'static str, value: &str) -> Result<(), ValidationError> {
+pub(crate) fn plain_text(field: &'static str, value: &str) -> Result<(), ValidationError> {
     if value.chars().any(char::is_control) {
         return Err(ValidationError::ControlCharacter { field });
+    }
+    Ok(())
+}
+
+/// Like [`plain_text`], for a field that may be absent.
+pub(crate) fn opt_plain_text(
+    field: &'static str,
+    value: Option<&str>,
+) -> Result<(), ValidationError> {
+    value.map_or(Ok(()), |value| plain_text(field, value))
+}
+
+/// An HTTP status as a browser reports it: 0 when it has none (no answer, or one it may not
+/// show), else 100–599.
+pub(crate) fn http_status(field: &'static str, status: i64) -> Result<(), ValidationError> {
+    if status != 0 && !(100..=599).contains(&status) {
+        return Err(ValidationError::OutOfRange {
+            field,
+            value: status as f64,
+            min: 100.0,
+            max: 599.0,
+        });
     }
     Ok(())
 }
@@ -225,14 +260,7 @@ impl BrowserApiCall {
                 });
             }
         }
-        if self.status != 0 && !(100..=599).contains(&self.status) {
-            return Err(ValidationError::OutOfRange {
-                field: "status",
-                value: self.status as f64,
-                min: 100.0,
-                max: 599.0,
-            });
-        }
+        http_status("status", self.status)?;
         v::duration("start_time", self.start_time)?;
         v::duration("duration", self.duration)
     }

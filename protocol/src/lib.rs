@@ -15,6 +15,7 @@
 
 pub mod backend;
 pub mod browser;
+pub mod entries;
 pub mod limits;
 pub mod parse;
 pub mod validate;
@@ -27,6 +28,7 @@ pub use browser::{
     BatchHeader, BrowserApiCall, Event, EventBody, Interaction, Navigation, NavigationType,
     PageView, Rating, VitalName, WebVital,
 };
+pub use entries::{LongAnimationFrame, LongTask, Resource};
 pub use limits::{Limits, LIMITS};
 pub use parse::{parse_browser_batch, BatchError, ItemRejection, ParsedBatch};
 pub use validate::ValidationError;

@@ -421,6 +421,207 @@ mod tests {
     }
 
     #[test]
+    fn performance_entries_are_accepted_with_every_field() {
+        let parsed = parse(&batch(json!([
+            {"type": "long_task", "start_time": 812.0, "duration": 120.0},
+            {"type": "long_task", "start_time": 900, "duration": 51, "name": "self",
+             "container": "https://ads.example/frame.html", "event_id": "lt2"},
+            {"type": "long_animation_frame", "start_time": 0, "duration": 0,
+             "blocking_duration": 0},
+            {"type": "long_animation_frame", "start_time": 1000, "duration": 180,
+             "blocking_duration": 180, "render_start": 1150, "style_and_layout_start": 1160,
+             "script_url": "https://app.example/main.js", "script_function": "render",
+             "script_invoker": "BUTTON#send.onclick", "script_duration": 140.5},
+            {"type": "resource", "name": "https://cdn.example/a.png", "initiator_type": "img",
+             "start_time": 0, "duration": 0, "transfer_size": 0},
+            {"type": "resource", "name": "https://app.example/app.css", "initiator_type": "link",
+             "start_time": 20.5, "duration": 80.25, "transfer_size": 1300,
+             "encoded_body_size": 1000, "decoded_body_size": 4000,
+             "render_blocking_status": "blocking", "response_status": 200, "protocol": "h2",
+             "server_timing": [{"name": "cache"}]}
+        ])))
+        .unwrap();
+        assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
+        let types: Vec<&str> = parsed.accepted.iter().map(|(_, e)| e.type_name()).collect();
+        assert_eq!(
+            types,
+            [
+                "long_task",
+                "long_task",
+                "long_animation_frame",
+                "long_animation_frame",
+                "resource",
+                "resource"
+            ]
+        );
+        assert_eq!(parsed.accepted[0].1.start_time(), 812.0);
+        let EventBody::LongTask(task) = &parsed.accepted[1].1.body else {
+            panic!("{:?}", parsed.accepted[1]);
+        };
+        assert_eq!(task.name.as_deref(), Some("self"));
+        let EventBody::LongAnimationFrame(frame) = &parsed.accepted[3].1.body else {
+            panic!("{:?}", parsed.accepted[3]);
+        };
+        assert_eq!(frame.blocking_duration, 180.0);
+        assert_eq!(frame.script_duration, Some(140.5));
+        let EventBody::Resource(resource) = &parsed.accepted[5].1.body else {
+            panic!("{:?}", parsed.accepted[5]);
+        };
+        assert_eq!(resource.initiator_type, "link");
+        assert_eq!(resource.response_status, Some(200));
+        assert_eq!(resource.decoded_body_size, Some(4000));
+        for (_, event) in &parsed.accepted {
+            let text = serde_json::to_string(event).unwrap();
+            assert_eq!(&serde_json::from_str::<Event>(&text).unwrap(), event);
+        }
+    }
+
+    #[test]
+    fn a_bad_performance_entry_is_rejected_with_the_field_it_breaks() {
+        let url = |len: usize| format!("https://x.example/{}", "a".repeat(len));
+        let frame = |extra: serde_json::Value| {
+            let mut frame = json!({"type": "long_animation_frame", "start_time": 10,
+                                   "duration": 100, "blocking_duration": 40});
+            frame
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            frame
+        };
+        let resource = |extra: serde_json::Value| {
+            let mut resource = json!({"type": "resource", "name": "https://x.example/a.js",
+                                      "initiator_type": "script", "duration": 5});
+            resource
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            resource
+        };
+        let cases = [
+            (
+                json!({"type": "long_task", "start_time": 1}),
+                "missing field `duration`",
+            ),
+            (
+                json!({"type": "long_task", "duration": -1}),
+                "`duration` must not be negative",
+            ),
+            (
+                json!({"type": "long_task", "start_time": -5, "duration": 60}),
+                "`start_time`",
+            ),
+            (
+                json!({"type": "long_task", "duration": 1e12}),
+                "`duration` is 1000000000000 ms",
+            ),
+            (
+                json!({"type": "long_task", "duration": 60, "name": "n".repeat(257)}),
+                "`name` is 257 bytes",
+            ),
+            (
+                json!({"type": "long_task", "duration": 60, "name": "se\u{1b}lf"}),
+                "`name` contains a control character",
+            ),
+            (
+                json!({"type": "long_task", "duration": 60, "container": url(2048)}),
+                "`container` is 2066 bytes",
+            ),
+            (
+                frame(json!({"blocking_duration": 101})),
+                "`blocking_duration` must not exceed `duration`",
+            ),
+            (
+                frame(json!({"blocking_duration": -1})),
+                "`blocking_duration` must not be negative",
+            ),
+            (
+                json!({"type": "long_animation_frame", "duration": 60}),
+                "missing field `blocking_duration`",
+            ),
+            (frame(json!({"render_start": -1})), "`render_start`"),
+            (
+                frame(json!({"style_and_layout_start": "soon"})),
+                "invalid type",
+            ),
+            (
+                frame(json!({"script_url": url(2048)})),
+                "`script_url` is 2066 bytes",
+            ),
+            (
+                frame(json!({"script_function": "f".repeat(257)})),
+                "`script_function` is 257 bytes",
+            ),
+            (
+                frame(json!({"script_invoker": "i".repeat(2049)})),
+                "`script_invoker` is 2049 bytes",
+            ),
+            (
+                frame(json!({"script_duration": -3})),
+                "`script_duration` must not be negative",
+            ),
+            (resource(json!({"name": ""})), "`name` must not be empty"),
+            (resource(json!({"name": url(2048)})), "`name` is 2066 bytes"),
+            (
+                json!({"type": "resource", "name": "https://x.example/a", "duration": 1}),
+                "missing field `initiator_type`",
+            ),
+            (
+                resource(json!({"initiator_type": "t".repeat(257)})),
+                "`initiator_type` is 257 bytes",
+            ),
+            (
+                resource(json!({"duration": -0.5})),
+                "`duration` must not be negative",
+            ),
+            (
+                resource(json!({"transfer_size": 1_u64 << 53})),
+                "`transfer_size` is 9007199254740992 bytes",
+            ),
+            (
+                resource(json!({"encoded_body_size": 1_u64 << 60})),
+                "`encoded_body_size`",
+            ),
+            (
+                resource(json!({"decoded_body_size": -1})),
+                "invalid value: integer `-1`",
+            ),
+            (
+                resource(json!({"response_status": 99})),
+                "`response_status` is 99; it must be between 100 and 599",
+            ),
+            (
+                resource(json!({"response_status": 600})),
+                "`response_status` is 600",
+            ),
+            (
+                resource(json!({"render_blocking_status": "b".repeat(257)})),
+                "`render_blocking_status` is 257 bytes",
+            ),
+            (
+                resource(json!({"protocol": "p".repeat(257)})),
+                "`protocol` is 257 bytes",
+            ),
+        ];
+        let mut events: Vec<serde_json::Value> = cases.iter().map(|(e, _)| e.clone()).collect();
+        // The good ones around them stay.
+        events.push(frame(json!({"response_status": 99})));
+        events.push(resource(json!({"response_status": 0})));
+        let parsed = parse(&batch(json!(events))).unwrap();
+        assert_eq!(parsed.accepted.len(), 2, "{:?}", parsed.rejected);
+        assert_eq!(parsed.rejected.len(), cases.len());
+        for (rejection, (event, expected)) in parsed.rejected.iter().zip(&cases) {
+            assert!(
+                rejection.reason.contains(expected),
+                "item {} ({event}): {:?} lacks {expected:?}",
+                rejection.index,
+                rejection.reason
+            );
+        }
+        let indexes: Vec<usize> = parsed.rejected.iter().map(|r| r.index).collect();
+        assert_eq!(indexes, (0..cases.len()).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn seq_defaults_to_one() {
         let mut v = vital("FCP", 10.0);
         v.as_object_mut().unwrap().remove("seq");

@@ -1,25 +1,36 @@
 //! Browser APIs that web-sys does not bind (or binds without the members we need), declared in
-//! one place with typed, `structural` getters instead of scattered `Reflect::get` calls.
-//! See ../shared/TOOLCHAIN.md, "web-sys gaps".
+//! one place. See ../shared/TOOLCHAIN.md, "web-sys gaps".
+//!
+//! Every imported function costs a shim in the JS glue and a named import in the module (about
+//! 40 bytes gzip each), so performance entries are read through one property reader
+//! ([`Entry`]) rather than a typed getter per field: the SDK reads some forty fields.
 
-use js_sys::{Array, Function, Object};
+use crate::prelude::*;
+
+use core::cell::RefCell;
+
+use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
 extern "C" {
-    /// `PerformanceObserver`, with the `{type, buffered}` form of `observe()`.
+    /// `PerformanceObserver`, with the `{type, buffered, durationThreshold}` form of `observe()`.
     #[wasm_bindgen(js_name = PerformanceObserver)]
     pub type PerfObserver;
 
     #[wasm_bindgen(constructor, js_class = "PerformanceObserver", catch)]
     pub fn new(callback: &Function) -> Result<PerfObserver, JsValue>;
 
-    /// `observe({type, buffered: true, ...})`; throws for types the browser does not know.
+    /// Throws for types the browser does not know.
     #[wasm_bindgen(method, catch)]
     pub fn observe(this: &PerfObserver, options: &Object) -> Result<(), JsValue>;
 
     #[wasm_bindgen(method)]
     pub fn disconnect(this: &PerfObserver);
+
+    /// Entries queued for the callback but not delivered yet.
+    #[wasm_bindgen(method, js_name = takeRecords)]
+    pub fn take_records(this: &PerfObserver) -> Array;
 
     /// `PerformanceObserver.supportedEntryTypes`; absent in old browsers.
     #[wasm_bindgen(static_method_of = PerfObserver, js_class = "PerformanceObserver", getter = supportedEntryTypes)]
@@ -31,74 +42,13 @@ extern "C" {
     #[wasm_bindgen(method, js_name = getEntries)]
     pub fn get_entries(this: &PerfEntryList) -> Array;
 
-    /// Any `PerformanceEntry` (paint, largest-contentful-paint, visibility-state, ...).
-    #[wasm_bindgen(extends = Object)]
-    pub type PerfEntry;
-
-    #[wasm_bindgen(method, getter, structural)]
-    pub fn name(this: &PerfEntry) -> String;
-
-    #[wasm_bindgen(method, getter, structural, js_name = startTime)]
-    pub fn start_time(this: &PerfEntry) -> f64;
-
-    /// `PerformanceNavigationTiming`, the `navigation` entry.
-    #[wasm_bindgen(extends = PerfEntry)]
-    pub type NavigationEntry;
-
-    #[wasm_bindgen(method, getter, structural, js_name = type)]
-    pub fn nav_type(this: &NavigationEntry) -> String;
-    /// Absent before Chrome 108 and in other engines: treat as 0, as web-vitals does.
-    #[wasm_bindgen(method, getter, structural, js_name = activationStart)]
-    pub fn activation_start(this: &NavigationEntry) -> Option<f64>;
-    #[wasm_bindgen(method, getter, structural, js_name = redirectStart)]
-    pub fn redirect_start(this: &NavigationEntry) -> f64;
-    #[wasm_bindgen(method, getter, structural, js_name = redirectEnd)]
-    pub fn redirect_end(this: &NavigationEntry) -> f64;
-    #[wasm_bindgen(method, getter, structural, js_name = domainLookupStart)]
-    pub fn domain_lookup_start(this: &NavigationEntry) -> f64;
-    #[wasm_bindgen(method, getter, structural, js_name = domainLookupEnd)]
-    pub fn domain_lookup_end(this: &NavigationEntry) -> f64;
-    #[wasm_bindgen(method, getter, structural, js_name = connectStart)]
-    pub fn connect_start(this: &NavigationEntry) -> f64;
-    #[wasm_bindgen(method, getter, structural, js_name = connectEnd)]
-    pub fn connect_end(this: &NavigationEntry) -> f64;
-    #[wasm_bindgen(method, getter, structural, js_name = secureConnectionStart)]
-    pub fn secure_connection_start(this: &NavigationEntry) -> f64;
-    #[wasm_bindgen(method, getter, structural, js_name = responseStart)]
-    pub fn response_start(this: &NavigationEntry) -> f64;
-    #[wasm_bindgen(method, getter, structural, js_name = responseEnd)]
-    pub fn response_end(this: &NavigationEntry) -> f64;
-    #[wasm_bindgen(method, getter, structural, js_name = domInteractive)]
-    pub fn dom_interactive(this: &NavigationEntry) -> f64;
-    #[wasm_bindgen(method, getter, structural, js_name = domContentLoadedEventEnd)]
-    pub fn dom_content_loaded_event_end(this: &NavigationEntry) -> f64;
-    #[wasm_bindgen(method, getter, structural, js_name = domComplete)]
-    pub fn dom_complete(this: &NavigationEntry) -> f64;
-    #[wasm_bindgen(method, getter, structural, js_name = loadEventEnd)]
-    pub fn load_event_end(this: &NavigationEntry) -> f64;
-    #[wasm_bindgen(method, getter, structural, js_name = transferSize)]
-    pub fn transfer_size(this: &NavigationEntry) -> Option<f64>;
-    #[wasm_bindgen(method, getter, structural, js_name = encodedBodySize)]
-    pub fn encoded_body_size(this: &NavigationEntry) -> Option<f64>;
-    #[wasm_bindgen(method, getter, structural, js_name = decodedBodySize)]
-    pub fn decoded_body_size(this: &NavigationEntry) -> Option<f64>;
-    #[wasm_bindgen(method, getter, structural, js_name = nextHopProtocol)]
-    pub fn next_hop_protocol(this: &NavigationEntry) -> Option<String>;
-
-    /// The members of `Document` web-sys lacks; cast a `web_sys::Document` to it.
-    #[wasm_bindgen(extends = Object)]
-    pub type DocumentExt;
-
-    /// `document.prerendering` (Chrome 108+); absent elsewhere.
-    #[wasm_bindgen(method, getter, structural)]
-    pub fn prerendering(this: &DocumentExt) -> Option<bool>;
-    /// `document.wasDiscarded` (Chrome); absent elsewhere.
-    #[wasm_bindgen(method, getter, structural, js_name = wasDiscarded)]
-    pub fn was_discarded(this: &DocumentExt) -> Option<bool>;
-
     /// `performance.getEntriesByType()`.
     #[wasm_bindgen(js_namespace = performance, js_name = getEntriesByType)]
     pub fn entries_by_type(entry_type: &str) -> Array;
+
+    /// `performance.now()`.
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    pub fn now() -> f64;
 
     #[wasm_bindgen(js_name = queueMicrotask)]
     pub fn queue_microtask(callback: &Function);
@@ -106,12 +56,18 @@ extern "C" {
     #[wasm_bindgen(js_name = setTimeout)]
     pub fn set_timeout(callback: &Function, ms: i32) -> JsValue;
 
+    #[wasm_bindgen(js_name = requestAnimationFrame)]
+    pub fn request_animation_frame(callback: &Function) -> JsValue;
+
     /// `requestIdleCallback(cb, {timeout})`; call only where it exists (not in Safari).
     #[wasm_bindgen(js_name = requestIdleCallback)]
     pub fn request_idle_callback(callback: &Function, options: &Object) -> JsValue;
 
     #[wasm_bindgen(js_name = cancelIdleCallback)]
     pub fn cancel_idle_callback(handle: &JsValue);
+
+    #[wasm_bindgen(js_name = clearTimeout)]
+    pub fn clear_timeout(handle: &JsValue);
 
     /// `fetch(url, init)`, the fallback when `sendBeacon` refuses a payload.
     #[wasm_bindgen(js_name = fetch)]
@@ -128,8 +84,102 @@ pub fn performance() -> Option<web_sys::Performance> {
     web_sys::window()?.performance()
 }
 
-/// Whether the browser supports `requestIdleCallback`.
-pub fn has_idle_callback() -> bool {
-    js_sys::Reflect::has(&js_sys::global(), &JsValue::from_str("requestIdleCallback"))
-        .unwrap_or(false)
+/// Whether the global object has `name` (`requestIdleCallback`, `PerformanceEventTiming`, ...).
+#[inline(never)]
+pub fn has_global(name: &str) -> bool {
+    Reflect::has(&js_sys::global(), &JsValue::from_str(name)).unwrap_or(false)
+}
+
+/// A browser object read by property name: performance entries, nodes, events. Missing
+/// properties read as `undefined`, numbers as 0 (what `PerformanceEntry` fields are when the
+/// browser did not measure them).
+#[derive(Clone, Debug)]
+pub struct Entry(pub JsValue);
+
+/// Property names as JS strings, made once each: decoding a name from the module's memory on
+/// every read was the SDK's largest main-thread cost (BENCHMARKS.md). Keyed by the address of
+/// the `&'static str` literal; the SDK reads about sixty names.
+struct Keys(RefCell<Vec<(usize, JsValue)>>);
+
+// SAFETY: the SDK runs on the browser's main thread only; WebAssembly there has no other
+// threads that could reach this state.
+unsafe impl Sync for Keys {}
+
+static KEYS: Keys = Keys(RefCell::new(Vec::new()));
+
+/// `name` as a JS string, cached.
+#[inline(never)]
+fn key(name: &'static str) -> JsValue {
+    let address = name.as_ptr() as usize;
+    let mut keys = KEYS.0.borrow_mut();
+    if let Some((_, key)) = keys.iter().find(|(a, _)| *a == address) {
+        return key.clone();
+    }
+    let key = JsValue::from_str(name);
+    keys.push((address, key.clone()));
+    key
+}
+
+impl Entry {
+    #[inline(never)]
+    pub fn get(&self, name: &'static str) -> JsValue {
+        Reflect::get(&self.0, &key(name)).unwrap_or(JsValue::UNDEFINED)
+    }
+
+    /// A numeric property, or `None` when the browser does not have it.
+    #[inline(never)]
+    pub fn opt_num(&self, key: &'static str) -> Option<f64> {
+        self.get(key).as_f64()
+    }
+
+    /// A numeric property; 0 when absent.
+    #[inline(never)]
+    pub fn num(&self, key: &'static str) -> f64 {
+        self.opt_num(key).unwrap_or(0.0)
+    }
+
+    /// A string property; `None` when absent or empty.
+    #[inline(never)]
+    pub fn string(&self, key: &'static str) -> Option<String> {
+        self.get(key).as_string().filter(|s| !s.is_empty())
+    }
+
+    /// An object property, or `None` when null or absent.
+    #[inline(never)]
+    pub fn child(&self, key: &'static str) -> Option<Entry> {
+        let value = self.get(key);
+        (!value.is_undefined() && !value.is_null()).then_some(Entry(value))
+    }
+
+    /// The elements of an array property (`sources`, `scripts`, `attribution`).
+    #[inline(never)]
+    pub fn list(&self, key: &'static str) -> Vec<Entry> {
+        let value = self.get(key);
+        if Array::is_array(&value) {
+            Array::from(&value).iter().map(Entry).collect()
+        } else {
+            Vec::new()
+        }
+    }
+
+    #[inline(never)]
+    pub fn name(&self) -> String {
+        self.string("name").unwrap_or_default()
+    }
+
+    #[inline(never)]
+    pub fn start_time(&self) -> f64 {
+        self.num("startTime")
+    }
+
+    #[inline(never)]
+    pub fn duration(&self) -> f64 {
+        self.num("duration")
+    }
+}
+
+/// Sets `key` on a plain object.
+#[inline(never)]
+pub fn set(target: &Object, name: &'static str, value: JsValue) {
+    let _ = Reflect::set(target, &key(name), &value);
 }

@@ -1,10 +1,12 @@
 //! perfwatch browser SDK: Rust compiled to WebAssembly.
 //!
 //! ```text
-//!  PerformanceObserver ──▶ vitals::{fcp, lcp, ttfb}, navigation ──▶ monitor::Core (queue)
-//!      (observe.rs)              web-vitals semantics                  │        │
-//!                                                         onMetric(m) ◀┘        ▼
-//!                     visibilitychange→hidden / pagehide / report() ──▶ wire (JSON) ──▶ transport
+//!  PerformanceObserver ─▶ observe.rs ─▶ vitals::{fcp, lcp, cls, inp, ttfb}  ─▶ monitor::Core
+//!  (paint, LCP, shifts,                  web-vitals semantics + attribution      (page views,
+//!   events, long tasks,                  long_tasks, resources, navigation        queue, caps)
+//!   LoAF, resources)    lifecycle.rs: visibility, bfcache, idle, activation   │          │
+//!                                                               onMetric(m) ◀─┘          ▼
+//!                     visibilitychange→hidden / pagehide / report() ─▶ wire (JSON) ─▶ transport
 //!                                                                  (sendBeacon, fetch keepalive)
 //! ```
 //!
@@ -12,19 +14,35 @@
 //! TypeScript layer. Every metric reaches `onMetric` in web-vitals' shape and the collector as a
 //! protocol v1 `web_vital` event.
 
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
 mod bindings;
 mod lifecycle;
+mod long_tasks;
 mod monitor;
 mod navigation;
 mod observe;
 mod options;
+mod resources;
+mod selector;
+mod sort;
 mod transport;
 mod vitals;
 pub mod wire;
 
-use std::rc::Rc;
+/// The pure bookkeeping behind the metrics, public for the browser test suite
+/// (`tests/logic.rs`, run in headless Chromium).
+pub mod logic {
+    pub use crate::sort::stable_sort_by;
+    pub use crate::vitals::{interactions, layout_shifts, rate};
+}
+
+use crate::prelude::*;
 
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use monitor::Core;
 use options::Options;
@@ -45,31 +63,81 @@ impl Monitor {
     /// The session's id, as the collector stores it.
     #[wasm_bindgen(getter, js_name = sessionId)]
     pub fn session_id(&self) -> String {
-        self.core.session_id().to_string()
+        self.core.session_id()
+    }
+
+    /// Starts a new page view for a route change the browser does not report as a soft
+    /// navigation (the npm layer calls this on history changes where soft navigations are not
+    /// followed): the SDK's own events go to it; web vitals stay with the page load.
+    #[wasm_bindgen(js_name = pageView)]
+    pub fn page_view(&self, route: Option<String>) {
+        self.core.start_page_view(
+            "soft-navigation",
+            bindings::now(),
+            Some(monitor::page_url()),
+        );
+        self.core.set_route(route);
+    }
+
+    /// Names the current page view's route, e.g. `/chat/:id`.
+    #[wasm_bindgen(js_name = setRoute)]
+    pub fn set_route(&self, route: Option<String>) {
+        self.core.set_route(route);
+    }
+
+    /// Whether the browser reports soft navigations, which the SDK then follows itself.
+    #[wasm_bindgen(getter, js_name = followsSoftNavigations)]
+    pub fn follows_soft_navigations(&self) -> bool {
+        vitals::soft_navigations_enabled()
     }
 
     /// The current page view's id.
     #[wasm_bindgen(getter, js_name = pageViewId)]
     pub fn page_view_id(&self) -> String {
-        self.core.page_view_id().to_string()
+        String::from(&*self.core.page_view_id())
     }
 }
 
-/// Starts monitoring the page: observes paints and the navigation, and sends what it measured
-/// when the page is hidden or unloaded. Options: `{ endpoint, app, key?, release?, userId?,
-/// route?, sampleRate?, onMetric? }`.
+/// Starts monitoring the page: observes paints, layout shifts, interactions, long tasks,
+/// resources and the navigation, and sends what it measured when the page is hidden or
+/// unloaded. Options: `{ endpoint, app, key?, release?, userId?, route?, sampleRate?,
+/// onMetric?, maxResources?, resourceSampleRate?, maxLongTasks? }`. `early`: the `event` and
+/// `first-input` entries the npm layer buffered while this module loaded, or `undefined`.
 #[wasm_bindgen]
-pub fn init(options: JsValue) -> Result<Monitor, JsError> {
+pub fn init(options: JsValue, early: JsValue) -> Result<Monitor, JsError> {
     let core = Rc::new(Core::new(Options::from_js(&options)?));
     core.enqueue(wire::page_view(
         &core.next_event_id(),
         lifecycle::navigation_type(),
         0.0,
     ));
-    vitals::fcp::observe_fcp(core.clone());
+    // A page restored from the back/forward cache is a new page view; this runs before the
+    // metrics start theirs, so that they belong to it.
+    let restored = core.clone();
+    lifecycle::on_bfcache_restore(move |at| {
+        restored.start_page_view("back-forward-cache", at, None);
+    });
+    // So is a soft navigation the browser reports; this observer runs before the metrics'.
+    if vitals::soft_navigations_enabled() {
+        let navigated = core.clone();
+        observe::observe(
+            observe::Observe::buffered(&["soft-navigation"]),
+            move |entries| {
+                for entry in entries {
+                    let url = resources::without_query(entry.name());
+                    navigated.start_page_view("soft-navigation", entry.start_time(), Some(url));
+                }
+            },
+        );
+    }
+    let cls = core.clone();
+    vitals::fcp::observe_fcp(core.clone(), move || vitals::cls::observe_cls(cls));
     vitals::lcp::observe_lcp(core.clone());
+    vitals::inp::observe_inp(core.clone(), early.dyn_into::<js_sys::Array>().ok());
     vitals::ttfb::observe_ttfb(core.clone());
     navigation::observe_navigation(core.clone());
+    long_tasks::observe_long_tasks(core.clone());
+    resources::observe_resources(core.clone());
     flush_when_hidden(&core);
     Ok(Monitor { core })
 }
@@ -79,21 +147,39 @@ pub fn init(options: JsValue) -> Result<Monitor, JsError> {
 /// document, in the target phase, so it runs after the metrics' own capture listeners on
 /// `window` have finalised LCP for the same event.
 fn flush_when_hidden(core: &Rc<Core>) {
-    let on_hidden = {
-        let core = core.clone();
-        Closure::<dyn FnMut()>::new(move || {
-            if lifecycle::is_hidden() {
-                core.flush();
-            }
-        })
-    };
+    let hidden = core.clone();
+    let on_hidden = lifecycle::function(move |_| {
+        if lifecycle::is_hidden() {
+            hidden.flush();
+        }
+    });
     if let Some(document) = web_sys::window().and_then(|w| w.document()) {
-        let _ = document.add_event_listener_with_callback(
-            "visibilitychange",
-            on_hidden.as_ref().unchecked_ref(),
-        );
+        let _ = document.add_event_listener_with_callback("visibilitychange", &on_hidden);
     }
-    on_hidden.forget();
     let core = core.clone();
-    lifecycle::listen("pagehide", true, move |_| core.flush());
+    lifecycle::listen("pagehide", move |_| core.flush());
 }
+
+/// What every module uses from `alloc`, so that the crate builds with and without `std`.
+mod prelude {
+    pub use alloc::boxed::Box;
+    pub use alloc::rc::Rc;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec;
+    pub use alloc::vec::Vec;
+}
+
+/// Without `std` (the shipped module) a panic stops the module: it has no messages to print,
+/// and formatting them would cost kilobytes.
+#[cfg(all(not(feature = "std"), target_arch = "wasm32"))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}
+
+/// A small allocator: std's dlmalloc costs about 3 KB gzip. The page runs one thread.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    // SAFETY: WebAssembly in the browser's main thread has no other threads.
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };

@@ -1,209 +1,332 @@
 //! Page lifecycle mechanics shared by the metrics, after web-vitals' `lib/`:
 //! `getNavigationEntry`, `getActivationStart`, `whenActivated`, `getVisibilityWatcher`,
-//! `whenIdleOrHidden`, plus small helpers for event listeners from Rust closures.
+//! `onBFCacheRestore`, `whenIdleOrHidden`, `doubleRAF`, and callbacks from Rust closures.
+//!
+//! Every callback the SDK hands to the browser is a `Closure<dyn FnMut(JsValue)>`: one closure
+//! type keeps the module small (each distinct type costs its own shims).
 
-use std::cell::Cell;
-use std::rc::Rc;
+use crate::prelude::*;
 
-use js_sys::{Function, Object, Reflect};
+use alloc::rc::Rc;
+use core::cell::{Cell, RefCell};
+
+use js_sys::{Function, Object};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::bindings::{self, DocumentExt, NavigationEntry, PerfEntry};
+use crate::bindings::{self, set, Entry};
 
-/// The `navigation` entry, only when its `responseStart` is plausible: some browsers report 0
-/// (privacy) or values past `performance.now()` (bugs) — web-vitals issues 137, 162, 275.
-pub fn navigation_entry() -> Option<NavigationEntry> {
-    let entry = bindings::entries_by_type("navigation").get(0);
-    if entry.is_undefined() {
-        return None;
-    }
-    let entry: NavigationEntry = entry.unchecked_into();
-    let now = bindings::performance()?.now();
-    let response_start = entry.response_start();
-    (response_start > 0.0 && response_start < now).then_some(entry)
+/// A JS function that runs `handler` with its argument every time it is called, for as long
+/// as the browser holds it.
+pub fn function(handler: impl FnMut(JsValue) + 'static) -> Function {
+    boxed_function(Box::new(handler))
 }
 
-/// When a prerendered page was activated, in ms after `time_origin`; 0 for ordinary loads.
-/// Metrics are measured from here, so that a prerender's head start does not count.
-pub fn activation_start() -> f64 {
-    navigation_entry()
-        .and_then(|e| e.activation_start())
-        .unwrap_or(0.0)
+/// Not generic: one set of wasm-bindgen shims for every callback.
+fn boxed_function(handler: Box<dyn FnMut(JsValue)>) -> Function {
+    Closure::wrap(handler).into_js_value().unchecked_into()
 }
 
-fn document() -> Option<web_sys::Document> {
-    web_sys::window()?.document()
+/// A JS function that runs `callback` the first time it is called and does nothing after.
+pub fn function_once(callback: impl FnOnce() + 'static) -> Function {
+    boxed_function_once(Box::new(callback))
 }
 
-/// `document.prerendering`.
-pub fn is_prerendering() -> bool {
-    document()
-        .and_then(|d| d.unchecked_ref::<DocumentExt>().prerendering())
-        .unwrap_or(false)
-}
-
-/// `document.visibilityState === 'hidden'`.
-pub fn is_hidden() -> bool {
-    document().is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Hidden)
-}
-
-/// web-vitals' navigation type of the current page load (`initMetric`).
-pub fn navigation_type() -> &'static str {
-    let Some(entry) = navigation_entry() else {
-        return "navigate";
-    };
-    if is_prerendering() || activation_start() > 0.0 {
-        "prerender"
-    } else if document()
-        .and_then(|d| d.unchecked_ref::<DocumentExt>().was_discarded())
-        .unwrap_or(false)
-    {
-        "restore"
-    } else {
-        match entry.nav_type().as_str() {
-            "reload" => "reload",
-            "back_forward" => "back-forward",
-            "prerender" => "prerender",
-            _ => "navigate",
+fn boxed_function_once(callback: Box<dyn FnOnce()>) -> Function {
+    let mut callback = Some(callback);
+    boxed_function(Box::new(move |_| {
+        if let Some(callback) = callback.take() {
+            callback();
         }
-    }
+    }))
 }
 
-/// Adds a listener on `window` that lives as long as the page and returns its function, so
-/// that it can be removed again with the same `capture`.
-pub fn listen(
-    event: &str,
-    capture: bool,
-    handler: impl FnMut(web_sys::Event) + 'static,
-) -> Function {
-    let f: Function = Closure::<dyn FnMut(web_sys::Event)>::new(handler)
-        .into_js_value()
-        .unchecked_into();
-    if let Some(w) = web_sys::window() {
-        let _ = w.add_event_listener_with_callback_and_bool(event, &f, capture);
+fn window() -> Option<web_sys::Window> {
+    web_sys::window()
+}
+
+fn document() -> Option<Entry> {
+    Some(Entry(window()?.document()?.into()))
+}
+
+/// Adds a listener on `window`, capturing, for the life of the page; returns its function so
+/// that it can be removed with [`unlisten`].
+pub fn listen(event: &str, handler: impl FnMut(JsValue) + 'static) -> Function {
+    let f = function(handler);
+    if let Some(w) = window() {
+        let _ = w.add_event_listener_with_callback_and_bool(event, &f, true);
     }
     f
 }
 
 /// Removes a listener added with [`listen`].
-pub fn unlisten(event: &str, capture: bool, f: &Function) {
-    if let Some(w) = web_sys::window() {
-        let _ = w.remove_event_listener_with_callback_and_bool(event, f, capture);
+pub fn unlisten(event: &str, f: &Function) {
+    if let Some(w) = window() {
+        let _ = w.remove_event_listener_with_callback_and_bool(event, f, true);
     }
 }
 
-/// Runs `handler` the first time `event` reaches `target`, then forgets it.
-pub fn once(
-    target: &web_sys::EventTarget,
-    event: &str,
-    capture: bool,
-    handler: impl FnOnce(web_sys::Event) + 'static,
-) -> Function {
-    let f: Function = Closure::once_into_js(handler).unchecked_into();
-    let options = web_sys::AddEventListenerOptions::new();
-    options.set_once(true);
-    options.set_capture(capture);
-    let _ =
-        target.add_event_listener_with_callback_and_add_event_listener_options(event, &f, &options);
+/// Runs `callback` the first time `event` reaches `window` (capturing).
+pub fn once(event: &str, callback: impl FnOnce() + 'static) -> Function {
+    once_boxed(event, Box::new(callback))
+}
+
+// The generic functions here box their callback and call a function that is not generic: one
+// copy of each in the module instead of one per caller.
+#[inline(never)]
+fn once_boxed(event: &str, callback: Task) -> Function {
+    let f = boxed_function_once(callback);
+    let options = Object::new();
+    set(&options, "once", true.into());
+    set(&options, "capture", true.into());
+    if let Some(w) = window() {
+        let _ = w.add_event_listener_with_callback_and_add_event_listener_options(
+            event,
+            &f,
+            options.unchecked_ref(),
+        );
+    }
     f
+}
+
+/// The `navigation` entry, only when its `responseStart` is plausible: some browsers report 0
+/// (privacy) or values past `performance.now()` (bugs) — web-vitals issues 137, 162, 275.
+pub fn navigation_entry() -> Option<Entry> {
+    let entry = bindings::entries_by_type("navigation").get(0);
+    if entry.is_undefined() {
+        return None;
+    }
+    let entry = Entry(entry);
+    let response_start = entry.num("responseStart");
+    (response_start > 0.0 && response_start < bindings::now()).then_some(entry)
+}
+
+/// When a prerendered page was activated, in ms after `time_origin`; 0 for ordinary loads.
+/// Metrics are measured from here, so that a prerender's head start does not count.
+pub fn activation_start() -> f64 {
+    navigation_entry().map_or(0.0, |e| e.num("activationStart"))
+}
+
+/// `document.prerendering` (Chrome 108+; false elsewhere).
+pub fn is_prerendering() -> bool {
+    document().is_some_and(|d| d.get("prerendering").is_truthy())
+}
+
+/// `document.visibilityState === 'hidden'`.
+pub fn is_hidden() -> bool {
+    document()
+        .and_then(|d| d.string("visibilityState"))
+        .as_deref()
+        == Some("hidden")
+}
+
+/// `document.readyState`.
+pub fn ready_state() -> String {
+    document()
+        .and_then(|d| d.string("readyState"))
+        .unwrap_or_default()
+}
+
+/// web-vitals' navigation type of the current page load (`initMetric`) when no other is given.
+pub fn navigation_type() -> &'static str {
+    if bfcache_restore_time() >= 0.0 {
+        return "back-forward-cache";
+    }
+    let Some(entry) = navigation_entry() else {
+        return "navigate";
+    };
+    if is_prerendering() || entry.num("activationStart") > 0.0 {
+        "prerender"
+    } else if document().is_some_and(|d| d.get("wasDiscarded").is_truthy()) {
+        "restore"
+    } else {
+        match entry.string("type").as_deref() {
+            Some("reload") => "reload",
+            Some("back_forward") => "back-forward",
+            Some("prerender") => "prerender",
+            _ => "navigate",
+        }
+    }
 }
 
 /// Runs `callback` now, or when a prerendered page is activated.
 pub fn when_activated(callback: impl FnOnce() + 'static) {
-    match web_sys::window() {
-        Some(w) if is_prerendering() => {
-            once(&w, "prerenderingchange", true, move |_| callback());
-        }
-        _ => callback(),
+    when_activated_boxed(Box::new(callback));
+}
+
+#[inline(never)]
+fn when_activated_boxed(callback: Task) {
+    if is_prerendering() {
+        once("prerenderingchange", callback);
+    } else {
+        callback();
     }
 }
 
 /// Runs `callback` in a task of its own after the load event (web-vitals' `whenReady` for TTFB),
 /// waiting for activation first on prerendered pages.
 pub fn when_loaded(callback: impl FnOnce() + 'static) {
-    let Some(w) = web_sys::window() else { return };
+    when_loaded_boxed(Box::new(callback));
+}
+
+#[inline(never)]
+fn when_loaded_boxed(callback: Task) {
     if is_prerendering() {
-        when_activated(move || when_loaded(callback));
-    } else if document().is_some_and(|d| d.ready_state() != "complete") {
-        once(&w, "load", true, move |_| when_loaded(callback));
+        when_activated_boxed(Box::new(move || when_loaded_boxed(callback)));
+    } else if ready_state() != "complete" {
+        once_boxed("load", Box::new(move || when_loaded_boxed(callback)));
     } else {
         // A task, so that the callback runs after `loadEventEnd` is set.
-        bindings::set_timeout(&Closure::once_into_js(callback).unchecked_into(), 0);
+        bindings::set_timeout(&boxed_function_once(callback), 0);
     }
 }
 
 /// Runs `callback` when the main thread is idle (at most a second later), or at once when the
-/// page is or becomes hidden — keeps finalisation work off the input path (web-vitals issue 383).
+/// page is or becomes hidden — keeps work off the input path (web-vitals issue 383).
 pub fn when_idle_or_hidden(callback: impl FnOnce() + 'static) {
+    when_idle_or_hidden_boxed(Box::new(callback));
+}
+
+#[inline(never)]
+fn when_idle_or_hidden_boxed(callback: Task) {
     if is_hidden() {
         callback();
         return;
     }
-    let Some(w) = web_sys::window() else { return };
-    let pending = Rc::new(Cell::new(Some(Box::new(callback) as Box<dyn FnOnce()>)));
+    let pending: Rc<Cell<Option<Task>>> = Rc::new(Cell::new(Some(callback)));
     let idle_handle = Rc::new(Cell::new(JsValue::UNDEFINED));
+    let has_idle = bindings::has_global("requestIdleCallback");
     let on_hidden = {
         let pending = pending.clone();
         let idle_handle = idle_handle.clone();
-        once(&w, "visibilitychange", true, move |_| {
-            let handle = idle_handle.replace(JsValue::UNDEFINED);
-            if bindings::has_idle_callback() {
-                bindings::cancel_idle_callback(&handle);
-            }
-            if let Some(cb) = pending.take() {
-                cb();
-            }
-        })
+        once_boxed(
+            "visibilitychange",
+            Box::new(move || {
+                let handle = idle_handle.replace(JsValue::UNDEFINED);
+                if has_idle {
+                    bindings::cancel_idle_callback(&handle);
+                } else {
+                    bindings::clear_timeout(&handle);
+                }
+                if let Some(cb) = pending.take() {
+                    cb();
+                }
+            }),
+        )
     };
-    let on_idle: Function = Closure::once_into_js(move || {
-        unlisten("visibilitychange", true, &on_hidden);
+    let on_idle = function_once(move || {
+        unlisten("visibilitychange", &on_hidden);
         if let Some(cb) = pending.take() {
             cb();
         }
-    })
-    .unchecked_into();
-    let handle = if bindings::has_idle_callback() {
+    });
+    idle_handle.set(if has_idle {
         let options = Object::new();
-        let _ = Reflect::set(&options, &"timeout".into(), &1000.into());
+        set(&options, "timeout", 1000.into());
         bindings::request_idle_callback(&on_idle, &options)
     } else {
         bindings::set_timeout(&on_idle, 0)
-    };
-    idle_handle.set(handle);
+    });
 }
 
-thread_local! {
+/// Runs `callback` after the next frame has been presented (two animation frames).
+pub fn double_raf(callback: impl FnOnce() + 'static) {
+    double_raf_boxed(Box::new(callback));
+}
+
+#[inline(never)]
+fn double_raf_boxed(callback: Task) {
+    bindings::request_animation_frame(&function_once(move || {
+        bindings::request_animation_frame(&boxed_function_once(callback));
+    }));
+}
+
+/// Runs `callback` in a task of its own.
+pub fn in_task(callback: impl FnOnce() + 'static) {
+    bindings::set_timeout(&boxed_function_once(Box::new(callback)), 0);
+}
+
+/// Work to run once, later.
+type Task = Box<dyn FnOnce()>;
+
+/// Callbacks that run each time something happens, with what happened.
+type Callbacks<A> = RefCell<Vec<Box<dyn FnMut(A)>>>;
+
+/// The page-wide state of the lifecycle: when it was first hidden, who to tell when it is
+/// hidden, and when it was restored from the back/forward cache.
+struct Page {
     /// When the page was first hidden, in ms after `time_origin`; -1 until the watcher starts,
-    /// infinity while it has never been hidden.
-    static FIRST_HIDDEN_TIME: Cell<f64> = const { Cell::new(-1.0) };
+    /// infinity while it has not been hidden.
+    first_hidden_time: Cell<f64>,
+    on_hidden: Callbacks<()>,
+    /// `timeStamp` of the last bfcache restore's `pageshow`; -1 before any.
+    restore_time: Cell<f64>,
+    on_restore: Callbacks<f64>,
+    /// Told the time from the restore to the next presented frame.
+    on_restored_paint: Callbacks<f64>,
+}
+
+// SAFETY: the SDK runs on the browser's main thread only; WebAssembly there has no other
+// threads that could reach this state (a `thread_local!` would cost a copy of its accessor per
+// use in the shipped module).
+unsafe impl Sync for Page {}
+
+static PAGE: Page = Page {
+    first_hidden_time: Cell::new(-1.0),
+    on_hidden: RefCell::new(Vec::new()),
+    restore_time: Cell::new(-1.0),
+    on_restore: RefCell::new(Vec::new()),
+    on_restored_paint: RefCell::new(Vec::new()),
+};
+
+/// Adds `callback` to `list`; whether it is the first (the caller then starts listening).
+fn add_first<A>(list: &Callbacks<A>, callback: Box<dyn FnMut(A)>) -> bool {
+    let mut list = list.borrow_mut();
+    list.push(callback);
+    list.len() == 1
+}
+
+/// Calls every callback in `list`; callbacks may register more while they run.
+fn call_all<A: Copy>(list: &Callbacks<A>, arg: A) {
+    let mut running = core::mem::take(&mut *list.borrow_mut());
+    for callback in running.iter_mut() {
+        callback(arg);
+    }
+    let mut list = list.borrow_mut();
+    running.append(&mut list);
+    *list = running;
 }
 
 /// web-vitals' `getVisibilityWatcher().firstHiddenTime`: metrics ignore paints after it.
 pub fn first_hidden_time() -> f64 {
-    FIRST_HIDDEN_TIME.with(|t| {
-        if t.get() < 0.0 {
-            t.set(initial_hidden_time());
-            watch_visibility();
-        }
-        t.get()
-    })
+    let page = &PAGE;
+    if page.first_hidden_time.get() < 0.0 {
+        page.first_hidden_time.set(initial_hidden_time());
+        watch_visibility();
+    }
+    page.first_hidden_time.get()
 }
 
-fn initial_hidden_time() -> f64 {
-    // Prefer a `visibility-state` entry (Chrome 115+), which knows about hides before the SDK
-    // loaded; otherwise assume a page that is hidden now was hidden from the start — except
-    // while prerendering, when the state is always 'hidden' (see `prerenderingchange` below).
-    if !is_prerendering() {
-        let activation = activation_start();
-        let entries = bindings::entries_by_type("visibility-state");
-        for entry in entries.iter() {
-            let entry: PerfEntry = entry.unchecked_into();
-            if entry.name() == "hidden" && entry.start_time() >= activation {
-                return entry.start_time();
-            }
-        }
-    }
+/// A soft navigation's page view starts visible: later paints count again (web-vitals'
+/// `getVisibilityWatcher(true)`).
+pub fn reset_first_hidden_time() {
+    first_hidden_time();
+    PAGE.first_hidden_time.set(f64::INFINITY);
+}
+
+/// web-vitals' `getVisibilityWatcher().onHidden`: `callback` runs every time the page is
+/// hidden, before the SDK's own flush.
+pub fn on_hidden(mut callback: impl FnMut() + 'static) {
+    on_hidden_boxed(Box::new(move |()| callback()));
+}
+
+#[inline(never)]
+fn on_hidden_boxed(callback: Box<dyn FnMut(())>) {
+    first_hidden_time();
+    PAGE.on_hidden.borrow_mut().push(callback);
+}
+
+fn hidden_now_time() -> f64 {
     if is_hidden() && !is_prerendering() {
         0.0
     } else {
@@ -211,23 +334,104 @@ fn initial_hidden_time() -> f64 {
     }
 }
 
+fn initial_hidden_time() -> f64 {
+    // A `visibility-state` entry (Chrome 115+) knows about hides before the SDK loaded.
+    if !is_prerendering() {
+        let activation = activation_start();
+        for entry in bindings::entries_by_type("visibility-state").iter() {
+            let entry = Entry(entry);
+            if entry.name() == "hidden" && entry.start_time() >= activation {
+                return entry.start_time();
+            }
+        }
+    }
+    hidden_now_time()
+}
+
 fn watch_visibility() {
-    let update = |event: web_sys::Event| {
+    let update = |event: JsValue| {
         if !is_hidden() {
             return;
         }
-        FIRST_HIDDEN_TIME.with(|t| {
-            if !t.get().is_finite() {
-                // A visibilitychange means the page was visible until now; a page still hidden
-                // at `prerenderingchange` was activated in the background: hidden throughout.
-                t.set(if event.type_() == "visibilitychange" {
-                    event.time_stamp()
-                } else {
-                    0.0
-                });
+        let event = Entry(event);
+        let is_visibility_change = event.string("type").as_deref() == Some("visibilitychange");
+        if is_visibility_change {
+            call_all(&PAGE.on_hidden, ());
+        }
+        if !PAGE.first_hidden_time.get().is_finite() {
+            // A page still hidden at `prerenderingchange` was activated in the background.
+            PAGE.first_hidden_time.set(if is_visibility_change {
+                event.num("timeStamp")
+            } else {
+                0.0
+            });
+        }
+    };
+    listen("visibilitychange", update);
+    listen("prerenderingchange", update);
+    on_bfcache_restore(|_| {
+        in_task(|| PAGE.first_hidden_time.set(hidden_now_time()));
+    });
+}
+
+/// When the page was last restored from the back/forward cache (`pageshow` `timeStamp`), or
+/// -1 if it never was.
+pub fn bfcache_restore_time() -> f64 {
+    PAGE.restore_time.get()
+}
+
+/// After a bfcache restore, `callback` gets the time from the `pageshow` to the next presented
+/// frame (two animation frames later): FCP and LCP of the restored page. The clock is read once
+/// for all callbacks, first thing in the frame, as close as possible to where web-vitals reads
+/// it in its own callbacks.
+pub fn on_bfcache_restore_painted(callback: impl FnMut(f64) + 'static) {
+    on_bfcache_restore_painted_boxed(Box::new(callback));
+}
+
+#[inline(never)]
+fn on_bfcache_restore_painted_boxed(callback: Box<dyn FnMut(f64)>) {
+    if add_first(&PAGE.on_restored_paint, callback) {
+        on_bfcache_restore(|restored_at| {
+            double_raf(move || call_all(&PAGE.on_restored_paint, bindings::now() - restored_at));
+        });
+    }
+}
+
+/// web-vitals' `onBFCacheRestore`: `callback` gets the restoring `pageshow`'s `timeStamp`.
+/// Callbacks run in the order they were added, from one listener.
+pub fn on_bfcache_restore(callback: impl FnMut(f64) + 'static) {
+    on_bfcache_restore_boxed(Box::new(callback));
+}
+
+#[inline(never)]
+fn on_bfcache_restore_boxed(callback: Box<dyn FnMut(f64)>) {
+    if add_first(&PAGE.on_restore, callback) {
+        listen("pageshow", |event| {
+            let event = Entry(event);
+            if event.get("persisted").is_truthy() {
+                let time = event.num("timeStamp");
+                PAGE.restore_time.set(time);
+                call_all(&PAGE.on_restore, time);
             }
         });
-    };
-    listen("visibilitychange", true, update);
-    listen("prerenderingchange", true, update);
+    }
+}
+
+/// web-vitals' `getLoadState`: how far the document had loaded at `time`.
+pub fn load_state(time: f64) -> &'static str {
+    if ready_state() == "loading" {
+        return "loading";
+    }
+    if let Some(entry) = navigation_entry() {
+        let dom_content_loaded = entry.num("domContentLoadedEventStart");
+        let dom_complete = entry.num("domComplete");
+        if time < entry.num("domInteractive") {
+            return "loading";
+        } else if dom_content_loaded == 0.0 || time < dom_content_loaded {
+            return "dom-interactive";
+        } else if dom_complete == 0.0 || time < dom_complete {
+            return "dom-content-loaded";
+        }
+    }
+    "complete"
 }

@@ -1,8 +1,10 @@
 //! The page load's timing breakdown, from the `navigation` entry after the load event.
 
-use std::rc::Rc;
+use crate::prelude::*;
 
-use crate::bindings::NavigationEntry;
+use alloc::rc::Rc;
+
+use crate::bindings::Entry;
 use crate::lifecycle;
 use crate::monitor::Core;
 use crate::wire::{self, NavigationTiming};
@@ -18,7 +20,7 @@ pub fn observe_navigation(core: Rc<Core>) {
 
 /// Phase durations from the entry's marks; a phase whose marks are missing (0, e.g. TLS on
 /// plain HTTP or a reused connection) counts 0.
-fn timing(e: &NavigationEntry) -> NavigationTiming {
+fn timing(e: &Entry) -> NavigationTiming {
     let span = |start: f64, end: f64| {
         if start > 0.0 && end > start {
             end - start
@@ -26,22 +28,22 @@ fn timing(e: &NavigationEntry) -> NavigationTiming {
             0.0
         }
     };
-    let tls_start = e.secure_connection_start();
+    let tls_start = e.num("secureConnectionStart");
     NavigationTiming {
         navigation_type: lifecycle::navigation_type().to_string(),
-        protocol: e.next_hop_protocol(),
-        redirect: span(e.redirect_start(), e.redirect_end()),
-        dns: span(e.domain_lookup_start(), e.domain_lookup_end()),
-        connect: span(e.connect_start(), e.connect_end()),
-        tls: span(tls_start, e.connect_end()),
-        ttfb: e.response_start(),
-        download: span(e.response_start(), e.response_end()),
-        dom_interactive: e.dom_interactive(),
-        dom_content_loaded: e.dom_content_loaded_event_end(),
-        dom_complete: e.dom_complete(),
-        load: e.load_event_end(),
-        transfer_size: e.transfer_size(),
-        encoded_body_size: e.encoded_body_size(),
-        decoded_body_size: e.decoded_body_size(),
+        protocol: e.string("nextHopProtocol"),
+        redirect: span(e.num("redirectStart"), e.num("redirectEnd")),
+        dns: span(e.num("domainLookupStart"), e.num("domainLookupEnd")),
+        connect: span(e.num("connectStart"), e.num("connectEnd")),
+        tls: span(tls_start, e.num("connectEnd")),
+        ttfb: e.num("responseStart"),
+        download: span(e.num("responseStart"), e.num("responseEnd")),
+        dom_interactive: e.num("domInteractive"),
+        dom_content_loaded: e.num("domContentLoadedEventEnd"),
+        dom_complete: e.num("domComplete"),
+        load: e.num("loadEventEnd"),
+        transfer_size: e.opt_num("transferSize"),
+        encoded_body_size: e.opt_num("encodedBodySize"),
+        decoded_body_size: e.opt_num("decodedBodySize"),
     }
 }

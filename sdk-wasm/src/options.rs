@@ -1,5 +1,7 @@
 //! `init(options)`: reading the options object the page passes in.
 
+use crate::prelude::*;
+
 use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -19,6 +21,20 @@ pub struct Options {
     pub sample_rate: f64,
     /// Called with every web vital, in web-vitals' shape.
     pub on_metric: Option<Function>,
+    /// Resource timing events per page view (default 150); the rest are counted, not sent.
+    pub max_resources: u32,
+    /// Share of resources reported, 0..=1 (default 1).
+    pub resource_sample_rate: f64,
+    /// Long tasks, and long animation frames, per page view (default 100 each).
+    pub max_long_tasks: u32,
+}
+
+/// "perfwatch: option `key` ..." without Rust's formatting machinery (kilobytes of wasm).
+fn error(key: &str, rest: &str) -> JsError {
+    let mut message = String::from("perfwatch: option `");
+    message.push_str(key);
+    message.push_str(rest);
+    JsError::new(&message)
 }
 
 fn get(options: &JsValue, key: &str) -> JsValue {
@@ -33,15 +49,33 @@ fn opt_string(options: &JsValue, key: &str) -> Result<Option<String>, JsError> {
     value
         .as_string()
         .map(Some)
-        .ok_or_else(|| JsError::new(&format!("perfwatch: option `{key}` must be a string")))
+        .ok_or_else(|| error(key, "` must be a string"))
+}
+
+/// A number option in `range`, or `default` when absent.
+fn number(options: &JsValue, key: &str, range: (f64, f64), default: f64) -> Result<f64, JsError> {
+    let value = get(options, key);
+    if value.is_undefined() {
+        return Ok(default);
+    }
+    match value.as_f64() {
+        Some(n) if n >= range.0 && n <= range.1 => Ok(n),
+        _ => {
+            let mut message = String::from("perfwatch: option `");
+            message.push_str(key);
+            message.push_str("` must be a number from ");
+            crate::wire::number(&mut message, range.0);
+            message.push_str(" to ");
+            crate::wire::number(&mut message, range.1);
+            Err(JsError::new(&message))
+        }
+    }
 }
 
 fn required_string(options: &JsValue, key: &str) -> Result<String, JsError> {
     match opt_string(options, key)? {
         Some(value) if !value.is_empty() => Ok(value),
-        _ => Err(JsError::new(&format!(
-            "perfwatch: option `{key}` is required (a non-empty string)"
-        ))),
+        _ => Err(error(key, "` is required (a non-empty string)")),
     }
 }
 
@@ -52,19 +86,7 @@ impl Options {
                 "perfwatch: init() takes an options object: { endpoint, app, key? }",
             ));
         }
-        let sample_rate = get(options, "sampleRate");
-        let sample_rate = if sample_rate.is_undefined() {
-            1.0
-        } else {
-            match sample_rate.as_f64() {
-                Some(rate) if (0.0..=1.0).contains(&rate) => rate,
-                _ => {
-                    return Err(JsError::new(
-                        "perfwatch: option `sampleRate` must be a number from 0 to 1",
-                    ))
-                }
-            }
-        };
+        let sample_rate = number(options, "sampleRate", (0.0, 1.0), 1.0)?;
         let on_metric = get(options, "onMetric");
         let on_metric = if on_metric.is_undefined() || on_metric.is_null() {
             None
@@ -72,7 +94,7 @@ impl Options {
             Some(
                 on_metric
                     .dyn_into::<Function>()
-                    .map_err(|_| JsError::new("perfwatch: option `onMetric` must be a function"))?,
+                    .map_err(|_| error("onMetric", "` must be a function"))?,
             )
         };
         Ok(Options {
@@ -86,6 +108,9 @@ impl Options {
             route: opt_string(options, "route")?,
             sample_rate,
             on_metric,
+            max_resources: number(options, "maxResources", (0.0, 10_000.0), 150.0)? as u32,
+            resource_sample_rate: number(options, "resourceSampleRate", (0.0, 1.0), 1.0)?,
+            max_long_tasks: number(options, "maxLongTasks", (0.0, 10_000.0), 100.0)? as u32,
         })
     }
 }

@@ -3,6 +3,8 @@
 //! here is pure Rust over plain data, so a round-trip test can prove the protocol crate parses
 //! what it writes (tests/roundtrip.rs).
 
+use crate::prelude::*;
+
 /// Formats a number as JSON. In the browser this is JavaScript's `String(n)` (shortest
 /// round-trip form); natively (unit tests) Rust's `Display`, which is also shortest round-trip.
 /// Non-finite numbers become `null`, which the collector rejects with a reason.
@@ -15,7 +17,7 @@ pub fn number(out: &mut String, value: f64) {
     out.push_str(&crate::bindings::number_to_string(value));
     #[cfg(not(target_arch = "wasm32"))]
     {
-        use std::fmt::Write;
+        use core::fmt::Write;
         let _ = write!(out, "{value}");
     }
 }
@@ -148,7 +150,7 @@ pub fn batch_overhead(header: &Header) -> usize {
     batch(header, 1e13, &[]).len()
 }
 
-/// A `page_view` event.
+/// A `page_view` event: a page load, a bfcache restore or a soft navigation starts one.
 pub fn page_view(event_id: &str, navigation_type: &str, start_time: f64) -> String {
     let mut out = String::new();
     let mut o = Object::new(&mut out);
@@ -160,6 +162,17 @@ pub fn page_view(event_id: &str, navigation_type: &str, start_time: f64) -> Stri
     out
 }
 
+/// One attribution value, as web-vitals' attribution objects hold them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Num(f64),
+    Str(String),
+}
+
+/// A metric's attribution: web-vitals' field names (camelCase; the wire writes them in
+/// snake_case) and values, in order.
+pub type Attribution = Vec<(&'static str, Value)>;
+
 /// A `web_vital` report, in web-vitals' shape plus `seq`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VitalReport<'a> {
@@ -170,6 +183,10 @@ pub struct VitalReport<'a> {
     pub seq: u32,
     pub rating: &'a str,
     pub navigation_type: &'a str,
+    pub attribution: &'a [(&'static str, Value)],
+    /// The page view the metric belongs to, when it is not the batch's (a metric of the previous
+    /// page view reported after a soft navigation).
+    pub page_view_id: Option<&'a str>,
 }
 
 /// A `web_vital` event; its `event_id` is the metric id and `seq`, unique within the session.
@@ -180,16 +197,133 @@ pub fn web_vital(r: &VitalReport<'_>) -> String {
     event_id.push_str(r.id);
     event_id.push('-');
     number(&mut event_id, seq);
+    let mut attribution = String::new();
+    let mut a = Object::new(&mut attribution);
+    for (key, value) in r.attribution {
+        let key = snake_case(key);
+        match value {
+            Value::Num(n) => a.num(&key, *n),
+            Value::Str(s) => a.str(&key, s),
+        };
+    }
+    a.finish();
     let mut o = Object::new(&mut out);
     o.str("type", "web_vital")
         .str("event_id", &event_id)
+        .opt_str("page_view_id", r.page_view_id)
         .str("name", r.name)
         .num("value", r.value)
         .num("delta", r.delta)
         .str("id", r.id)
         .num("seq", seq)
         .str("rating", r.rating)
-        .str("navigation_type", r.navigation_type);
+        .str("navigation_type", r.navigation_type)
+        .raw("attribution", &attribution);
+    o.finish();
+    out
+}
+
+/// `timeToFirstByte` → `time_to_first_byte`.
+pub fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A `long_task` event (`longtask` entry; its container from the first attribution).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LongTask {
+    pub start_time: f64,
+    pub duration: f64,
+    pub name: Option<String>,
+    pub container: Option<String>,
+}
+
+pub fn long_task(event_id: &str, t: &LongTask) -> String {
+    let mut out = String::new();
+    let mut o = Object::new(&mut out);
+    o.str("type", "long_task")
+        .str("event_id", event_id)
+        .num("start_time", t.start_time)
+        .num("duration", t.duration)
+        .opt_str("name", t.name.as_deref())
+        .opt_str("container", t.container.as_deref());
+    o.finish();
+    out
+}
+
+/// A `long_animation_frame` event, with the frame's longest script where the browser says.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AnimationFrame {
+    pub start_time: f64,
+    pub duration: f64,
+    pub blocking_duration: f64,
+    pub render_start: Option<f64>,
+    pub style_and_layout_start: Option<f64>,
+    pub script_url: Option<String>,
+    pub script_function: Option<String>,
+    pub script_invoker: Option<String>,
+    pub script_duration: Option<f64>,
+}
+
+pub fn long_animation_frame(event_id: &str, f: &AnimationFrame) -> String {
+    let mut out = String::new();
+    let mut o = Object::new(&mut out);
+    o.str("type", "long_animation_frame")
+        .str("event_id", event_id)
+        .num("start_time", f.start_time)
+        .num("duration", f.duration)
+        .num("blocking_duration", f.blocking_duration)
+        .opt_num("render_start", f.render_start)
+        .opt_num("style_and_layout_start", f.style_and_layout_start)
+        .opt_str("script_url", f.script_url.as_deref())
+        .opt_str("script_function", f.script_function.as_deref())
+        .opt_str("script_invoker", f.script_invoker.as_deref())
+        .opt_num("script_duration", f.script_duration);
+    o.finish();
+    out
+}
+
+/// A `resource` event (`PerformanceResourceTiming`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Resource {
+    pub name: String,
+    pub initiator_type: String,
+    pub start_time: f64,
+    pub duration: f64,
+    pub transfer_size: Option<f64>,
+    pub encoded_body_size: Option<f64>,
+    pub decoded_body_size: Option<f64>,
+    pub render_blocking_status: Option<String>,
+    pub response_status: Option<f64>,
+    pub protocol: Option<String>,
+}
+
+pub fn resource(event_id: &str, r: &Resource) -> String {
+    let mut out = String::new();
+    let mut o = Object::new(&mut out);
+    o.str("type", "resource")
+        .str("event_id", event_id)
+        .str("name", &r.name)
+        .str("initiator_type", &r.initiator_type)
+        .num("start_time", r.start_time)
+        .num("duration", r.duration)
+        .opt_num("transfer_size", r.transfer_size)
+        .opt_num("encoded_body_size", r.encoded_body_size)
+        .opt_num("decoded_body_size", r.decoded_body_size)
+        .opt_str(
+            "render_blocking_status",
+            r.render_blocking_status.as_deref(),
+        )
+        .opt_num("response_status", r.response_status)
+        .opt_str("protocol", r.protocol.as_deref());
     o.finish();
     out
 }
@@ -259,7 +393,7 @@ pub fn split(
             continue;
         }
         if !current.is_empty() && (current.len() == max_events || size + cost > max_bytes) {
-            batches.push(std::mem::take(&mut current));
+            batches.push(core::mem::take(&mut current));
             size = overhead;
         }
         size += cost;
@@ -280,6 +414,12 @@ mod tests {
         let mut out = String::new();
         string(&mut out, "a\"b\\c\nd\u{1}é界");
         assert_eq!(out, r#""a\"b\\c\nd\u0001é界""#);
+    }
+
+    #[test]
+    fn attribution_names_are_written_in_snake_case() {
+        assert_eq!(snake_case("timeToFirstByte"), "time_to_first_byte");
+        assert_eq!(snake_case("url"), "url");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! where numbers are formatted by JavaScript exactly as in the browser.
 
 use perfwatch_protocol::{parse_browser_batch, EventBody, NavigationType, Rating, VitalName};
-use perfwatch_sdk::wire::{self, Header, NavigationTiming, VitalReport};
+use perfwatch_sdk::wire::{self, Header, NavigationTiming, Value, VitalReport};
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -32,6 +32,8 @@ fn vital<'a>(name: &'a str, value: f64, rating: &'a str) -> VitalReport<'a> {
         seq: 3,
         rating,
         navigation_type: "back-forward-cache",
+        attribution: &[],
+        page_view_id: None,
     }
 }
 
@@ -59,7 +61,18 @@ fn every_event_the_sdk_writes_parses_back_with_its_values() {
         0.123_456_789,
         "needs-improvement",
     )));
-    events.push(wire::web_vital(&vital("INP", 96.0, "good")));
+    let attribution = [
+        (
+            "interactionTarget",
+            Value::Str("#chat>button.send\"x\"".to_string()),
+        ),
+        ("inputDelay", Value::Num(12.300_000_000_1)),
+    ];
+    events.push(wire::web_vital(&VitalReport {
+        attribution: &attribution,
+        page_view_id: Some("previous-page-view"),
+        ..vital("INP", 96.0, "good")
+    }));
     events.push(wire::web_vital(&vital("FCP", 3000.5, "poor")));
     events.push(wire::web_vital(&vital("TTFB", 12.300_000_000_1, "good")));
     let timing = NavigationTiming {
@@ -114,6 +127,22 @@ fn every_event_the_sdk_writes_parses_back_with_its_values() {
     assert_eq!(vitals[n].1.value, 0.123_456_789);
     assert_eq!(vitals[n].1.rating, Rating::NeedsImprovement);
     assert_eq!(vitals[n + 2].1.rating, Rating::Poor);
+    let inp = &vitals[n + 1].1;
+    let attribution = inp.attribution.as_ref().expect("INP attribution");
+    assert_eq!(
+        attribution["interaction_target"],
+        serde_json::json!("#chat>button.send\"x\"")
+    );
+    assert_eq!(
+        attribution["input_delay"],
+        serde_json::json!(12.300_000_000_1)
+    );
+    let inp_event = parsed
+        .accepted
+        .iter()
+        .find(|(_, e)| matches!(&e.body, EventBody::WebVital(w) if w.name == VitalName::INP))
+        .map(|(_, e)| e.page_view_id.clone());
+    assert_eq!(inp_event, Some(Some("previous-page-view".to_string())));
     assert_eq!(vitals[n + 3].1.value, 12.300_000_000_1);
 
     match &parsed.accepted.last().expect("navigation").1.body {
@@ -156,5 +185,73 @@ fn batches_split_by_the_sdk_fit_the_collectors_limits() {
         assert!(body.len() <= limits.browser_batch_bytes);
         let parsed = parse_browser_batch(body.as_bytes()).expect("parses");
         assert_eq!(parsed.accepted.len(), events.len());
+    }
+}
+
+#[test]
+fn long_tasks_frames_and_resources_parse_back_with_their_values() {
+    use perfwatch_sdk::wire::{AnimationFrame, LongTask, Resource};
+    let events = vec![
+        wire::long_task(
+            "lt-1",
+            &LongTask {
+                start_time: 812.25,
+                duration: 120.0,
+                name: Some("self".to_string()),
+                container: None,
+            },
+        ),
+        wire::long_animation_frame(
+            "lf-1",
+            &AnimationFrame {
+                start_time: 900.0,
+                duration: 96.5,
+                blocking_duration: 46.5,
+                render_start: Some(980.0),
+                style_and_layout_start: Some(985.5),
+                script_url: Some("https://app.example/assets/app.js".to_string()),
+                script_function: Some("onSend".to_string()),
+                script_invoker: Some("BUTTON#send.onclick".to_string()),
+                script_duration: Some(70.0),
+            },
+        ),
+        wire::resource(
+            "r-1",
+            &Resource {
+                name: "https://cdn.example/hero.avif".to_string(),
+                initiator_type: "img".to_string(),
+                start_time: 120.5,
+                duration: 1500.25,
+                transfer_size: Some(48_213.0),
+                encoded_body_size: Some(47_900.0),
+                decoded_body_size: Some(47_900.0),
+                render_blocking_status: Some("non-blocking".to_string()),
+                response_status: Some(200.0),
+                protocol: Some("h2".to_string()),
+            },
+        ),
+    ];
+    let body = wire::batch(&header(), SENT_AT, &events);
+    let parsed = parse_browser_batch(body.as_bytes()).expect("the batch parses");
+    assert!(parsed.rejected.is_empty(), "{:?}\n{body}", parsed.rejected);
+    let bodies: Vec<_> = parsed.accepted.iter().map(|(_, e)| &e.body).collect();
+    match bodies.as_slice() {
+        [EventBody::LongTask(t), EventBody::LongAnimationFrame(f), EventBody::Resource(r)] => {
+            assert_eq!(
+                (t.start_time, t.duration, t.name.as_deref()),
+                (812.25, 120.0, Some("self"))
+            );
+            assert_eq!((f.duration, f.blocking_duration), (96.5, 46.5));
+            assert_eq!(f.script_invoker.as_deref(), Some("BUTTON#send.onclick"));
+            assert_eq!(f.script_duration, Some(70.0));
+            assert_eq!(r.name, "https://cdn.example/hero.avif");
+            assert_eq!((r.initiator_type.as_str(), r.duration), ("img", 1500.25));
+            assert_eq!(
+                (r.transfer_size, r.response_status),
+                (Some(48_213), Some(200))
+            );
+            assert_eq!(r.render_blocking_status.as_deref(), Some("non-blocking"));
+        }
+        other => panic!("unexpected events: {other:?}"),
     }
 }

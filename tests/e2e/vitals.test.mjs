@@ -83,6 +83,10 @@ test('FCP, LCP and TTFB match web-vitals on the same load and reach the collecto
     );
   }
 
+  // What the page loaded, without query strings (the SDK drops them).
+  const loaded = await page.evaluate(() =>
+    performance.getEntriesByType('resource').map((r) => r.name.split(/[?#]/)[0]),
+  );
   // Leaving the page hides it: the SDK sends its batch with sendBeacon.
   await page.goto('about:blank');
   const vitals = await eventually(async () => {
@@ -93,6 +97,15 @@ test('FCP, LCP and TTFB match web-vitals on the same load and reach the collecto
   }, 15_000, 'the collector to report the vitals');
 
   t.diagnostic(`collector ${JSON.stringify(vitals)}`);
+  // The page's resources came with the vitals; the SDK's own beacons are not among them.
+  const { body: report } = await collector.api('/api/v1/monitoring/frontend/vitals?hours=1');
+  const resources = report.data.resources.slowest;
+  t.diagnostic(`resources ${JSON.stringify(resources.map((r) => [r.name, r.initiator_type, r.count]))}`);
+  assert.ok(resources.length > 0, 'resources reach the collector');
+  for (const r of resources) {
+    assert.ok(!r.name.startsWith(collector.url), `the SDK does not report its own requests: ${r.name}`);
+    assert.ok(loaded.includes(r.name), `${r.name} is one of the page's resources`);
+  }
   for (const name of VITALS) {
     // One page view: the p75 is that page view's value, stored as a 64-bit float.
     assert.equal(vitals[name].p75, ours[name], `${name} p75 at the collector`);

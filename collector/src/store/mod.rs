@@ -45,14 +45,32 @@ pub use self::postgres::{PostgresOptions, PostgresStore};
 pub use discard::DiscardStore;
 pub use sqlite::SqliteStore;
 
-/// A browser timing, as the statistics read it.
+/// A browser timing, as the statistics read it ([`crate::normalize::TimingRecord`] says what
+/// each column holds by kind).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimingRow {
     pub kind: TimingKind,
     pub name: String,
     pub failed: bool,
     pub duration_ms: f64,
+    /// The page view of a long task (`session_id` and `page_view_id`, space-separated), to
+    /// count the page views long tasks hit; `None` for other kinds, which need none.
+    pub page_view: Option<String>,
+    /// A resource's initiator type, a long animation frame's script invoker, a long task's
+    /// container.
+    pub detail: Option<String>,
+    /// A long animation frame's blocking duration.
+    pub blocking_ms: Option<f64>,
+    /// A long animation frame's longest script's duration.
+    pub script_ms: Option<f64>,
+    /// A resource's transfer size, bytes.
+    pub transfer_size: Option<u64>,
 }
+
+/// The columns of [`TimingRow`], in order, as both stores select them from `browser_timings`.
+pub const TIMING_ROW_COLUMNS: &str = "kind, name, failed, duration_ms,
+    CASE WHEN kind = 'long_task' THEN session_id || ' ' || page_view_id END,
+    detail, blocking_ms, script_ms, transfer_size";
 
 /// What [`Store::active_users`] counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

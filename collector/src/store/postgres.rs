@@ -47,7 +47,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
-use std::sync::mpsc;
+use std::sync::{mpsc, LazyLock};
 use std::time::Duration;
 
 use perfwatch_protocol::{EventBody, Navigation, NavigationType, VitalName, WebVital};
@@ -62,6 +62,7 @@ use postgres::types::Type;
 
 use super::{
     export, ActiveCounts, Store, StoreError, StoreOutcome, TimingRow, VitalRows, VitalSample,
+    TIMING_ROW_COLUMNS,
 };
 use crate::backend_stats::{AiAggregate, AiCallRow, ApiAggregate, ApiCallRow, Cost, Tokens};
 use crate::call_rollup::{AiDimension, AiSeries, ApiDimension, ApiSeries};
@@ -407,20 +408,35 @@ CREATE UNIQUE INDEX IF NOT EXISTS browser_timings_by_event
 CREATE INDEX IF NOT EXISTS browser_timings_by_time ON browser_timings (at_ms);
 ";
 
+/// Migration 10: room in `browser_timings` for long tasks, long animation frames and resources
+/// (SQLite's migration 11).
+const SCHEMA_V10: &str = "
+ALTER TABLE browser_timings ADD COLUMN IF NOT EXISTS detail TEXT;
+ALTER TABLE browser_timings ADD COLUMN IF NOT EXISTS blocking_ms DOUBLE PRECISION;
+ALTER TABLE browser_timings ADD COLUMN IF NOT EXISTS script_ms DOUBLE PRECISION;
+ALTER TABLE browser_timings ADD COLUMN IF NOT EXISTS transfer_size BIGINT;
+";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one (and SQLite's alike).
-pub const MIGRATIONS: [&str; 9] = [
+pub const MIGRATIONS: [&str; 10] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
-    SCHEMA_V9,
+    SCHEMA_V9, SCHEMA_V10,
 ];
+
+/// The browser timings dated in `[$1, $2)`, as [`TimingRow`]s.
+static SELECT_TIMINGS: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {TIMING_ROW_COLUMNS} FROM browser_timings WHERE at_ms >= $1 AND at_ms < $2")
+});
 
 /// Browser timings, many rows to a statement, once per `(app, session_id, event_id)`.
 const INSERT_TIMINGS: &str = "
-INSERT INTO browser_timings (kind, app, session_id, event_id, page_view_id, name, status, failed,
-                             duration_ms, user_id, at_ms, received_at_ms)
+INSERT INTO browser_timings (kind, app, session_id, event_id, page_view_id, name, detail, status,
+                             failed, duration_ms, blocking_ms, script_ms, transfer_size, user_id,
+                             at_ms, received_at_ms)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::int[], $8::bool[], $9::float8[], $10::text[], $11::bigint[],
-                     $12::bigint[])
+                     $7::text[], $8::int[], $9::bool[], $10::float8[], $11::float8[],
+                     $12::float8[], $13::bigint[], $14::text[], $15::bigint[], $16::bigint[])
 ON CONFLICT (app, session_id, event_id) WHERE event_id IS NOT NULL DO NOTHING";
 
 const SELECT_ROLLUP_API_CALLS: &str = "
@@ -945,19 +961,22 @@ impl Store for PostgresStore {
         each: &mut dyn FnMut(TimingRow),
     ) -> Result<(), StoreError> {
         let mut conn = self.connection()?;
-        let stmt = conn.prepare_cached(
-            "SELECT kind, name, failed, duration_ms FROM browser_timings
-             WHERE at_ms >= $1 AND at_ms < $2",
-        )?;
+        let stmt = conn.prepare_cached(&SELECT_TIMINGS)?;
         let mut rows = conn.client.query_raw(&stmt, [&since_ms, &until_ms])?;
         while let Some(row) = rows.next()? {
             // A kind this collector does not know (written by a newer one) is skipped.
             if let Some(kind) = TimingKind::from_name(row.try_get(0)?) {
+                let transfer_size: Option<i64> = row.try_get(8)?;
                 each(TimingRow {
                     kind,
                     name: row.try_get(1)?,
                     failed: row.try_get(2)?,
                     duration_ms: row.try_get(3)?,
+                    page_view: row.try_get(4)?,
+                    detail: row.try_get(5)?,
+                    blocking_ms: row.try_get(6)?,
+                    script_ms: row.try_get(7)?,
+                    transfer_size: transfer_size.and_then(|size| u64::try_from(size).ok()),
                 });
             }
         }
@@ -1685,9 +1704,17 @@ fn write_timings(
             &column(timings, |t| t.event_id.as_deref().map(clean)),
             &column(timings, |t| clean(&t.page_view_id)),
             &column(timings, |t| clean(&t.name)),
+            &column(timings, |t| t.detail.as_deref().map(clean)),
             &column(timings, |t| t.status.map(i32::from)),
             &column(timings, |t| t.failed),
             &column(timings, |t| t.duration_ms),
+            &column(timings, |t| t.blocking_ms),
+            &column(timings, |t| t.script_ms),
+            // Validated: at most 2^53 - 1.
+            &column(timings, |t| {
+                t.transfer_size
+                    .map(|size| i64::try_from(size).unwrap_or(i64::MAX))
+            }),
             &column(timings, |t| t.user_id.as_deref().map(clean)),
             &column(timings, |t| t.at_ms),
             &column(timings, |t| t.received_at_ms),
@@ -1840,8 +1867,12 @@ fn plan_group<'a>(batches: &[&'a BrowserRecords]) -> (Vec<StoreOutcome>, GroupRo
                         }
                     },
                 ),
-                // Stored from their own batches (`normalize::browser_calls`).
-                EventBody::ApiCall(_) | EventBody::Interaction(_) => {}
+                // Stored as timings (`normalize::browser_timings`).
+                EventBody::ApiCall(_)
+                | EventBody::Interaction(_)
+                | EventBody::LongTask(_)
+                | EventBody::LongAnimationFrame(_)
+                | EventBody::Resource(_) => {}
             }
         }
         outcomes.push(StoreOutcome {
@@ -1895,6 +1926,17 @@ fn visit_texts(batch: &BrowserRecords, mut f: impl FnMut(&str)) {
                 call.method.iter().for_each(|t| f(t));
             }
             EventBody::Interaction(interaction) => f(&interaction.name),
+            EventBody::LongTask(task) => task.name.iter().chain(&task.container).for_each(|t| f(t)),
+            EventBody::LongAnimationFrame(frame) => frame
+                .script_url
+                .iter()
+                .chain(&frame.script_function)
+                .chain(&frame.script_invoker)
+                .for_each(|t| f(t)),
+            EventBody::Resource(resource) => {
+                f(&resource.name);
+                f(&resource.initiator_type);
+            }
             EventBody::PageView(_) => {}
         }
     }
@@ -1925,6 +1967,21 @@ fn visit_texts_mut(batch: &mut BrowserRecords, mut f: impl FnMut(&mut String)) {
                 call.method.iter_mut().for_each(&mut f);
             }
             EventBody::Interaction(interaction) => f(&mut interaction.name),
+            EventBody::LongTask(task) => task
+                .name
+                .iter_mut()
+                .chain(&mut task.container)
+                .for_each(&mut f),
+            EventBody::LongAnimationFrame(frame) => frame
+                .script_url
+                .iter_mut()
+                .chain(&mut frame.script_function)
+                .chain(&mut frame.script_invoker)
+                .for_each(&mut f),
+            EventBody::Resource(resource) => {
+                f(&mut resource.name);
+                f(&mut resource.initiator_type);
+            }
             EventBody::PageView(_) => {}
         }
     }

@@ -25,6 +25,7 @@ use rusqlite::types::ValueRef;
 
 use super::{
     export, ActiveCounts, Store, StoreError, StoreOutcome, TimingRow, VitalRows, VitalSample,
+    TIMING_ROW_COLUMNS,
 };
 use std::time::Duration;
 
@@ -431,18 +432,34 @@ CREATE UNIQUE INDEX browser_timings_by_event ON browser_timings (app, session_id
 CREATE INDEX browser_timings_by_time ON browser_timings (at_ms);
 ";
 
+/// Migration 11: room in `browser_timings` for long tasks, long animation frames and resources
+/// (what each column holds by kind: [`crate::normalize::TimingRecord`]). Older rows leave
+/// them empty.
+const SCHEMA_V11: &str = "
+ALTER TABLE browser_timings ADD COLUMN detail TEXT;
+ALTER TABLE browser_timings ADD COLUMN blocking_ms REAL;
+ALTER TABLE browser_timings ADD COLUMN script_ms REAL;
+ALTER TABLE browser_timings ADD COLUMN transfer_size INTEGER;
+";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one.
-pub const MIGRATIONS: [&str; 10] = [
+pub const MIGRATIONS: [&str; 11] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
-    SCHEMA_V9, SCHEMA_V10,
+    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11,
 ];
+
+/// The browser timings dated in `[?1, ?2)`, as [`TimingRow`]s.
+static SELECT_TIMINGS: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {TIMING_ROW_COLUMNS} FROM browser_timings WHERE at_ms >= ?1 AND at_ms < ?2")
+});
 
 /// A browser timing once per `(app, session_id, event_id)`.
 const INSERT_TIMING: &str = "
-INSERT INTO browser_timings (kind, app, session_id, event_id, page_view_id, name, status, failed,
-                             duration_ms, user_id, at_ms, received_at_ms)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+INSERT INTO browser_timings (kind, app, session_id, event_id, page_view_id, name, detail, status,
+                             failed, duration_ms, blocking_ms, script_ms, transfer_size, user_id,
+                             at_ms, received_at_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
 ON CONFLICT (app, session_id, event_id) WHERE event_id IS NOT NULL DO NOTHING";
 
 /// One dimension of the API call series of a range of buckets.
@@ -841,20 +858,23 @@ impl Store for SqliteStore {
         each: &mut dyn FnMut(TimingRow),
     ) -> Result<(), StoreError> {
         let conn = self.reader()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT kind, name, failed, duration_ms FROM browser_timings
-             WHERE at_ms >= ?1 AND at_ms < ?2",
-        )?;
+        let mut stmt = conn.prepare_cached(&SELECT_TIMINGS)?;
         let mut rows = stmt.query([since_ms, until_ms])?;
         while let Some(row) = rows.next()? {
             let kind: String = row.get(0)?;
             // A kind this collector does not know (written by a newer one) is skipped.
             if let Some(kind) = TimingKind::from_name(&kind) {
+                let transfer_size: Option<i64> = row.get(8)?;
                 each(TimingRow {
                     kind,
                     name: row.get(1)?,
                     failed: row.get(2)?,
                     duration_ms: row.get(3)?,
+                    page_view: row.get(4)?,
+                    detail: row.get(5)?,
+                    blocking_ms: row.get(6)?,
+                    script_ms: row.get(7)?,
+                    transfer_size: transfer_size.and_then(|size| u64::try_from(size).ok()),
                 });
             }
         }
@@ -1438,8 +1458,12 @@ impl<'t> GroupStatements<'t> {
                 EventBody::Navigation(navigation) => {
                     upsert_navigation(&mut self.navigation, batch, record, navigation)?
                 }
-                // Stored from their own batches (`normalize::browser_calls`).
-                EventBody::ApiCall(_) | EventBody::Interaction(_) => {}
+                // Stored as timings (`normalize::browser_timings`).
+                EventBody::ApiCall(_)
+                | EventBody::Interaction(_)
+                | EventBody::LongTask(_)
+                | EventBody::LongAnimationFrame(_)
+                | EventBody::Resource(_) => {}
             }
             outcome.stored += 1;
         }
@@ -1788,9 +1812,15 @@ fn write_timings(
             t.event_id,
             t.page_view_id,
             t.name,
+            t.detail,
             t.status,
             t.failed,
             t.duration_ms,
+            t.blocking_ms,
+            t.script_ms,
+            // Validated: at most 2^53 - 1.
+            t.transfer_size
+                .map(|size| i64::try_from(size).unwrap_or(i64::MAX)),
             t.user_id,
             t.at_ms,
             t.received_at_ms,
