@@ -122,13 +122,15 @@ let started: Promise<Monitor> | undefined;
 
 /**
  * Where the browser does not report soft navigations, a route change through the history API
- * (a new path) starts a page view for the SDK's own events; web vitals stay with the page load.
+ * (`pushState` or Back/Forward to another path or query; not a change of the fragment alone)
+ * starts a page view for the SDK's own events; web vitals stay with the page load.
  */
 function followHistory(monitor: Monitor): void {
-  let path = location.pathname;
+  const route = (): string => location.pathname + location.search;
+  let current = route();
   const changed = (): void => {
-    if (location.pathname === path) return;
-    path = location.pathname;
+    if (route() === current) return;
+    current = route();
     monitor.pageView();
   };
   const pushState = history.pushState;

@@ -33,6 +33,10 @@
 //   is a function without any flag (the test checks both), so web-vitals with
 //   `{reportSoftNavs: true}` reports TTFB, FCP, LCP, CLS and INP again with navigationType
 //   'soft-navigation' after a trusted click whose handler pushes a URL and replaces <main>.
+// - route change without soft navigations: an init script hides 'soft-navigation' from
+//   `PerformanceObserver.supportedEntryTypes` for both libraries (as in Firefox or Safari);
+//   web-vitals reports the load's metrics only, and perfwatch starts a page view from the
+//   history API (checked at the collector).
 // - prerender: the referring page (in `rawTabs`) inserts speculation rules, waits until perfwatch
 //   has started in the prerendered page, then navigates to it, which activates it.
 // - INP target of a removed element: `entry.target` is null once the node left the DOM, and
@@ -319,6 +323,7 @@ test('CLS: the larger of two session windows; a shift right after a click does n
 });
 
 test('long tasks: three blocks of the main thread', SCENARIO, async (t) => {
+  const since = Date.now();
   const { page, run } = await open(t, 'longtasks');
   await pageEvent(page, 'blocks-done');
   await lcpEntry(page);
@@ -340,6 +345,18 @@ test('long tasks: three blocks of the main thread', SCENARIO, async (t) => {
     );
   }
   assertSameVitals(t, record);
+
+  // perfwatch sent each long task the page saw, and the frames they made, to the collector (the
+  // window holds this page's events only: events are dated by when they happened).
+  const window = `from=${since}&to=${Date.now() + 1000}`;
+  const entries = await eventually(async () => {
+    const { body } = await collector.api(`/api/v1/monitoring/frontend/vitals?${window}`);
+    return body.data.long_tasks.count >= longtasks.length && body.data;
+  }, WAIT, 'the long tasks at the collector');
+  t.diagnostic(`collector ${JSON.stringify({ long_tasks: entries.long_tasks, frames: entries.long_animation_frames.count })}`);
+  assert.equal(entries.long_tasks.count, longtasks.length, 'one long_task event per longtask entry');
+  assert.equal(entries.long_tasks.duration_ms.max, Math.max(...longtasks.map((l) => l.duration)));
+  assert.ok(entries.long_animation_frames.count >= blocks.length, 'a long animation frame per block at least');
 });
 
 test('INP: the slowest of several slow interactions, its element removed by its handler', SCENARIO, async (t) => {
@@ -403,7 +420,16 @@ test('bfcache: after Back restores the page, every metric starts again as back-f
   assertSameVitals(t, record);
 });
 
+/** The page views perfwatch started since `since` (epoch ms), once `count` have arrived. */
+async function pageViews(since, count) {
+  return eventually(async () => {
+    const { body } = await collector.api(`/api/v1/monitoring/sessions?from=${since}&to=${Date.now() + 1000}`);
+    return body.data.page_views.total >= count && body.data.page_views.total;
+  }, WAIT, `${count} page views at the collector`);
+}
+
 test('soft navigation: a click that pushes a URL and replaces the main content', SCENARIO, async (t) => {
+  const since = Date.now();
   const { page, run } = await open(t, 'softnav');
   const support = await page.evaluate(() => ({
     entryType: PerformanceObserver.supportedEntryTypes.includes('soft-navigation'),
@@ -435,6 +461,37 @@ test('soft navigation: a click that pushes a URL and replaces the main content',
     );
   }
   assertSameVitals(t, record);
+  // The soft navigation started a page view of its own at the collector.
+  assert.equal(await pageViews(since, 2), 2, 'the load and the soft navigation');
+});
+
+test('route change where the browser reports no soft navigations: a page view, no new vitals', SCENARIO, async (t) => {
+  // As in a browser without soft navigations (Firefox, Safari): the entry type is hidden from
+  // both libraries before they load.
+  const context = await browser.newContext();
+  t.after(() => context.close());
+  await context.addInitScript(() => {
+    const types = PerformanceObserver.supportedEntryTypes.filter((type) => type !== 'soft-navigation');
+    Object.defineProperty(PerformanceObserver, 'supportedEntryTypes', { get: () => types });
+  });
+  const since = Date.now();
+  const page = await context.newPage();
+  const run = randomUUID();
+  await page.goto(pageUrl('softnav', run), { waitUntil: 'load' });
+  await pageEvent(page, 'pw-ready|pw-error');
+  await lcpEntry(page);
+  await click(page, '#to-article');
+  await pageEvent(page, 'navigated');
+  await settle(page, 1);
+  const record = await leave(page, run);
+
+  const theirs = instances(record.wv);
+  for (const name of METRICS) {
+    for (const metric of theirs[name] ?? []) assert.equal(metric.navigationType, 'navigate', name);
+  }
+  assertSameVitals(t, record);
+  // perfwatch followed the history API instead: a second page view for its own events.
+  assert.equal(await pageViews(since, 2), 2, 'the load and the route change');
 });
 
 test('background tab: a page loaded hidden reports neither FCP nor LCP', SCENARIO, async (t) => {
