@@ -34,9 +34,10 @@ pub const DURATION_THRESHOLD: f64 = 40.0;
 /// those of the longest interactions.
 const MAX_PENDING_FRAMES: usize = 10;
 
-/// Inputs whose targets are named when they happen; the last few are kept.
-const CAPTURED_INPUTS: [&str; 5] = ["pointerdown", "pointerup", "click", "keydown", "keyup"];
-const MAX_CAPTURED: usize = 16;
+/// The inputs that start an interaction, whose targets are named when they happen (one selector
+/// per interaction on the input's path); the last few are kept.
+const CAPTURED_INPUTS: [&str; 2] = ["pointerdown", "keydown"];
+const MAX_CAPTURED: usize = 8;
 
 /// An event entry and the frame group it was presented in.
 struct Event {
@@ -151,8 +152,9 @@ fn count_estimate() -> Option<Rc<RefCell<CountEstimate>>> {
     Some(estimate)
 }
 
-/// Names the target of each input when it happens, keyed by the event's `timeStamp` (an event
-/// entry's `startTime`).
+/// Names the target of each interaction's first input when it happens, keyed by the event's
+/// `timeStamp` (the `startTime` of its event entry; the interaction's later entries, such as
+/// `click`, start after it).
 fn capture_targets(captured: &Rc<RefCell<Vec<(f64, String)>>>) {
     for event_type in CAPTURED_INPUTS {
         let captured = captured.clone();
