@@ -829,7 +829,8 @@ fn a_navigation_keeps_its_most_complete_report(backend: &dyn Backend) {
     let report = |ttfb: f64, load: Value, tls: Value| {
         records(
             "s",
-            json!([{"type": "navigation", "ttfb": ttfb, "load": load, "tls": tls, "dns": 4.0}]),
+            json!([{"type": "navigation", "ttfb": ttfb, "load": load, "tls": tls, "dns": 4.0,
+                    "request": ttfb / 2.0}]),
         )
     };
     let ttfb = || backend.number("SELECT ttfb_ms FROM navigations");
@@ -861,6 +862,7 @@ fn a_navigation_keeps_its_most_complete_report(backend: &dyn Backend) {
     );
     assert_eq!(ttfb(), 150.0);
     assert_eq!(backend.number("SELECT tls_ms FROM navigations"), 8.0);
+    assert_eq!(backend.number("SELECT request_ms FROM navigations"), 75.0);
     assert_eq!(backend.count("navigations"), 1);
 }
 

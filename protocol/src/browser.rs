@@ -454,6 +454,9 @@ pub struct Navigation {
     /// `responseStart`, as TTFB measures it but without the activationStart correction.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttfb: Option<f64>,
+    /// `responseStart - requestStart`: from sending the request to the first byte of the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<f64>,
     /// `responseEnd - responseStart`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub download: Option<f64>,
@@ -486,6 +489,7 @@ impl Navigation {
             self.connect,
             self.tls,
             self.ttfb,
+            self.request,
             self.download,
             self.dom_interactive,
             self.dom_content_loaded,
@@ -513,6 +517,7 @@ impl Navigation {
             ("connect", self.connect),
             ("tls", self.tls),
             ("ttfb", self.ttfb),
+            ("request", self.request),
             ("download", self.download),
             ("dom_interactive", self.dom_interactive),
             ("dom_content_loaded", self.dom_content_loaded),

@@ -37,6 +37,7 @@ fn timing(e: &Entry) -> NavigationTiming {
         connect: span(e.num("connectStart"), e.num("connectEnd")),
         tls: span(tls_start, e.num("connectEnd")),
         ttfb: e.num("responseStart"),
+        request: span(e.num("requestStart"), e.num("responseStart")),
         download: span(e.num("responseStart"), e.num("responseEnd")),
         dom_interactive: e.num("domInteractive"),
         dom_content_loaded: e.num("domContentLoadedEventEnd"),

@@ -338,6 +338,7 @@ pub struct NavigationTiming {
     pub connect: f64,
     pub tls: f64,
     pub ttfb: f64,
+    pub request: f64,
     pub download: f64,
     pub dom_interactive: f64,
     pub dom_content_loaded: f64,
@@ -361,6 +362,7 @@ pub fn navigation(event_id: &str, n: &NavigationTiming) -> String {
         .num("connect", n.connect)
         .num("tls", n.tls)
         .num("ttfb", n.ttfb)
+        .num("request", n.request)
         .num("download", n.download)
         .num("dom_interactive", n.dom_interactive)
         .num("dom_content_loaded", n.dom_content_loaded)

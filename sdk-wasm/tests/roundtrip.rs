@@ -80,6 +80,7 @@ fn every_event_the_sdk_writes_parses_back_with_its_values() {
         protocol: Some("h2".to_string()),
         dns: 1.25,
         ttfb: 80.123_456_7,
+        request: 42.25,
         load: 300.5,
         transfer_size: Some(1_234_567.0),
         encoded_body_size: Some(0.0),
@@ -151,6 +152,7 @@ fn every_event_the_sdk_writes_parses_back_with_its_values() {
             assert_eq!(n.protocol.as_deref(), Some("h2"));
             assert_eq!(n.dns, Some(1.25));
             assert_eq!(n.ttfb, Some(80.123_456_7));
+            assert_eq!(n.request, Some(42.25));
             assert_eq!(n.load, Some(300.5));
             assert_eq!(n.transfer_size, Some(1_234_567));
             assert_eq!(n.encoded_body_size, Some(0));

@@ -417,11 +417,15 @@ ALTER TABLE browser_timings ADD COLUMN IF NOT EXISTS script_ms DOUBLE PRECISION;
 ALTER TABLE browser_timings ADD COLUMN IF NOT EXISTS transfer_size BIGINT;
 ";
 
+/// Migration 11: the navigation's request phase (SQLite's migration 12).
+const SCHEMA_V11: &str =
+    "ALTER TABLE navigations ADD COLUMN IF NOT EXISTS request_ms DOUBLE PRECISION;";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one (and SQLite's alike).
-pub const MIGRATIONS: [&str; 10] = [
+pub const MIGRATIONS: [&str; 11] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
-    SCHEMA_V9, SCHEMA_V10,
+    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11,
 ];
 
 /// The browser timings dated in `[$1, $2)`, as [`TimingRow`]s.
@@ -555,12 +559,12 @@ const UPSERT_NAVIGATIONS: &str = "
 INSERT INTO navigations (app, session_id, page_view_id, url, route, navigation_type, protocol,
     redirect_ms, dns_ms, connect_ms, tls_ms, ttfb_ms, download_ms, dom_interactive_ms,
     dom_content_loaded_ms, dom_complete_ms, load_ms, transfer_size, encoded_body_size,
-    decoded_body_size, started_at_ms, received_at_ms, completeness)
+    decoded_body_size, started_at_ms, received_at_ms, completeness, request_ms)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                      $7::text[], $8::float8[], $9::float8[], $10::float8[], $11::float8[],
                      $12::float8[], $13::float8[], $14::float8[], $15::float8[], $16::float8[],
                      $17::float8[], $18::bigint[], $19::bigint[], $20::bigint[], $21::bigint[],
-                     $22::bigint[], $23::int4[])
+                     $22::bigint[], $23::int4[], $24::float8[])
 ON CONFLICT (app, session_id, page_view_id) DO UPDATE SET
     url = excluded.url, route = excluded.route, navigation_type = excluded.navigation_type,
     protocol = excluded.protocol, redirect_ms = excluded.redirect_ms, dns_ms = excluded.dns_ms,
@@ -570,7 +574,8 @@ ON CONFLICT (app, session_id, page_view_id) DO UPDATE SET
     dom_complete_ms = excluded.dom_complete_ms, load_ms = excluded.load_ms,
     transfer_size = excluded.transfer_size, encoded_body_size = excluded.encoded_body_size,
     decoded_body_size = excluded.decoded_body_size, started_at_ms = excluded.started_at_ms,
-    received_at_ms = excluded.received_at_ms, completeness = excluded.completeness
+    received_at_ms = excluded.received_at_ms, completeness = excluded.completeness,
+    request_ms = excluded.request_ms
 WHERE excluded.completeness > navigations.completeness";
 
 const SELECT_VITALS: &str = "
@@ -2080,6 +2085,7 @@ impl GroupRows<'_> {
                     &column(r, |r| r.at_ms),
                     &column(r, |r| r.batch.received_at_ms),
                     &column(r, |r| i32::from(r.body.completeness())),
+                    &column(r, |r| r.body.request),
                 ],
             )?;
         }

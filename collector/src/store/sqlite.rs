@@ -442,11 +442,14 @@ ALTER TABLE browser_timings ADD COLUMN script_ms REAL;
 ALTER TABLE browser_timings ADD COLUMN transfer_size INTEGER;
 ";
 
+/// Migration 12: the navigation's request phase (`responseStart - requestStart`).
+const SCHEMA_V12: &str = "ALTER TABLE navigations ADD COLUMN request_ms REAL;";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one.
-pub const MIGRATIONS: [&str; 11] = [
+pub const MIGRATIONS: [&str; 12] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
-    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11,
+    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11, SCHEMA_V12,
 ];
 
 /// The browser timings dated in `[?1, ?2)`, as [`TimingRow`]s.
@@ -588,9 +591,9 @@ INSERT INTO navigations (app, session_id, page_view_id, url, route,
     navigation_type, protocol, redirect_ms, dns_ms, connect_ms, tls_ms, ttfb_ms,
     download_ms, dom_interactive_ms, dom_content_loaded_ms, dom_complete_ms, load_ms,
     transfer_size, encoded_body_size, decoded_body_size, started_at_ms, received_at_ms,
-    completeness)
+    completeness, request_ms)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-        ?18, ?19, ?20, ?21, ?22, ?23)
+        ?18, ?19, ?20, ?21, ?22, ?23, ?24)
 ON CONFLICT (app, session_id, page_view_id) DO UPDATE SET
     url = excluded.url, route = excluded.route,
     navigation_type = excluded.navigation_type, protocol = excluded.protocol,
@@ -604,7 +607,7 @@ ON CONFLICT (app, session_id, page_view_id) DO UPDATE SET
     encoded_body_size = excluded.encoded_body_size,
     decoded_body_size = excluded.decoded_body_size,
     started_at_ms = excluded.started_at_ms, received_at_ms = excluded.received_at_ms,
-    completeness = excluded.completeness
+    completeness = excluded.completeness, request_ms = excluded.request_ms
 WHERE excluded.completeness > navigations.completeness";
 
 /// A backend API call, once per `(service, event_id)`.
@@ -1961,6 +1964,7 @@ fn upsert_navigation(
         record.at_ms,
         batch.received_at_ms,
         nav.completeness(),
+        nav.request,
     ])?;
     Ok(())
 }
