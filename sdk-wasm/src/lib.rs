@@ -50,7 +50,7 @@ use options::Options;
 /// A running monitor; one per page.
 #[wasm_bindgen]
 pub struct Monitor {
-    core: Rc<Core>,
+    core: &'static Core,
 }
 
 #[wasm_bindgen]
@@ -105,7 +105,8 @@ impl Monitor {
 /// `first-input` entries the npm layer buffered while this module loaded, or `undefined`.
 #[wasm_bindgen]
 pub fn init(options: JsValue, early: JsValue) -> Result<Monitor, JsError> {
-    let core = Rc::new(Core::new(Options::from_js(&options)?));
+    // The monitor lives as long as the page: its callbacks share a plain reference.
+    let core: &'static Core = Box::leak(Box::new(Core::new(Options::from_js(&options)?)));
     core.enqueue(wire::page_view(
         &core.next_event_id(),
         lifecycle::navigation_type(),
@@ -113,13 +114,13 @@ pub fn init(options: JsValue, early: JsValue) -> Result<Monitor, JsError> {
     ));
     // A page restored from the back/forward cache is a new page view; this runs before the
     // metrics start theirs, so that they belong to it.
-    let restored = core.clone();
+    let restored = core;
     lifecycle::on_bfcache_restore(move |at| {
         restored.start_page_view("back-forward-cache", at, None);
     });
     // So is a soft navigation the browser reports; this observer runs before the metrics'.
     if vitals::soft_navigations_enabled() {
-        let navigated = core.clone();
+        let navigated = core;
         observe::observe(
             observe::Observe::buffered(&["soft-navigation"]),
             move |entries| {
@@ -130,15 +131,15 @@ pub fn init(options: JsValue, early: JsValue) -> Result<Monitor, JsError> {
             },
         );
     }
-    let cls = core.clone();
-    vitals::fcp::observe_fcp(core.clone(), move || vitals::cls::observe_cls(cls));
-    vitals::lcp::observe_lcp(core.clone());
-    vitals::inp::observe_inp(core.clone(), early.dyn_into::<js_sys::Array>().ok());
-    vitals::ttfb::observe_ttfb(core.clone());
-    navigation::observe_navigation(core.clone());
-    long_tasks::observe_long_tasks(core.clone());
-    resources::observe_resources(core.clone());
-    flush_when_hidden(&core);
+    let cls = core;
+    vitals::fcp::observe_fcp(core, move || vitals::cls::observe_cls(cls));
+    vitals::lcp::observe_lcp(core);
+    vitals::inp::observe_inp(core, early.dyn_into::<js_sys::Array>().ok());
+    vitals::ttfb::observe_ttfb(core);
+    navigation::observe_navigation(core);
+    long_tasks::observe_long_tasks(core);
+    resources::observe_resources(core);
+    flush_when_hidden(core);
     Ok(Monitor { core })
 }
 
@@ -146,8 +147,8 @@ pub fn init(options: JsValue, early: JsValue) -> Result<Monitor, JsError> {
 /// `pagehide` (desktop unloads that skip visibilitychange). The hidden listener sits on the
 /// document, in the target phase, so it runs after the metrics' own capture listeners on
 /// `window` have finalised LCP for the same event.
-fn flush_when_hidden(core: &Rc<Core>) {
-    let hidden = core.clone();
+fn flush_when_hidden(core: &'static Core) {
+    let hidden = core;
     let on_hidden = lifecycle::function(move |_| {
         if lifecycle::is_hidden() {
             hidden.flush();
@@ -156,15 +157,19 @@ fn flush_when_hidden(core: &Rc<Core>) {
     if let Some(document) = web_sys::window().and_then(|w| w.document()) {
         let _ = document.add_event_listener_with_callback("visibilitychange", &on_hidden);
     }
-    let core = core.clone();
     lifecycle::listen("pagehide", move |_| core.flush());
 }
 
 /// What every module uses from `alloc`, so that the crate builds with and without `std`.
 mod prelude {
     pub use alloc::boxed::Box;
-    pub use alloc::rc::Rc;
     pub use alloc::string::{String, ToString};
+
+    /// State that lives as long as the page, shared by its callbacks as a plain reference
+    /// (reference counting in every callback cost code and did nothing: nothing is ever freed).
+    pub fn leak<T>(value: T) -> &'static T {
+        alloc::boxed::Box::leak(Box::new(value))
+    }
     pub use alloc::vec;
     pub use alloc::vec::Vec;
 }

@@ -2,16 +2,14 @@
 //! `long-animation-frame` entries (frames over 50 ms, with the scripts that ran in them),
 //! each sent as an event, at most a configurable number per page view.
 
-use alloc::rc::Rc;
-
 use crate::bindings::Entry;
 use crate::monitor::{Capped, Core};
 use crate::observe::{observe, Observe};
 use crate::wire::{self, AnimationFrame, LongTask};
 
-pub fn observe_long_tasks(core: Rc<Core>) {
+pub fn observe_long_tasks(core: &'static Core) {
     let limit = core.options.max_long_tasks;
-    let tasks = core.clone();
+    let tasks = core;
     observe(Observe::buffered(&["longtask"]), move |entries| {
         for entry in entries {
             if tasks.take_capped(Capped::LongTask, limit) {

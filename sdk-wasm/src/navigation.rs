@@ -2,15 +2,13 @@
 
 use crate::prelude::*;
 
-use alloc::rc::Rc;
-
 use crate::bindings::Entry;
 use crate::lifecycle;
 use crate::monitor::Core;
 use crate::wire::{self, NavigationTiming};
 
 /// Queues one `navigation` event once the page has loaded.
-pub fn observe_navigation(core: Rc<Core>) {
+pub fn observe_navigation(core: &'static Core) {
     lifecycle::when_loaded(move || {
         if let Some(entry) = lifecycle::navigation_entry() {
             core.enqueue(wire::navigation(&core.next_event_id(), &timing(&entry)));

@@ -55,10 +55,10 @@ fn observe_boxed(how: Observe<'_>, callback: Box<dyn FnMut(Vec<Entry>)>) -> Opti
         return None;
     }
     let several = types.len() > 1;
-    let callback = alloc::rc::Rc::new(core::cell::RefCell::new(callback));
+    // One callback per observer, for the life of the page.
+    let callback = crate::prelude::leak(core::cell::RefCell::new(callback));
     let on_entries = lifecycle::function(move |list: JsValue| {
         let entries = list.unchecked_into::<PerfEntryList>().get_entries();
-        let callback = callback.clone();
         bindings::queue_microtask(&lifecycle::function_once(move || {
             (callback.borrow_mut())(sorted(entries, several));
         }));

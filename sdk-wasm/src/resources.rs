@@ -4,8 +4,6 @@
 
 use crate::prelude::*;
 
-use alloc::rc::Rc;
-
 use alloc::collections::VecDeque;
 use core::cell::RefCell;
 
@@ -45,7 +43,7 @@ pub fn find_last(matches: impl Fn(&Entry) -> bool) -> Option<Entry> {
     })
 }
 
-pub fn observe_resources(core: Rc<Core>) {
+pub fn observe_resources(core: &'static Core) {
     let own = core.options.endpoint.clone();
     observe(Observe::buffered(&["resource"]), move |entries| {
         let options = &core.options;

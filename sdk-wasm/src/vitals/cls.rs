@@ -7,7 +7,6 @@
 
 use crate::prelude::*;
 
-use alloc::rc::Rc;
 use core::cell::RefCell;
 
 use crate::bindings::{Entry, PerfObserver};
@@ -86,32 +85,26 @@ impl Cls {
 }
 
 /// Starts observing; called after FCP has been reported, as web-vitals does.
-pub fn observe_cls(core: Rc<Core>) {
-    let state = Rc::new(RefCell::new(Cls {
-        metric: Metric::new("CLS", THRESHOLDS, 0.0, None, &core),
+pub fn observe_cls(core: &'static Core) {
+    let state = leak(RefCell::new(Cls {
+        metric: Metric::new("CLS", THRESHOLDS, 0.0, None, core),
         window: SessionWindow::default(),
         shifts: Vec::new(),
     }));
-    let on_entries = {
-        let (state, core) = (state.clone(), core.clone());
-        move |entries| state.borrow_mut().add(entries, &core)
-    };
+    let on_entries = { move |entries| state.borrow_mut().add(entries, core) };
     let types = with_soft_navigations(&["layout-shift", "soft-navigation"]);
     let Some(observer) = observe(Observe::buffered(types), on_entries) else {
         return;
     };
-    let observer: Rc<PerfObserver> = Rc::new(observer);
-    {
-        let (state, core) = (state.clone(), core.clone());
-        lifecycle::on_hidden(move || {
-            let mut cls = state.borrow_mut();
-            cls.add(sorted(observer.take_records(), false), &core);
-            cls.report(&core);
-        });
-    }
+    let observer: &'static PerfObserver = leak(observer);
+    lifecycle::on_hidden(move || {
+        let mut cls = state.borrow_mut();
+        cls.add(sorted(observer.take_records(), false), core);
+        cls.report(core);
+    });
     lifecycle::on_bfcache_restore(move |_| {
         let mut cls = state.borrow_mut();
-        cls.metric = Metric::new("CLS", THRESHOLDS, 0.0, Some("back-forward-cache"), &core);
+        cls.metric = Metric::new("CLS", THRESHOLDS, 0.0, Some("back-forward-cache"), core);
         cls.window.reset();
         cls.shifts.clear();
     });

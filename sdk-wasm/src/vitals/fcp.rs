@@ -4,7 +4,6 @@
 
 use crate::prelude::*;
 
-use alloc::rc::Rc;
 use core::cell::RefCell;
 
 use crate::lifecycle;
@@ -16,30 +15,23 @@ use crate::vitals::{since_activation, soft_navigations_enabled, Metric, SoftNavi
 pub const THRESHOLDS: (f64, f64) = (1800.0, 3000.0);
 
 /// Observes FCP; `on_report` runs after the first report (CLS starts then, as in web-vitals).
-pub fn observe_fcp(core: Rc<Core>, on_report: impl FnOnce() + 'static) {
+pub fn observe_fcp(core: &'static Core, on_report: impl FnOnce() + 'static) {
     lifecycle::when_activated(move || {
         // Start watching visibility now, as web-vitals' getVisibilityWatcher() does here.
         lifecycle::first_hidden_time();
-        let metric = Rc::new(RefCell::new(Metric::new(
-            "FCP", THRESHOLDS, -1.0, None, &core,
+        let metric = leak(RefCell::new(Metric::new(
+            "FCP", THRESHOLDS, -1.0, None, core,
         )));
-        let on_report = Rc::new(RefCell::new(Some(on_report)));
+        let on_report = leak(RefCell::new(Some(on_report)));
         let reported = {
-            let on_report = on_report.clone();
             move || {
                 if let Some(callback) = on_report.borrow_mut().take() {
                     callback();
                 }
             }
         };
-        let observer = Rc::new(RefCell::new(None));
+        let observer = leak(RefCell::new(None));
         let on_entries = {
-            let (core, metric, observer, reported) = (
-                core.clone(),
-                metric.clone(),
-                observer.clone(),
-                reported.clone(),
-            );
             move |entries: Vec<crate::bindings::Entry>| {
                 for entry in entries {
                     if entry.name() != "first-contentful-paint" {
@@ -53,7 +45,7 @@ pub fn observe_fcp(core: Rc<Core>, on_report: impl FnOnce() + 'static) {
                         let mut metric = metric.borrow_mut();
                         metric.value = since_activation(entry.start_time());
                         metric.entries.push(&entry.0);
-                        metric.report(true, &core);
+                        metric.report(true, core);
                         drop(metric);
                         reported();
                     }
@@ -65,7 +57,7 @@ pub fn observe_fcp(core: Rc<Core>, on_report: impl FnOnce() + 'static) {
         };
         *observer.borrow_mut() = Some(po);
         if soft_navigations_enabled() {
-            let core = core.clone();
+            let core = core;
             observe(Observe::buffered(&["soft-navigation"]), move |entries| {
                 for entry in entries {
                     // The soft navigation's first paint, relative to its start.
@@ -75,22 +67,19 @@ pub fn observe_fcp(core: Rc<Core>, on_report: impl FnOnce() + 'static) {
                         .unwrap_or_else(|| entry.num("paintTime"));
                     let soft = SoftNavigation::of(&entry);
                     let value = (paint - soft.start_time).max(0.0);
-                    Metric::for_soft_navigation("FCP", THRESHOLDS, value, &soft, &core)
-                        .report(true, &core);
+                    Metric::for_soft_navigation("FCP", THRESHOLDS, value, &soft, core)
+                        .report(true, core);
                 }
             });
         }
-        {
-            let (core, metric) = (core.clone(), metric.clone());
-            lifecycle::on_bfcache_restore(move |_| {
-                *metric.borrow_mut() =
-                    Metric::new("FCP", THRESHOLDS, -1.0, Some("back-forward-cache"), &core);
-            });
-        }
+        lifecycle::on_bfcache_restore(move |_| {
+            *metric.borrow_mut() =
+                Metric::new("FCP", THRESHOLDS, -1.0, Some("back-forward-cache"), core);
+        });
         lifecycle::on_bfcache_restore_painted(move |paint_delay| {
             let mut fcp = metric.borrow_mut();
             fcp.value = paint_delay;
-            fcp.report(true, &core);
+            fcp.report(true, core);
             drop(fcp);
             reported();
         });

@@ -10,7 +10,6 @@
 
 use crate::prelude::*;
 
-use alloc::rc::Rc;
 use core::cell::RefCell;
 
 use js_sys::Array;
@@ -62,58 +61,52 @@ struct Inp {
     groups: Vec<Group>,
     next_group: u32,
     /// Where `performance.interactionCount` is missing: the estimate from interaction ids.
-    count_estimate: Option<Rc<RefCell<CountEstimate>>>,
+    count_estimate: Option<&'static RefCell<CountEstimate>>,
     /// `(timeStamp, selector)` of the last inputs.
-    captured: Rc<RefCell<Vec<(f64, String)>>>,
+    captured: &'static RefCell<Vec<(f64, String)>>,
 }
 
-type State = Rc<RefCell<Inp>>;
+type State = &'static RefCell<Inp>;
 
 /// Observes INP. `early`: `event` and `first-input` entries the npm layer buffered before the
 /// module loaded; when given, the observer does not ask the browser for buffered entries again.
-pub fn observe_inp(core: Rc<Core>, early: Option<Array>) {
+pub fn observe_inp(core: &'static Core, early: Option<Array>) {
     if !supported() {
         return;
     }
     lifecycle::when_activated(move || {
-        let state: State = Rc::new(RefCell::new(Inp {
-            metric: Metric::new("INP", THRESHOLDS, -1.0, None, &core),
+        let state: State = leak(RefCell::new(Inp {
+            metric: Metric::new("INP", THRESHOLDS, -1.0, None, core),
             interactions: Interactions::default(),
             interaction: None,
             groups: Vec::new(),
             next_group: 0,
             count_estimate: count_estimate(),
-            captured: Rc::default(),
+            captured: leak(RefCell::default()),
         }));
-        capture_targets(&state.borrow().captured);
+        capture_targets(state.borrow().captured);
         if let Some(early) = early.as_ref() {
-            handle(&state, &core, sorted(early.clone(), true), false);
+            handle(state, core, sorted(early.clone(), true), false);
         }
         let how = Observe {
             types: with_soft_navigations(&["event", "first-input", "soft-navigation"]),
             buffered: early.is_none(),
             duration_threshold: Some(DURATION_THRESHOLD),
         };
-        let on_entries = {
-            let (state, core) = (state.clone(), core.clone());
-            move |entries| handle(&state, &core, entries, false)
-        };
+        let on_entries = { move |entries| handle(state, core, entries, false) };
         let Some(observer) = observe(how, on_entries) else {
             return;
         };
-        {
-            let (state, core) = (state.clone(), core.clone());
-            lifecycle::on_hidden(move || {
-                let entries = sorted(observer.take_records(), true);
-                handle(&state, &core, entries, true);
-            });
-        }
+        lifecycle::on_hidden(move || {
+            let entries = sorted(observer.take_records(), true);
+            handle(state, core, entries, true);
+        });
         lifecycle::on_bfcache_restore(move |_| {
             let mut inp = state.borrow_mut();
             let count = inp.interaction_count();
             inp.interactions.reset(count);
             inp.interaction = None;
-            inp.metric = Metric::new("INP", THRESHOLDS, -1.0, Some("back-forward-cache"), &core);
+            inp.metric = Metric::new("INP", THRESHOLDS, -1.0, Some("back-forward-cache"), core);
         });
     });
 }
@@ -131,18 +124,18 @@ fn supported() -> bool {
 
 /// `performance.interactionCount`, or where it is missing an estimate from all event entries
 /// (web-vitals' polyfill).
-fn count_estimate() -> Option<Rc<RefCell<CountEstimate>>> {
+fn count_estimate() -> Option<&'static RefCell<CountEstimate>> {
     let performance = Entry(bindings::performance()?.into());
     if performance.opt_num("interactionCount").is_some() {
         return None;
     }
-    let estimate = Rc::new(RefCell::new(CountEstimate::default()));
+    let estimate = leak(RefCell::new(CountEstimate::default()));
     let how = Observe {
         types: &["event"],
         buffered: true,
         duration_threshold: Some(0.0),
     };
-    let sink = estimate.clone();
+    let sink = estimate;
     observe(how, move |entries| {
         let mut estimate = sink.borrow_mut();
         for entry in entries {
@@ -155,9 +148,8 @@ fn count_estimate() -> Option<Rc<RefCell<CountEstimate>>> {
 /// Names the target of each interaction's first input when it happens, keyed by the event's
 /// `timeStamp` (the `startTime` of its event entry; the interaction's later entries, such as
 /// `click`, start after it).
-fn capture_targets(captured: &Rc<RefCell<Vec<(f64, String)>>>) {
+fn capture_targets(captured: &'static RefCell<Vec<(f64, String)>>) {
     for event_type in CAPTURED_INPUTS {
-        let captured = captured.clone();
         lifecycle::listen(event_type, move |event| {
             let event = Entry(event);
             if let Some(target) = event.child("target") {
@@ -173,20 +165,19 @@ fn capture_targets(captured: &Rc<RefCell<Vec<(f64, String)>>>) {
 
 /// web-vitals' `handleEntries`: in an idle task (so that all entries of the interaction have
 /// arrived), then the value is updated and, when `force`, reported.
-fn handle(state: &State, core: &Rc<Core>, entries: Vec<Entry>, force: bool) {
-    let (state, core) = (state.clone(), core.clone());
+fn handle(state: State, core: &'static Core, entries: Vec<Entry>, force: bool) {
     lifecycle::when_idle_or_hidden(move || {
         let mut inp = state.borrow_mut();
         for entry in entries {
             if entry.get("entryType").as_string().as_deref() == Some("soft-navigation") {
                 // The previous page view's INP is final; the next one counts its own.
                 inp.update();
-                inp.report(&core);
+                inp.report(core);
                 let count = inp.interaction_count();
                 inp.interactions.reset(count);
                 inp.interaction = None;
                 let soft = SoftNavigation::of(&entry);
-                inp.metric = Metric::for_soft_navigation("INP", THRESHOLDS, -1.0, &soft, &core);
+                inp.metric = Metric::for_soft_navigation("INP", THRESHOLDS, -1.0, &soft, core);
                 continue;
             }
             inp.add(entry);
@@ -194,7 +185,7 @@ fn handle(state: &State, core: &Rc<Core>, entries: Vec<Entry>, force: bool) {
         inp.forget_old_groups();
         inp.update();
         if force {
-            inp.report(&core);
+            inp.report(core);
         }
     });
 }
@@ -218,7 +209,7 @@ impl Inp {
         let group = self.group_by_render_time(&entry);
         let interaction_id = entry.num("interactionId") as u64;
         let (duration, start_time) = (entry.duration(), entry.start_time());
-        let captured = self.captured.clone();
+        let captured = self.captured;
         let event = Event { entry, group };
         if let Some(interaction) =
             self.interactions

@@ -11,7 +11,6 @@
 
 use crate::prelude::*;
 
-use alloc::rc::Rc;
 use core::cell::RefCell;
 
 use js_sys::Function;
@@ -41,13 +40,13 @@ struct Lcp {
     listeners: Vec<Function>,
 }
 
-type State = Rc<RefCell<Lcp>>;
+type State = &'static RefCell<Lcp>;
 
-pub fn observe_lcp(core: Rc<Core>) {
+pub fn observe_lcp(core: &'static Core) {
     lifecycle::when_activated(move || {
         lifecycle::first_hidden_time();
-        let state: State = Rc::new(RefCell::new(Lcp {
-            metric: Metric::new("LCP", THRESHOLDS, -1.0, None, &core),
+        let state: State = leak(RefCell::new(Lcp {
+            metric: Metric::new("LCP", THRESHOLDS, -1.0, None, core),
             finalized: false,
             target: None,
             observer: None,
@@ -56,7 +55,6 @@ pub fn observe_lcp(core: Rc<Core>) {
 
         let soft_navigations = soft_navigations_enabled();
         let on_entries = {
-            let (state, core) = (state.clone(), core.clone());
             move |entries: Vec<Entry>| {
                 // Without reportAllChanges only the last entry of a list matters, unless soft
                 // navigations split the list into page views.
@@ -66,7 +64,7 @@ pub fn observe_lcp(core: Rc<Core>) {
                     entries.len().saturating_sub(1)
                 };
                 for entry in entries.into_iter().skip(skip) {
-                    handle(&state, &core, entry);
+                    handle(state, core, entry);
                 }
             }
         };
@@ -83,31 +81,26 @@ pub fn observe_lcp(core: Rc<Core>) {
         state.borrow_mut().observer = Some(observer);
 
         for event_type in FINALIZE_ON {
-            let (listener_state, core) = (state.clone(), core.clone());
             let listener = lifecycle::listen(event_type, move |event| {
                 let trusted = bindings::Entry(event).get("isTrusted").is_truthy();
-                if !trusted || listener_state.borrow().finalized {
+                if !trusted || state.borrow().finalized {
                     return;
                 }
-                let id = listener_state.borrow().metric.id.clone();
-                let (state, core) = (listener_state.clone(), core.clone());
-                lifecycle::when_idle_or_hidden(move || finalize(&state, &core, &id));
+                let id = state.borrow().metric.id.clone();
+                lifecycle::when_idle_or_hidden(move || finalize(state, core, &id));
             });
             state.borrow_mut().listeners.push(listener);
         }
 
-        {
-            let (state, core) = (state.clone(), core.clone());
-            lifecycle::on_bfcache_restore(move |_| {
-                state.borrow_mut().metric =
-                    Metric::new("LCP", THRESHOLDS, -1.0, Some("back-forward-cache"), &core);
-            });
-        }
+        lifecycle::on_bfcache_restore(move |_| {
+            state.borrow_mut().metric =
+                Metric::new("LCP", THRESHOLDS, -1.0, Some("back-forward-cache"), core);
+        });
         lifecycle::on_bfcache_restore_painted(move |paint_delay| {
             let mut lcp = state.borrow_mut();
             lcp.metric.value = paint_delay;
             lcp.finalized = true;
-            report(&mut lcp, &core);
+            report(&mut lcp, core);
         });
     });
 }
@@ -115,7 +108,7 @@ pub fn observe_lcp(core: Rc<Core>) {
 /// web-vitals' `handleEntries` for one entry: an LCP candidate of the page load, the largest
 /// paint after a soft navigation's interaction, or a soft navigation, which reports this page
 /// view's LCP (unless final already) and starts the next.
-fn handle(state: &State, core: &Core, entry: Entry) {
+fn handle(state: State, core: &Core, entry: Entry) {
     let entry_type = entry.get("entryType").as_string().unwrap_or_default();
     if entry_type == "soft-navigation" {
         let soft = SoftNavigation::of(&entry);
@@ -176,7 +169,7 @@ fn handle(state: &State, core: &Core, entry: Entry) {
     }
 }
 
-fn finalize(state: &State, core: &Core, metric_id: &str) {
+fn finalize(state: State, core: &Core, metric_id: &str) {
     let mut lcp = state.borrow_mut();
     if lcp.finalized {
         return;

@@ -1,8 +1,6 @@
 //! Time to First Byte (web-vitals `onTTFB`): the navigation entry's `responseStart` relative to
 //! activation, read after the load event so the entry is complete; 0 after a bfcache restore.
 
-use alloc::rc::Rc;
-
 use crate::lifecycle;
 use crate::monitor::Core;
 use crate::observe::{observe, Observe};
@@ -11,8 +9,8 @@ use crate::vitals::{since_activation, soft_navigations_enabled, Metric, SoftNavi
 /// web-vitals' `TTFBThresholds`.
 pub const THRESHOLDS: (f64, f64) = (800.0, 1800.0);
 
-pub fn observe_ttfb(core: Rc<Core>) {
-    let mut metric = Metric::new("TTFB", THRESHOLDS, -1.0, None, &core);
+pub fn observe_ttfb(core: &'static Core) {
+    let mut metric = Metric::new("TTFB", THRESHOLDS, -1.0, None, core);
     lifecycle::when_loaded(move || {
         // No entry, or an implausible responseStart: no TTFB rather than a wrong one.
         let Some(entry) = lifecycle::navigation_entry() else {
@@ -20,17 +18,17 @@ pub fn observe_ttfb(core: Rc<Core>) {
         };
         metric.value = since_activation(entry.num("responseStart"));
         metric.entries.push(&entry.0);
-        metric.report(true, &core);
-        let restored = core.clone();
+        metric.report(true, core);
+        let restored = core;
         lifecycle::on_bfcache_restore(move |_| {
             Metric::new(
                 "TTFB",
                 THRESHOLDS,
                 0.0,
                 Some("back-forward-cache"),
-                &restored,
+                restored,
             )
-            .report(true, &restored);
+            .report(true, restored);
         });
         if soft_navigations_enabled() {
             // A soft navigation fetches no document: its TTFB is 0.
@@ -38,9 +36,9 @@ pub fn observe_ttfb(core: Rc<Core>) {
                 for entry in entries.iter().filter(|e| e.num("navigationId") != 0.0) {
                     let soft = SoftNavigation::of(entry);
                     let mut metric =
-                        Metric::for_soft_navigation("TTFB", THRESHOLDS, 0.0, &soft, &core);
+                        Metric::for_soft_navigation("TTFB", THRESHOLDS, 0.0, &soft, core);
                     metric.entries.push(&entry.0);
-                    metric.report(true, &core);
+                    metric.report(true, core);
                 }
             });
         }
