@@ -26,7 +26,8 @@ const features = [
 ];
 const printed = execFileSync(
   wasmOpt,
-  [...features, '--minify-imports-and-exports-and-modules', wasmPath, '-o', wasmPath],
+  // The producers and target-features sections say how the module was built; browsers ignore them.
+  [...features, '--minify-imports-and-exports-and-modules', '--strip-producers', '--strip-target-features', wasmPath, '-o', wasmPath],
   { encoding: 'utf8' },
 );
 const mapping = JSON.parse(printed.slice(printed.indexOf('{')));

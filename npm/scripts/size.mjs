@@ -24,7 +24,7 @@ const pkg = resolve(here, '..');
  * the check was added plus 2 %, so that growth cannot pass unnoticed while the SDK is shrunk
  * towards the budget: lower it as the size falls.
  */
-export const SIZE_CEILING_GZIP = 34_300;
+export const SIZE_CEILING_GZIP = 34_000;
 export const SIZE_BUDGET_GZIP = 15 * 1024;
 
 const sizes = (bytes) => ({
