@@ -114,25 +114,22 @@ pub fn init(options: JsValue, early: JsValue) -> Result<Monitor, JsError> {
     ));
     // A page restored from the back/forward cache is a new page view; this runs before the
     // metrics start theirs, so that they belong to it.
-    let restored = core;
     lifecycle::on_bfcache_restore(move |at| {
-        restored.start_page_view("back-forward-cache", at, None);
+        core.start_page_view("back-forward-cache", at, None);
     });
     // So is a soft navigation the browser reports; this observer runs before the metrics'.
     if vitals::soft_navigations_enabled() {
-        let navigated = core;
         observe::observe(
             observe::Observe::buffered(&["soft-navigation"]),
             move |entries| {
                 for entry in entries {
                     let url = resources::without_query(entry.name());
-                    navigated.start_page_view("soft-navigation", entry.start_time(), Some(url));
+                    core.start_page_view("soft-navigation", entry.start_time(), Some(url));
                 }
             },
         );
     }
-    let cls = core;
-    vitals::fcp::observe_fcp(core, move || vitals::cls::observe_cls(cls));
+    vitals::fcp::observe_fcp(core, move || vitals::cls::observe_cls(core));
     vitals::lcp::observe_lcp(core);
     vitals::inp::observe_inp(core, early.dyn_into::<js_sys::Array>().ok());
     vitals::ttfb::observe_ttfb(core);
@@ -148,10 +145,9 @@ pub fn init(options: JsValue, early: JsValue) -> Result<Monitor, JsError> {
 /// document, in the target phase, so it runs after the metrics' own capture listeners on
 /// `window` have finalised LCP for the same event.
 fn flush_when_hidden(core: &'static Core) {
-    let hidden = core;
     let on_hidden = lifecycle::function(move |_| {
         if lifecycle::is_hidden() {
-            hidden.flush();
+            core.flush();
         }
     });
     if let Some(document) = web_sys::window().and_then(|w| w.document()) {

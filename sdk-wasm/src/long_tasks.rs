@@ -9,12 +9,11 @@ use crate::wire::{self, AnimationFrame, LongTask};
 
 pub fn observe_long_tasks(core: &'static Core) {
     let limit = core.options.max_long_tasks;
-    let tasks = core;
     observe(Observe::buffered(&["longtask"]), move |entries| {
         for entry in entries {
-            if tasks.take_capped(Capped::LongTask, limit) {
-                let event = wire::long_task(&tasks.next_event_id(), &long_task(&entry));
-                tasks.enqueue(event);
+            if core.take_capped(Capped::LongTask, limit) {
+                let event = wire::long_task(&core.next_event_id(), &long_task(&entry));
+                core.enqueue(event);
             }
         }
     });

@@ -23,32 +23,28 @@ pub fn observe_fcp(core: &'static Core, on_report: impl FnOnce() + 'static) {
             "FCP", THRESHOLDS, -1.0, None, core,
         )));
         let on_report = leak(RefCell::new(Some(on_report)));
-        let reported = {
-            move || {
-                if let Some(callback) = on_report.borrow_mut().take() {
-                    callback();
-                }
+        let reported = move || {
+            if let Some(callback) = on_report.borrow_mut().take() {
+                callback();
             }
         };
         let observer = leak(RefCell::new(None));
-        let on_entries = {
-            move |entries: Vec<crate::bindings::Entry>| {
-                for entry in entries {
-                    if entry.name() != "first-contentful-paint" {
-                        continue;
-                    }
-                    if let Some(po) = observer.borrow().as_ref() {
-                        crate::bindings::PerfObserver::disconnect(po);
-                    }
-                    // Only if the page was not hidden before it painted.
-                    if entry.start_time() < lifecycle::first_hidden_time() {
-                        let mut metric = metric.borrow_mut();
-                        metric.value = since_activation(entry.start_time());
-                        metric.entries.push(&entry.0);
-                        metric.report(true, core);
-                        drop(metric);
-                        reported();
-                    }
+        let on_entries = move |entries: Vec<crate::bindings::Entry>| {
+            for entry in entries {
+                if entry.name() != "first-contentful-paint" {
+                    continue;
+                }
+                if let Some(po) = observer.borrow().as_ref() {
+                    crate::bindings::PerfObserver::disconnect(po);
+                }
+                // Only if the page was not hidden before it painted.
+                if entry.start_time() < lifecycle::first_hidden_time() {
+                    let mut metric = metric.borrow_mut();
+                    metric.value = since_activation(entry.start_time());
+                    metric.entries.push(&entry.0);
+                    metric.report(true, core);
+                    drop(metric);
+                    reported();
                 }
             }
         };
@@ -57,7 +53,6 @@ pub fn observe_fcp(core: &'static Core, on_report: impl FnOnce() + 'static) {
         };
         *observer.borrow_mut() = Some(po);
         if soft_navigations_enabled() {
-            let core = core;
             observe(Observe::buffered(&["soft-navigation"]), move |entries| {
                 for entry in entries {
                     // The soft navigation's first paint, relative to its start.

@@ -93,7 +93,7 @@ pub fn observe_inp(core: &'static Core, early: Option<Array>) {
             buffered: early.is_none(),
             duration_threshold: Some(DURATION_THRESHOLD),
         };
-        let on_entries = { move |entries| handle(state, core, entries, false) };
+        let on_entries = move |entries| handle(state, core, entries, false);
         let Some(observer) = observe(how, on_entries) else {
             return;
         };
@@ -102,11 +102,8 @@ pub fn observe_inp(core: &'static Core, early: Option<Array>) {
             handle(state, core, entries, true);
         });
         lifecycle::on_bfcache_restore(move |_| {
-            let mut inp = state.borrow_mut();
-            let count = inp.interaction_count();
-            inp.interactions.reset(count);
-            inp.interaction = None;
-            inp.metric = Metric::new("INP", THRESHOLDS, -1.0, Some("back-forward-cache"), core);
+            let metric = Metric::new("INP", THRESHOLDS, -1.0, Some("back-forward-cache"), core);
+            state.borrow_mut().start_page_view(metric);
         });
     });
 }
@@ -135,9 +132,8 @@ fn count_estimate() -> Option<&'static RefCell<CountEstimate>> {
         buffered: true,
         duration_threshold: Some(0.0),
     };
-    let sink = estimate;
     observe(how, move |entries| {
-        let mut estimate = sink.borrow_mut();
+        let mut estimate = estimate.borrow_mut();
         for entry in entries {
             estimate.add(entry.num("interactionId") as u64);
         }
@@ -173,11 +169,10 @@ fn handle(state: State, core: &'static Core, entries: Vec<Entry>, force: bool) {
                 // The previous page view's INP is final; the next one counts its own.
                 inp.update();
                 inp.report(core);
-                let count = inp.interaction_count();
-                inp.interactions.reset(count);
-                inp.interaction = None;
                 let soft = SoftNavigation::of(&entry);
-                inp.metric = Metric::for_soft_navigation("INP", THRESHOLDS, -1.0, &soft, core);
+                inp.start_page_view(Metric::for_soft_navigation(
+                    "INP", THRESHOLDS, -1.0, &soft, core,
+                ));
                 continue;
             }
             inp.add(entry);
@@ -191,6 +186,14 @@ fn handle(state: State, core: &'static Core, entries: Vec<Entry>, force: bool) {
 }
 
 impl Inp {
+    /// A new page view (bfcache restore, soft navigation) counts its own interactions.
+    fn start_page_view(&mut self, metric: Metric) {
+        let count = self.interaction_count();
+        self.interactions.reset(count);
+        self.interaction = None;
+        self.metric = metric;
+    }
+
     fn report(&mut self, core: &Core) {
         self.metric.attribution = self.attribution();
         self.metric.report(true, core);

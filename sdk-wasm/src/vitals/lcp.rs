@@ -21,8 +21,7 @@ use crate::monitor::Core;
 use crate::observe::{observe, Observe};
 use crate::selector::selector;
 use crate::vitals::{
-    since_activation, soft_navigations_enabled, with_soft_navigations, Attribution, Metric,
-    SoftNavigation, Value,
+    since_activation, soft_navigations_enabled, Attribution, Metric, SoftNavigation, Value,
 };
 use wasm_bindgen::JsCast;
 
@@ -54,27 +53,27 @@ pub fn observe_lcp(core: &'static Core) {
         }));
 
         let soft_navigations = soft_navigations_enabled();
-        let on_entries = {
-            move |entries: Vec<Entry>| {
-                // Without reportAllChanges only the last entry of a list matters, unless soft
-                // navigations split the list into page views.
-                let skip = if soft_navigations {
-                    0
-                } else {
-                    entries.len().saturating_sub(1)
-                };
-                for entry in entries.into_iter().skip(skip) {
-                    handle(state, core, entry);
-                }
+        let on_entries = move |entries: Vec<Entry>| {
+            // Without reportAllChanges only the last entry of a list matters, unless soft
+            // navigations split the list into page views.
+            let skip = if soft_navigations {
+                0
+            } else {
+                entries.len().saturating_sub(1)
+            };
+            for entry in entries.into_iter().skip(skip) {
+                handle(state, core, entry);
             }
         };
-        let types = with_soft_navigations(&[
-            "largest-contentful-paint",
-            "interaction-contentful-paint",
-            "soft-navigation",
-        ]);
-        // Without soft navigations, only `largest-contentful-paint` (the list ends in the two).
-        let types = if soft_navigations { types } else { &types[..1] };
+        let types: &[&str] = if soft_navigations {
+            &[
+                "largest-contentful-paint",
+                "interaction-contentful-paint",
+                "soft-navigation",
+            ]
+        } else {
+            &["largest-contentful-paint"]
+        };
         let Some(observer) = observe(Observe::buffered(types), on_entries) else {
             return;
         };
