@@ -175,6 +175,8 @@ export async function launchRawChromium({ args = [] } = {}) {
 /**
  * A static server for test pages, with the parts a scenario needs to be deterministic:
  * - `mounts`: URL prefix (e.g. `/pages/`) to directory; unknown files are 404, never a fallback;
+ * - `wasmDelays`: URL prefix to milliseconds: `.wasm` files under it are sent that much later
+ *   (a slow network for the SDK's module, while its JS has loaded);
  * - `/config.js`: `window.__E2E_CONFIG = config`;
  * - `/slow.png?ms=1500&w=800&h=400&color=3366cc`: a PNG of that size (noise around that colour),
  *   sent after `ms`;
@@ -184,7 +186,7 @@ export async function launchRawChromium({ args = [] } = {}) {
  * Every response is `Cache-Control: no-cache` (revalidate, but not `no-store`, which would keep
  * pages out of the back/forward cache).
  */
-export async function serveSite({ mounts, config = {} }) {
+export async function serveSite({ mounts, wasmDelays = {}, config = {} }) {
   const records = new Map();
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -215,6 +217,9 @@ export async function serveSite({ mounts, config = {} }) {
         return send(200, 'image/png', noisyPng(q('w', 100), q('h', 100), color));
       }
       const path = normalize(decodeURIComponent(url.pathname));
+      for (const [prefix, ms] of Object.entries(wasmDelays)) {
+        if (path.startsWith(prefix) && path.endsWith('.wasm')) await new Promise((r) => setTimeout(r, ms));
+      }
       for (const [prefix, dir] of Object.entries(mounts)) {
         if (!path.startsWith(prefix)) continue;
         const file = join(dir, path.slice(prefix.length) || 'index.html');

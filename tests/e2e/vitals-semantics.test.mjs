@@ -33,6 +33,9 @@
 //   is a function without any flag (the test checks both), so web-vitals with
 //   `{reportSoftNavs: true}` reports TTFB, FCP, LCP, CLS and INP again with navigationType
 //   'soft-navigation' after a trusted click whose handler pushes a URL and replaces <main>.
+// - early input: the package's JS loads at once and its wasm module 2 s later (`wasmDelays`);
+//   two clicks land in between. The slow one's Event Timing entry is under 104 ms, which the
+//   browser does not keep for later observers: only the package's early buffer can see it.
 // - route change without soft navigations: an init script hides 'soft-navigation' from
 //   `PerformanceObserver.supportedEntryTypes` for both libraries (as in Firefox or Safari);
 //   web-vitals reports the load's metrics only, and perfwatch starts a page view from the
@@ -89,9 +92,11 @@ before(async () => {
     mounts: {
       '/pages/': join(here, 'pages'),
       '/pw/': join(root, 'npm'),
+      '/pw-slow/': join(root, 'npm'),
       // The package's `exports` map hides the IIFE builds; they sit next to the main entry.
       '/wv/': dirname(require.resolve('web-vitals')),
     },
+    wasmDelays: { '/pw-slow/': 2000 },
     config: { collector: collector.url, standIn: process.env.PERFWATCH_E2E_STAND_IN },
   });
   browser = await launchBrowser({ bfcache: true, args: BROWSER_ARGS });
@@ -394,6 +399,28 @@ test('INP: the slowest of several slow interactions, its element removed by its 
   const inp = instances(record.wv).INP?.[0];
   assert.equal(inp?.attribution?.interactionType, 'pointer', 'the slowest interaction is a click');
   assert.ok(inp.attribution.interactionTarget, 'web-vitals names the removed button');
+  assertSameVitals(t, record);
+});
+
+test('early input: interactions before the module has loaded count towards INP', SCENARIO, async (t) => {
+  // The page's JS and web-vitals load at once; perfwatch's wasm module arrives 2 s late.
+  const context = await browser.newContext();
+  t.after(() => context.close());
+  const page = await context.newPage();
+  const run = randomUUID();
+  await page.goto(pageUrl('early', run), { waitUntil: 'load' });
+  await click(page, '#fast');
+  await click(page, '#slow');
+  await pageEvent(page, 'clicked', 2);
+  await pageEvent(page, 'pw-ready|pw-error');
+  await settle(page, 2);
+  const record = await leave(page, run);
+
+  const order = record.events.map((e) => e.name).filter((n) => n === 'clicked' || n.startsWith('pw-'));
+  assert.deepEqual(order, ['clicked', 'clicked', 'pw-ready'], 'both clicks came before perfwatch started');
+  const inp = instances(record.wv).INP?.[0];
+  // The slow click is INP, and only an observer from before the module loaded saw its entry.
+  assert.ok(inp?.value >= 70 && inp.value < 104, `web-vitals' INP is the 70 ms click (${inp?.value})`);
   assertSameVitals(t, record);
 });
 

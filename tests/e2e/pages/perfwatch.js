@@ -11,7 +11,9 @@ if (standIn === 'web-vitals') {
   }
   window.__e2eStarted();
 } else {
-  import('/pw/dist/index.js')
+  // A page may load the package from another mount (`window.__E2E_PW`, e.g. one whose wasm
+  // is slow).
+  import(`${window.__E2E_PW ?? '/pw/'}dist/index.js`)
     .then(({ init }) =>
       init({
         endpoint: collector,
