@@ -242,10 +242,7 @@ fn text(
     } else {
         v::string(field, value, max)?;
     }
-    if value.chars().any(char::is_control) {
-        return Err(ValidationError::ControlCharacter { field });
-    }
-    Ok(())
+    v::plain_text(field, value)
 }
 
 /// An optional name or id.

@@ -213,23 +213,6 @@ pub struct BrowserApiCall {
     pub duration: f64,
 }
 
-/// A name shown in statistics: no control characters (no store keeps U+0000, and none
-/// belongs in a name).
-pub(crate) fn plain_text(field: &'static str, value: &str) -> Result<(), ValidationError> {
-    if value.chars().any(char::is_control) {
-        return Err(ValidationError::ControlCharacter { field });
-    }
-    Ok(())
-}
-
-/// Like [`plain_text`], for a field that may be absent.
-pub(crate) fn opt_plain_text(
-    field: &'static str,
-    value: Option<&str>,
-) -> Result<(), ValidationError> {
-    value.map_or(Ok(()), |value| plain_text(field, value))
-}
-
 /// An HTTP status as a browser reports it: 0 when it has none (no answer, or one it may not
 /// show), else 100–599.
 pub(crate) fn http_status(field: &'static str, status: i64) -> Result<(), ValidationError> {
@@ -250,7 +233,7 @@ const HTTP_METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"
 impl BrowserApiCall {
     fn validate(&self) -> Result<(), ValidationError> {
         v::required_string("name", &self.name, LIMITS.name_bytes)?;
-        plain_text("name", &self.name)?;
+        v::plain_text("name", &self.name)?;
         v::opt_string("method", self.method.as_deref(), 16)?;
         if let Some(method) = &self.method {
             if !method.bytes().all(|b| b.is_ascii_alphabetic()) || method.is_empty() {
@@ -302,7 +285,7 @@ pub struct Interaction {
 impl Interaction {
     fn validate(&self) -> Result<(), ValidationError> {
         v::required_string("name", &self.name, LIMITS.name_bytes)?;
-        plain_text("name", &self.name)?;
+        v::plain_text("name", &self.name)?;
         v::duration("start_time", self.start_time)?;
         v::duration("duration", self.duration)
     }

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::browser::{http_status, opt_plain_text, plain_text};
+use crate::browser::http_status;
 use crate::limits::LIMITS;
 use crate::validate::{self as v, ValidationError};
 
@@ -32,9 +32,9 @@ impl LongTask {
         v::duration("start_time", self.start_time)?;
         v::duration("duration", self.duration)?;
         v::opt_string("name", self.name.as_deref(), LIMITS.name_bytes)?;
-        opt_plain_text("name", self.name.as_deref())?;
+        v::opt_plain_text("name", self.name.as_deref())?;
         v::opt_string("container", self.container.as_deref(), LIMITS.url_bytes)?;
-        opt_plain_text("container", self.container.as_deref())
+        v::opt_plain_text("container", self.container.as_deref())
     }
 }
 
@@ -82,20 +82,20 @@ impl LongAnimationFrame {
         v::opt_duration("render_start", self.render_start)?;
         v::opt_duration("style_and_layout_start", self.style_and_layout_start)?;
         v::opt_string("script_url", self.script_url.as_deref(), LIMITS.url_bytes)?;
-        opt_plain_text("script_url", self.script_url.as_deref())?;
+        v::opt_plain_text("script_url", self.script_url.as_deref())?;
         v::opt_string(
             "script_function",
             self.script_function.as_deref(),
             LIMITS.name_bytes,
         )?;
-        opt_plain_text("script_function", self.script_function.as_deref())?;
+        v::opt_plain_text("script_function", self.script_function.as_deref())?;
         // A classic script's invoker is its URL: URL-sized.
         v::opt_string(
             "script_invoker",
             self.script_invoker.as_deref(),
             LIMITS.url_bytes,
         )?;
-        opt_plain_text("script_invoker", self.script_invoker.as_deref())?;
+        v::opt_plain_text("script_invoker", self.script_invoker.as_deref())?;
         v::opt_duration("script_duration", self.script_duration)
     }
 }
@@ -132,9 +132,9 @@ pub struct Resource {
 impl Resource {
     pub(crate) fn validate(&self) -> Result<(), ValidationError> {
         v::required_string("name", &self.name, LIMITS.url_bytes)?;
-        plain_text("name", &self.name)?;
+        v::plain_text("name", &self.name)?;
         v::required_string("initiator_type", &self.initiator_type, LIMITS.name_bytes)?;
-        plain_text("initiator_type", &self.initiator_type)?;
+        v::plain_text("initiator_type", &self.initiator_type)?;
         v::duration("start_time", self.start_time)?;
         v::duration("duration", self.duration)?;
         for (field, value) in [
@@ -152,7 +152,7 @@ impl Resource {
             ("protocol", self.protocol.as_deref()),
         ] {
             v::opt_string(field, value, LIMITS.name_bytes)?;
-            opt_plain_text(field, value)?;
+            v::opt_plain_text(field, value)?;
         }
         self.response_status
             .map_or(Ok(()), |status| http_status("response_status", status))

@@ -168,6 +168,20 @@ pub fn opt_string(
     value.map_or(Ok(()), |v| string(field, v, max))
 }
 
+/// A name shown in statistics: no control characters (no store keeps U+0000, and none
+/// belongs in a name).
+pub fn plain_text(field: &'static str, value: &str) -> Result<(), ValidationError> {
+    if value.chars().any(char::is_control) {
+        return Err(ValidationError::ControlCharacter { field });
+    }
+    Ok(())
+}
+
+/// Like [`plain_text`], for a field that may be absent.
+pub fn opt_plain_text(field: &'static str, value: Option<&str>) -> Result<(), ValidationError> {
+    value.map_or(Ok(()), |value| plain_text(field, value))
+}
+
 /// An item's epoch time against the batch's `sent_at`, both on the client's clock: items may be
 /// at most [`LIMITS.max_age_ms`] old and [`LIMITS.max_ahead_ms`] ahead. Comparing two readings of
 /// the same clock makes the rule immune to a wrong client clock (the collector corrects that skew

@@ -88,7 +88,7 @@ impl Monitor {
     /// Whether the browser reports soft navigations, which the SDK then follows itself.
     #[wasm_bindgen(getter, js_name = followsSoftNavigations)]
     pub fn follows_soft_navigations(&self) -> bool {
-        vitals::soft_navigations_enabled()
+        self.core.soft_navigations
     }
 
     /// The current page view's id.
@@ -118,7 +118,7 @@ pub fn init(options: JsValue, early: JsValue) -> Result<Monitor, JsError> {
         core.start_page_view("back-forward-cache", at, None);
     });
     // So is a soft navigation the browser reports; this observer runs before the metrics'.
-    if vitals::soft_navigations_enabled() {
+    if core.soft_navigations {
         observe::observe(
             observe::Observe::buffered(&["soft-navigation"]),
             move |entries| {

@@ -30,6 +30,8 @@ pub enum Capped {
 /// One monitor per page: what it reports about, and what it has still to send.
 pub struct Core {
     pub options: Options,
+    /// Whether the browser reports soft navigations that the metrics follow (decided once).
+    pub soft_navigations: bool,
     header: RefCell<Header>,
     page_view_id: RefCell<Rc<str>>,
     /// Whether this session reports to the collector (`sampleRate`).
@@ -60,6 +62,7 @@ impl Core {
                 .unwrap_or(0.0),
         };
         Core {
+            soft_navigations: crate::vitals::soft_navigations_enabled(),
             sampled: js_sys::Math::random() < options.sample_rate,
             options,
             header: RefCell::new(header),

@@ -106,6 +106,20 @@ fn cls_attribution_names_the_largest_shift() {
     ];
     assert_eq!(largest(&shifts).map(|s| s.data), Some("img.hero"));
     assert_eq!(largest::<()>(&[]), None);
+    // Of equal shifts the later, as web-vitals' reduce keeps it.
+    let tied = [
+        Shift {
+            start_time: 1.0,
+            value: 0.2,
+            data: 'a',
+        },
+        Shift {
+            start_time: 2.0,
+            value: 0.2,
+            data: 'b',
+        },
+    ];
+    assert_eq!(largest(&tied).map(|s| s.data), Some('b'));
 }
 
 /// INP as onINP estimates it from `(interaction id, duration, start)` entries.
@@ -154,6 +168,34 @@ fn inp_keeps_only_the_ten_longest_interactions() {
     let latencies: Vec<f64> = interactions.longest().iter().map(|i| i.latency).collect();
     assert!(latencies.windows(2).all(|w| w[0] >= w[1]), "{latencies:?}");
     assert_eq!(latencies[0], 49.0 * 8.0);
+}
+
+#[test]
+fn equal_entries_that_started_together_stay_with_their_interaction() {
+    // A pointerup and click of one interaction, both the longest, starting together.
+    let mut interactions = Interactions::default();
+    interactions.add(7, 64.0, 10.0, 'a');
+    interactions.add(7, 64.0, 10.0, 'b');
+    interactions.add(7, 64.0, 20.0, 'c');
+    assert_eq!(
+        interactions.get(7).map(|i| i.entries.clone()),
+        Some(vec!['a', 'b'])
+    );
+}
+
+#[test]
+fn a_new_page_view_counts_its_own_interactions() {
+    // web-vitals after a bfcache restore or soft navigation: interactions since then only, and
+    // 8 ms when some happened but none was long enough to be observed.
+    let mut interactions = Interactions::default();
+    interactions.add(7, 200.0, 0.0, ());
+    interactions.reset(60.0);
+    assert_eq!(
+        interactions.estimate(61.0, true).map(|e| e.latency),
+        Some(8.0)
+    );
+    assert_eq!(interactions.estimate(60.0, true), None);
+    assert_eq!(interactions.estimate(61.0, false), None);
 }
 
 #[test]

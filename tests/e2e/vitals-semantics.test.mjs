@@ -116,14 +116,19 @@ after(async () => {
 
 const pageUrl = (name, run) => `${site.url}pages/${name}.html?run=${run}`;
 
-/** Opens a scenario page in a fresh context and waits until perfwatch has started. */
-async function open(t, name, on = browser) {
+/**
+ * Opens a scenario page in a fresh context of `on` (the shared browser by default), with
+ * `initScript` run before the page's own, and waits until perfwatch has started unless
+ * `waitForStart` is false.
+ */
+async function open(t, name, { on = browser, initScript, waitForStart = true } = {}) {
   const context = await on.newContext();
   t.after(() => context.close());
+  if (initScript) await context.addInitScript(initScript);
   const page = await context.newPage();
   const run = randomUUID();
   await page.goto(pageUrl(name, run), { waitUntil: 'load' });
-  await pageEvent(page, 'pw-ready|pw-error');
+  if (waitForStart) await pageEvent(page, 'pw-ready|pw-error');
   return { page, run };
 }
 
@@ -404,11 +409,7 @@ test('INP: the slowest of several slow interactions, its element removed by its 
 
 test('early input: interactions before the module has loaded count towards INP', SCENARIO, async (t) => {
   // The page's JS and web-vitals load at once; perfwatch's wasm module arrives 2 s late.
-  const context = await browser.newContext();
-  t.after(() => context.close());
-  const page = await context.newPage();
-  const run = randomUUID();
-  await page.goto(pageUrl('early', run), { waitUntil: 'load' });
+  const { page, run } = await open(t, 'early', { waitForStart: false });
   await click(page, '#fast');
   await click(page, '#slow');
   await pageEvent(page, 'clicked', 2);
@@ -429,7 +430,7 @@ test('INP in stock Chromium: perfwatch names the removed element where web-vital
   // and web-vitals reports no target; perfwatch named it when the click began.
   const stock = await launchBrowser();
   t.after(() => stock.close());
-  const { page, run } = await open(t, 'inp', stock);
+  const { page, run } = await open(t, 'inp', { on: stock });
   const record = await slowInteractions(page, run);
 
   const theirs = instances(record.wv).INP?.[0];
@@ -524,17 +525,13 @@ test('soft navigation: a click that pushes a URL and replaces the main content',
 test('route change where the browser reports no soft navigations: a page view, no new vitals', SCENARIO, async (t) => {
   // As in a browser without soft navigations (Firefox, Safari): the entry type is hidden from
   // both libraries before they load.
-  const context = await browser.newContext();
-  t.after(() => context.close());
-  await context.addInitScript(() => {
-    const types = PerformanceObserver.supportedEntryTypes.filter((type) => type !== 'soft-navigation');
-    Object.defineProperty(PerformanceObserver, 'supportedEntryTypes', { get: () => types });
-  });
   const since = Date.now();
-  const page = await context.newPage();
-  const run = randomUUID();
-  await page.goto(pageUrl('softnav', run), { waitUntil: 'load' });
-  await pageEvent(page, 'pw-ready|pw-error');
+  const { page, run } = await open(t, 'softnav', {
+    initScript: () => {
+      const types = PerformanceObserver.supportedEntryTypes.filter((type) => type !== 'soft-navigation');
+      Object.defineProperty(PerformanceObserver, 'supportedEntryTypes', { get: () => types });
+    },
+  });
   await lcpEntry(page);
   await click(page, '#to-article');
   await pageEvent(page, 'navigated');

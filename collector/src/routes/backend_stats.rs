@@ -18,12 +18,13 @@ use serde::{Deserialize, Serialize};
 use crate::backend_stats::{
     AiGroupBy, AiStats, AiStatsBuilder, ApiGroupBy, ApiStats, ApiStatsBuilder, TOP_GROUPS,
 };
-use crate::call_rollup::{AiDimension, ApiDimension};
+use crate::call_rollup::{AiDimension, AiSeries, ApiDimension, ApiSeries};
 use crate::clock;
 use crate::envelope;
 use crate::error::ApiError;
-use crate::rollup;
+use crate::rollup::{self, CallRangeCache, RollupPolicy};
 use crate::state::AppState;
+use crate::store::{Store, StoreError};
 use crate::window::{shorten, Window, WindowParams};
 
 /// Windows up to this many hours are read from the raw records; longer ones from the
@@ -107,6 +108,43 @@ fn from_raw(window: Window) -> bool {
     window.hours <= RAW_WINDOW_MAX_HOURS
 }
 
+/// What a statistics request needs to read the call roll-ups: the range cache the collector
+/// shares, and the retention that says which finer sources still hold a bucket whole.
+struct Rollups {
+    cache: Arc<CallRangeCache>,
+    retention: (RollupPolicy, u32),
+}
+
+impl Rollups {
+    fn of(state: &AppState) -> Rollups {
+        Rollups {
+            cache: Arc::clone(&state.call_cache),
+            retention: state.retention,
+        }
+    }
+
+    /// The series of `window` for `dimensions` (API, AI), merged from the roll-ups.
+    fn read(
+        &self,
+        store: &dyn Store,
+        window: Window,
+        dimensions: (&[ApiDimension], &[AiDimension]),
+        each_api: &mut dyn FnMut(&ApiSeries),
+        each_ai: &mut dyn FnMut(&AiSeries),
+    ) -> Result<(), StoreError> {
+        let (policy, raw_days) = self.retention;
+        rollup::read_call_window(
+            store,
+            Some(&self.cache),
+            rollup::Kept::at(policy, raw_days, clock::now_ms() as i64),
+            (window.since_ms, window.until_ms),
+            dimensions,
+            each_api,
+            each_ai,
+        )
+    }
+}
+
 /// The API statistics of `window`, listing `top` groups.
 pub async fn api_statistics(
     state: &AppState,
@@ -114,8 +152,7 @@ pub async fn api_statistics(
     group_by: Option<ApiGroupBy>,
     top: usize,
 ) -> Result<ApiStats, ApiError> {
-    let cache = Arc::clone(&state.call_cache);
-    let retention = state.retention;
+    let rollups = Rollups::of(state);
     Ok(state
         .with_store(move |store| {
             let seconds = (window.until_ms - window.since_ms) as f64 / 1000.0;
@@ -130,12 +167,9 @@ pub async fn api_statistics(
             if group_by == Some(ApiGroupBy::User) {
                 dimensions.push(ApiDimension::User);
             }
-            let (policy, raw_days) = retention;
-            rollup::read_call_window(
+            rollups.read(
                 store,
-                Some(&cache),
-                rollup::Kept::at(policy, raw_days, clock::now_ms() as i64),
-                (window.since_ms, window.until_ms),
+                window,
                 (&dimensions, &[]),
                 &mut |series| builder.add_series(series),
                 &mut |_| {},
@@ -152,8 +186,7 @@ pub async fn ai_statistics(
     group_by: Option<AiGroupBy>,
     top: usize,
 ) -> Result<AiStats, ApiError> {
-    let cache = Arc::clone(&state.call_cache);
-    let retention = state.retention;
+    let rollups = Rollups::of(state);
     Ok(state
         .with_store(move |store| {
             let mut builder = AiStatsBuilder::new(group_by).with_top(top);
@@ -167,12 +200,9 @@ pub async fn ai_statistics(
             if group_by == Some(AiGroupBy::Provider) {
                 dimensions.push(AiDimension::Provider);
             }
-            let (policy, raw_days) = retention;
-            rollup::read_call_window(
+            rollups.read(
                 store,
-                Some(&cache),
-                rollup::Kept::at(policy, raw_days, clock::now_ms() as i64),
-                (window.since_ms, window.until_ms),
+                window,
                 (&[], &dimensions),
                 &mut |_| {},
                 &mut |series| builder.add_series(series),

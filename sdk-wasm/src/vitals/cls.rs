@@ -92,7 +92,7 @@ pub fn observe_cls(core: &'static Core) {
         shifts: Vec::new(),
     }));
     let on_entries = move |entries| state.borrow_mut().add(entries, core);
-    let types = with_soft_navigations(&["layout-shift", "soft-navigation"]);
+    let types = with_soft_navigations(core, &["layout-shift", "soft-navigation"]);
     let Some(observer) = observe(Observe::buffered(types), on_entries) else {
         return;
     };

@@ -9,7 +9,7 @@ use core::cell::RefCell;
 use crate::lifecycle;
 use crate::monitor::Core;
 use crate::observe::{observe, Observe};
-use crate::vitals::{since_activation, soft_navigations_enabled, Metric, SoftNavigation};
+use crate::vitals::{since_activation, Metric, SoftNavigation};
 
 /// web-vitals' `FCPThresholds`.
 pub const THRESHOLDS: (f64, f64) = (1800.0, 3000.0);
@@ -52,7 +52,7 @@ pub fn observe_fcp(core: &'static Core, on_report: impl FnOnce() + 'static) {
             return;
         };
         *observer.borrow_mut() = Some(po);
-        if soft_navigations_enabled() {
+        if core.soft_navigations {
             observe(Observe::buffered(&["soft-navigation"]), move |entries| {
                 for entry in entries {
                     // The soft navigation's first paint, relative to its start.

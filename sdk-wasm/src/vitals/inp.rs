@@ -89,7 +89,7 @@ pub fn observe_inp(core: &'static Core, early: Option<Array>) {
             handle(state, core, sorted(early.clone(), true), false);
         }
         let how = Observe {
-            types: with_soft_navigations(&["event", "first-input", "soft-navigation"]),
+            types: with_soft_navigations(core, &["event", "first-input", "soft-navigation"]),
             buffered: early.is_none(),
             duration_threshold: Some(DURATION_THRESHOLD),
         };

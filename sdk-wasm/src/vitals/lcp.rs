@@ -20,9 +20,7 @@ use crate::lifecycle;
 use crate::monitor::Core;
 use crate::observe::{observe, Observe};
 use crate::selector::selector;
-use crate::vitals::{
-    since_activation, soft_navigations_enabled, Attribution, Metric, SoftNavigation, Value,
-};
+use crate::vitals::{since_activation, Attribution, Metric, SoftNavigation, Value};
 use wasm_bindgen::JsCast;
 
 /// web-vitals' `LCPThresholds`.
@@ -52,7 +50,7 @@ pub fn observe_lcp(core: &'static Core) {
             listeners: Vec::new(),
         }));
 
-        let soft_navigations = soft_navigations_enabled();
+        let soft_navigations = core.soft_navigations;
         let on_entries = move |entries: Vec<Entry>| {
             // Without reportAllChanges only the last entry of a list matters, unless soft
             // navigations split the list into page views.
@@ -174,7 +172,7 @@ fn finalize(state: State, core: &Core, metric_id: &str) {
         return;
     }
     // With soft navigations the observer keeps going: later page views have their own LCP.
-    if !soft_navigations_enabled() {
+    if !core.soft_navigations {
         if let Some(observer) = lcp.observer.take() {
             observer.disconnect();
         }

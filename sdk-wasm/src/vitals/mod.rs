@@ -141,8 +141,9 @@ impl SoftNavigation {
     }
 }
 
-/// Whether soft navigations are followed: the browser reports `soft-navigation` entries with
-/// `getLargestInteractionContentfulPaint` (what web-vitals' `reportSoftNavs` requires).
+/// Whether soft navigations can be followed: the browser reports `soft-navigation` entries with
+/// `getLargestInteractionContentfulPaint` (what web-vitals' `reportSoftNavs` requires). Asked
+/// once, by [`Core::new`]; the metrics read `Core::soft_navigations`.
 pub fn soft_navigations_enabled() -> bool {
     crate::observe::supports("soft-navigation")
         && Entry(js_sys::global().into())
@@ -153,8 +154,11 @@ pub fn soft_navigations_enabled() -> bool {
 
 /// The types to observe: `types` (whose last is `soft-navigation`), without the last when soft
 /// navigations are not followed.
-pub fn with_soft_navigations(types: &'static [&'static str]) -> &'static [&'static str] {
-    if soft_navigations_enabled() {
+pub fn with_soft_navigations(
+    core: &Core,
+    types: &'static [&'static str],
+) -> &'static [&'static str] {
+    if core.soft_navigations {
         types
     } else {
         &types[..types.len() - 1]
@@ -188,17 +192,4 @@ fn unique_id() -> String {
 /// A paint time relative to activation, clamped at 0 (paints during a prerender count as 0).
 pub fn since_activation(start_time: f64) -> f64 {
     (start_time - lifecycle::activation_start()).max(0.0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::rate;
-
-    #[test]
-    fn ratings_match_web_vitals_boundaries() {
-        assert_eq!(rate(2500.0, (2500.0, 4000.0)), "good");
-        assert_eq!(rate(2500.5, (2500.0, 4000.0)), "needs-improvement");
-        assert_eq!(rate(4000.0, (2500.0, 4000.0)), "needs-improvement");
-        assert_eq!(rate(4000.5, (2500.0, 4000.0)), "poor");
-    }
 }

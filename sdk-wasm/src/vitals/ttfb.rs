@@ -4,7 +4,7 @@
 use crate::lifecycle;
 use crate::monitor::Core;
 use crate::observe::{observe, Observe};
-use crate::vitals::{since_activation, soft_navigations_enabled, Metric, SoftNavigation};
+use crate::vitals::{since_activation, Metric, SoftNavigation};
 
 /// web-vitals' `TTFBThresholds`.
 pub const THRESHOLDS: (f64, f64) = (800.0, 1800.0);
@@ -30,7 +30,7 @@ pub fn observe_ttfb(core: &'static Core) {
             )
             .report(true, restored);
         });
-        if soft_navigations_enabled() {
+        if core.soft_navigations {
             // A soft navigation fetches no document: its TTFB is 0.
             observe(Observe::buffered(&["soft-navigation"]), move |entries| {
                 for entry in entries.iter().filter(|e| e.num("navigationId") != 0.0) {
