@@ -101,9 +101,10 @@ pub struct Entries {
     pub resources: Resources,
 }
 
-/// Up to [`MAX_TRACKED_GROUPS`] aggregates by key; later keys share `other`.
+/// Up to [`MAX_TRACKED_GROUPS`] aggregates by key; later keys share `other`. Also what the
+/// browser timings' lists ([`crate::timing_stats`]) are built with.
 #[derive(Debug)]
-struct Bounded<K, A> {
+pub(crate) struct Bounded<K, A> {
     by_key: HashMap<K, A>,
     other: A,
 }
@@ -118,7 +119,7 @@ impl<K, A: Default> Default for Bounded<K, A> {
 }
 
 impl<K: Eq + Hash, A: Default + Merge> Bounded<K, A> {
-    fn entry(&mut self, key: K) -> &mut A {
+    pub(crate) fn entry(&mut self, key: K) -> &mut A {
         if self.by_key.len() < MAX_TRACKED_GROUPS || self.by_key.contains_key(&key) {
             return self.by_key.entry(key).or_default();
         }
@@ -127,7 +128,11 @@ impl<K: Eq + Hash, A: Default + Merge> Bounded<K, A> {
 
     /// The first `keep` groups in `order`, and the rest merged with the untracked ones (`None`
     /// when there are none).
-    fn top(self, keep: usize, order: impl Fn(&A, &A) -> Ordering) -> (Vec<(K, A)>, Option<A>)
+    pub(crate) fn top(
+        self,
+        keep: usize,
+        order: impl Fn(&A, &A) -> Ordering,
+    ) -> (Vec<(K, A)>, Option<A>)
     where
         K: Ord,
     {
@@ -142,7 +147,8 @@ impl<K: Eq + Hash, A: Default + Merge> Bounded<K, A> {
     }
 }
 
-trait Merge {
+/// An aggregate that can absorb another (into `other`).
+pub(crate) trait Merge {
     fn merge(&mut self, other: &Self);
     fn is_empty(&self) -> bool;
 }

@@ -5,12 +5,10 @@
 //! would otherwise count twice). Read from the raw timings, kept `retention_days`, with the
 //! long tasks, long animation frames and resources beside them ([`crate::entry_stats`]).
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 
-use crate::backend_stats::{Latency, MAX_TRACKED_GROUPS, OTHER, TOP_GROUPS};
-use crate::entry_stats::{Entries, EntriesBuilder};
+use crate::backend_stats::{Latency, OTHER, TOP_GROUPS};
+use crate::entry_stats::{Bounded, Entries, EntriesBuilder, Merge};
 use crate::normalize::TimingKind;
 use crate::sketch::DdSketch;
 use crate::store::TimingRow;
@@ -45,20 +43,24 @@ struct Aggregate {
     durations: DdSketch,
 }
 
-impl Aggregate {
+impl Merge for Aggregate {
     fn merge(&mut self, other: &Aggregate) {
         self.count += other.count;
         self.failed += other.failed;
         self.durations.merge(&other.durations);
     }
+
+    fn is_empty(&self) -> bool {
+        self.count == 0
+    }
 }
 
-/// Folds [`TimingRow`]s into [`Timings`]: at most [`MAX_TRACKED_GROUPS`] names per kind, later
-/// ones under `other`.
+/// Folds [`TimingRow`]s into [`Timings`]: at most
+/// [`crate::backend_stats::MAX_TRACKED_GROUPS`] names per kind, later ones under `other`.
 #[derive(Debug, Default)]
 pub struct TimingsBuilder {
-    api_calls: HashMap<String, Aggregate>,
-    interactions: HashMap<String, Aggregate>,
+    api_calls: Bounded<String, Aggregate>,
+    interactions: Bounded<String, Aggregate>,
     entries: EntriesBuilder,
 }
 
@@ -72,12 +74,7 @@ impl TimingsBuilder {
                 return self.entries.add(row)
             }
         };
-        let key = if groups.contains_key(&row.name) || groups.len() < MAX_TRACKED_GROUPS {
-            row.name
-        } else {
-            OTHER.to_owned()
-        };
-        let aggregate = groups.entry(key).or_default();
+        let aggregate = groups.entry(row.name);
         aggregate.count += 1;
         aggregate.failed += u64::from(row.failed);
         aggregate.durations.add(row.duration_ms);
@@ -94,22 +91,10 @@ impl TimingsBuilder {
     }
 }
 
-fn top(groups: HashMap<String, Aggregate>) -> Vec<TimingGroup> {
-    let mut all: Vec<(String, Aggregate)> = groups.into_iter().collect();
-    all.sort_by(|(ka, a), (kb, b)| b.count.cmp(&a.count).then_with(|| ka.cmp(kb)));
-    let mut other: Option<Aggregate> = None;
-    let mut kept = Vec::new();
-    for (name, aggregate) in all {
-        if kept.len() < TOP_GROUPS && name != OTHER {
-            kept.push((name, aggregate));
-        } else {
-            other
-                .get_or_insert_with(Aggregate::default)
-                .merge(&aggregate);
-        }
-    }
-    kept.extend(other.map(|other| (OTHER.to_owned(), other)));
+fn top(groups: Bounded<String, Aggregate>) -> Vec<TimingGroup> {
+    let (kept, other) = groups.top(TOP_GROUPS, |a, b| b.count.cmp(&a.count));
     kept.into_iter()
+        .chain(other.map(|other| (OTHER.to_owned(), other)))
         .map(|(name, a)| TimingGroup {
             name,
             count: a.count,
