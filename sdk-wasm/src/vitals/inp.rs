@@ -37,6 +37,10 @@ const MAX_PENDING_FRAMES: usize = 10;
 /// per interaction on the input's path); the last few are kept.
 const CAPTURED_INPUTS: [&str; 2] = ["pointerdown", "keydown"];
 const MAX_CAPTURED: usize = 8;
+/// An input's `timeStamp` may read a little after its entry's `startTime`.
+const CAPTURE_SLACK_MS: f64 = 5.0;
+/// How long before its entry an interaction's first input may have started (a held press).
+const MAX_PRESS_MS: f64 = 2000.0;
 
 /// An event entry and the frame group it was presented in.
 struct Event {
@@ -142,8 +146,7 @@ fn count_estimate() -> Option<&'static RefCell<CountEstimate>> {
 }
 
 /// Names the target of each interaction's first input when it happens, keyed by the event's
-/// `timeStamp` (the `startTime` of its event entry; the interaction's later entries, such as
-/// `click`, start after it).
+/// `timeStamp` (the interaction's entries, `pointerup` and `click` too, start at or after it).
 fn capture_targets(captured: &'static RefCell<Vec<(f64, String)>>) {
     for event_type in CAPTURED_INPUTS {
         lifecycle::listen(event_type, move |event| {
@@ -360,13 +363,14 @@ fn target(interaction: &Interaction<Event>, captured: &[(f64, String)]) -> Optio
         .iter()
         .find_map(|e| e.entry.string("targetSelector"))
         .or_else(|| {
-            entries.iter().find_map(|e| {
-                let time = e.entry.start_time();
-                captured
-                    .iter()
-                    .rev()
-                    .find(|(t, _)| *t == time)
-                    .map(|(_, s)| s.clone())
-            })
+            // The last input that started the interaction: at or before its entry's
+            // `startTime` (with a little slack: the two need not be one clock reading), and not
+            // longer ago than a held press.
+            let time = entries.first()?.entry.start_time();
+            captured
+                .iter()
+                .rev()
+                .find(|(t, _)| *t <= time + CAPTURE_SLACK_MS && time - *t < MAX_PRESS_MS)
+                .map(|(_, s)| s.clone())
         })
 }
