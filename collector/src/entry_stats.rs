@@ -256,7 +256,7 @@ impl EntriesBuilder {
                     .entry((row.name, initiator_type))
                     .add(row.duration_ms, row.transfer_size);
             }
-            TimingKind::ApiCall | TimingKind::Interaction => {}
+            TimingKind::ApiCall | TimingKind::Interaction | TimingKind::Measure => {}
         }
     }
 

@@ -112,30 +112,35 @@ mod tests {
         assert_eq!(second.at_ms, 990_000 + 2000 + 10_000);
     }
 
-    #[test]
-    fn entries_become_timings_with_their_urls_cut_at_the_query() {
+    /// The timings of a batch of `events` sent when the collector received it, by a page
+    /// loaded 10 s before.
+    fn timings_of(events: serde_json::Value) -> Vec<TimingRecord> {
         let body = json!({
             "v": 1, "app": "a", "session_id": "s", "page_view_id": "p1", "url": "https://x/a",
-            "time_origin": 990_000.0, "sent_at": 1_000_000.0,
-            "events": [
-                {"type": "long_task", "start_time": 10, "duration": 120, "event_id": "t1"},
-                {"type": "long_task", "duration": 60, "name": "cross-origin-descendant",
-                 "container": "https://ads.example/f.html?id=1"},
-                {"type": "long_animation_frame", "duration": 180, "blocking_duration": 90,
-                 "script_url": "https://x/main.js#L1", "script_invoker": "BUTTON.onclick",
-                 "script_duration": 70},
-                {"type": "long_animation_frame", "duration": 60, "blocking_duration": 0},
-                {"type": "resource", "name": "https://cdn.example/a.png?v=3#top",
-                 "initiator_type": "img", "duration": 40, "transfer_size": 1200,
-                 "response_status": 404},
-                {"type": "resource", "name": "https://cdn.example/b.js", "initiator_type": "script",
-                 "duration": 5, "response_status": 0},
-                {"type": "page_view", "start_time": 0}
-            ]
+            "time_origin": 990_000.0, "sent_at": 1_000_000.0, "events": events
         });
         let parsed = parse_browser_batch(body.to_string().as_bytes()).unwrap();
         assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
-        let timings = browser_timings(&browser_records(parsed, 1_000_000.0));
+        browser_timings(&browser_records(parsed, 1_000_000.0))
+    }
+
+    #[test]
+    fn entries_become_timings_with_their_urls_cut_at_the_query() {
+        let timings = timings_of(json!([
+            {"type": "long_task", "start_time": 10, "duration": 120, "event_id": "t1"},
+            {"type": "long_task", "duration": 60, "name": "cross-origin-descendant",
+             "container": "https://ads.example/f.html?id=1"},
+            {"type": "long_animation_frame", "duration": 180, "blocking_duration": 90,
+             "script_url": "https://x/main.js#L1", "script_invoker": "BUTTON.onclick",
+             "script_duration": 70},
+            {"type": "long_animation_frame", "duration": 60, "blocking_duration": 0},
+            {"type": "resource", "name": "https://cdn.example/a.png?v=3#top",
+             "initiator_type": "img", "duration": 40, "transfer_size": 1200,
+             "response_status": 404},
+            {"type": "resource", "name": "https://cdn.example/b.js", "initiator_type": "script",
+             "duration": 5, "response_status": 0},
+            {"type": "page_view", "start_time": 0}
+        ]));
         let kinds: Vec<&str> = timings.iter().map(|t| t.kind.as_str()).collect();
         assert_eq!(
             kinds,
@@ -173,6 +178,42 @@ mod tests {
         assert_eq!(image.transfer_size, Some(1200));
         assert_eq!((script.status, script.failed), (Some(0), false));
         assert!(!task.failed && !frame.failed);
+    }
+
+    #[test]
+    fn the_apps_own_work_keeps_its_error_type_trace_id_and_outcome() {
+        let timings = timings_of(json!([
+            {"type": "api_call", "name": "POST /chat", "status": 0, "duration": 7,
+             "error_type": "TypeError", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"},
+            {"type": "api_call", "name": "GET /models", "status": 200, "duration": 80},
+            {"type": "interaction", "name": "send", "duration": 3, "ok": false},
+            {"type": "interaction", "name": "open-chat", "duration": 41, "ok": true},
+            {"type": "measure", "name": "chat-render", "start_time": 10, "duration": 12.5,
+             "event_id": "m1"}
+        ]));
+        let [threw, answered, failed_interaction, interaction, measure] = &timings[..] else {
+            panic!("{timings:?}");
+        };
+        assert_eq!(threw.detail.as_deref(), Some("TypeError"));
+        assert_eq!(
+            threw.trace_id.as_deref(),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
+        assert!(threw.failed);
+        assert_eq!(
+            (answered.detail.as_deref(), answered.trace_id.as_deref()),
+            (None, None)
+        );
+        assert!(!answered.failed);
+        assert_eq!(failed_interaction.kind, TimingKind::Interaction);
+        assert!(failed_interaction.failed && !interaction.failed);
+        assert_eq!(measure.kind, TimingKind::Measure);
+        assert_eq!(
+            (measure.name.as_str(), measure.duration_ms, measure.failed),
+            ("chat-render", 12.5, false)
+        );
+        assert_eq!(measure.event_id.as_deref(), Some("m1"));
+        assert_eq!(measure.at_ms, 990_000 + 10);
     }
 
     #[test]
@@ -224,12 +265,13 @@ impl From<BrowserRecords> for Batch {
 }
 
 /// What a browser timed: one of its API calls (`monitorApiCall`), a user interaction
-/// (`monitorUserInteraction`), or a performance timeline entry it observed (a long task, a long
-/// animation frame, a resource load).
+/// (`monitorUserInteraction`), a piece of the app's own work (a `measure`), or a performance
+/// timeline entry it observed (a long task, a long animation frame, a resource load).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimingKind {
     ApiCall,
     Interaction,
+    Measure,
     LongTask,
     LongAnimationFrame,
     Resource,
@@ -237,9 +279,10 @@ pub enum TimingKind {
 
 impl TimingKind {
     /// Every kind.
-    pub const ALL: [TimingKind; 5] = [
+    pub const ALL: [TimingKind; 6] = [
         Self::ApiCall,
         Self::Interaction,
+        Self::Measure,
         Self::LongTask,
         Self::LongAnimationFrame,
         Self::Resource,
@@ -250,6 +293,7 @@ impl TimingKind {
         match self {
             Self::ApiCall => "api_call",
             Self::Interaction => "interaction",
+            Self::Measure => "measure",
             Self::LongTask => "long_task",
             Self::LongAnimationFrame => "long_animation_frame",
             Self::Resource => "resource",
@@ -270,8 +314,9 @@ impl TimingKind {
 ///
 /// | kind | `name` | `detail` | `status` | other |
 /// |---|---|---|---|---|
-/// | `api_call` | `METHOD endpoint` | | its status | |
+/// | `api_call` | `METHOD endpoint` | its `error_type` (the call threw) | its status | `trace_id` |
 /// | `interaction` | its name | | | |
+/// | `measure` | its name | | | |
 /// | `long_task` | the entry's name (`self`, ...; `unknown` when not sent) | its container | | |
 /// | `long_animation_frame` | the longest script's URL (empty: none named) | that script's invoker | | `blocking_ms`, `script_ms` |
 /// | `resource` | its URL | its initiator type | its response status | `transfer_size` |
@@ -287,12 +332,13 @@ pub struct TimingRecord {
     /// What the statistics list it by (see the table above).
     pub name: String,
     /// A resource's initiator type, a long animation frame's script invoker, a long task's
-    /// container.
+    /// container, an API call's error type.
     pub detail: Option<String>,
     /// The call's or resource's status (0: none); `None` for other kinds.
     pub status: Option<u16>,
-    /// The call failed (no answer, 4xx or 5xx, or `ok: false`) or the resource was answered
-    /// 4xx or 5xx; never for other kinds.
+    /// The call failed (no answer, 4xx or 5xx, `ok: false`, or it threw), the interaction's
+    /// handler threw (`ok: false`), or the resource was answered 4xx or 5xx; never for other
+    /// kinds.
     pub failed: bool,
     pub duration_ms: f64,
     /// A long animation frame's blocking duration.
@@ -301,6 +347,8 @@ pub struct TimingRecord {
     pub script_ms: Option<f64>,
     /// A resource's transfer size, bytes.
     pub transfer_size: Option<u64>,
+    /// An API call's W3C trace id (32 lowercase hex digits), as its `traceparent` carried it.
+    pub trace_id: Option<String>,
     pub user_id: Option<String>,
     pub at_ms: i64,
     pub received_at_ms: i64,
@@ -338,6 +386,7 @@ fn timing(batch: &BrowserRecords, record: &Record) -> Option<TimingRecord> {
         blocking_ms: None,
         script_ms: None,
         transfer_size: None,
+        trace_id: None,
         user_id: batch.user_id.clone(),
         at_ms: record.at_ms,
         received_at_ms: batch.received_at_ms,
@@ -346,9 +395,11 @@ fn timing(batch: &BrowserRecords, record: &Record) -> Option<TimingRecord> {
         EventBody::ApiCall(call) => {
             let (method, endpoint) = call.method_and_endpoint();
             TimingRecord {
+                detail: call.error_type.clone(),
                 // Validated: 0 or 100..=599.
                 status: Some(u16::try_from(call.status).unwrap_or_default()),
                 failed: call.failed(),
+                trace_id: call.trace_id.clone(),
                 ..plain(
                     TimingKind::ApiCall,
                     format!("{method} {endpoint}"),
@@ -356,11 +407,17 @@ fn timing(batch: &BrowserRecords, record: &Record) -> Option<TimingRecord> {
                 )
             }
         }
-        EventBody::Interaction(interaction) => plain(
-            TimingKind::Interaction,
-            interaction.name.clone(),
-            interaction.duration,
-        ),
+        EventBody::Interaction(interaction) => TimingRecord {
+            failed: interaction.failed(),
+            ..plain(
+                TimingKind::Interaction,
+                interaction.name.clone(),
+                interaction.duration,
+            )
+        },
+        EventBody::Measure(measure) => {
+            plain(TimingKind::Measure, measure.name.clone(), measure.duration)
+        }
         EventBody::LongTask(task) => TimingRecord {
             detail: task.container.as_deref().map(without_query),
             ..plain(

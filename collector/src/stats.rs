@@ -225,7 +225,8 @@ pub struct VitalsReport {
     /// Per page, busiest first; only when grouped by page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pages: Option<Vec<PageVitals>>,
-    /// What the pages timed of their own API calls and interactions (from the raw timings).
+    /// What the pages timed of their own API calls, interactions and work (from the raw
+    /// timings).
     #[serde(flatten)]
     pub timings: Timings,
 }

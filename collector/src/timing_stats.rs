@@ -1,6 +1,7 @@
-//! What browsers timed of their own API calls (`monitorApiCall`) and interactions
-//! (`monitorUserInteraction`) in a window: per name, how many, how many failed and how long
-//! they took (percentiles within 1 %), busiest first. They show beside the web vitals in
+//! What browsers timed of their own API calls (`monitorApiCall`), interactions
+//! (`monitorUserInteraction`) and other work of the app's (`measure` events) in a window: per
+//! name, how many, how many failed and how long they took (percentiles within 1 %), busiest
+//! first. They show beside the web vitals in
 //! `GET /frontend/vitals`, apart from backend API calls (the same call seen from both sides
 //! would otherwise count twice). Read from the raw timings, kept `retention_days`, with the
 //! long tasks, long animation frames and resources beside them ([`crate::entry_stats`]).
@@ -19,7 +20,8 @@ pub struct TimingGroup {
     /// `GET /models`, `open-chat`, or `other`.
     pub name: String,
     pub count: u64,
-    /// Calls without an answer or answered 4xx/5xx (0 for interactions), percent.
+    /// Calls without an answer, answered 4xx/5xx or that threw; interactions whose handler
+    /// threw (0 for measures); percent.
     pub failure_rate_percent: f64,
     pub duration_ms: Latency,
 }
@@ -31,6 +33,8 @@ pub struct Timings {
     pub api_calls: Vec<TimingGroup>,
     /// Interactions, busiest first.
     pub interactions: Vec<TimingGroup>,
+    /// The app's measures of its own work, busiest first.
+    pub measures: Vec<TimingGroup>,
     /// `long_tasks`, `long_animation_frames` and `resources`.
     #[serde(flatten)]
     pub entries: Entries,
@@ -61,6 +65,7 @@ impl Merge for Aggregate {
 pub struct TimingsBuilder {
     api_calls: Bounded<String, Aggregate>,
     interactions: Bounded<String, Aggregate>,
+    measures: Bounded<String, Aggregate>,
     entries: EntriesBuilder,
 }
 
@@ -70,6 +75,7 @@ impl TimingsBuilder {
         let groups = match row.kind {
             TimingKind::ApiCall => &mut self.api_calls,
             TimingKind::Interaction => &mut self.interactions,
+            TimingKind::Measure => &mut self.measures,
             TimingKind::LongTask | TimingKind::LongAnimationFrame | TimingKind::Resource => {
                 return self.entries.add(row)
             }
@@ -86,6 +92,7 @@ impl TimingsBuilder {
         Timings {
             api_calls: top(self.api_calls),
             interactions: top(self.interactions),
+            measures: top(self.measures),
             entries: self.entries.finish(),
         }
     }
@@ -139,6 +146,11 @@ mod tests {
         }
         builder.add(row(TimingKind::ApiCall, "POST /chat", true, 900.0));
         builder.add(row(TimingKind::Interaction, "open-chat", false, 41.0));
+        builder.add(row(TimingKind::Interaction, "open-chat", true, 45.0));
+        for duration in [12.5, 20.0, 7.5] {
+            builder.add(row(TimingKind::Measure, "chat-render", false, duration));
+        }
+        builder.add(row(TimingKind::Measure, "parse-answer", false, 3.0));
         let timings = builder.finish();
         assert_eq!(timings.api_calls.len(), 2);
         assert_eq!(timings.api_calls[0].name, "GET /models");
@@ -147,6 +159,15 @@ mod tests {
         assert_eq!(timings.api_calls[0].duration_ms.max, Some(109.0));
         assert_eq!(timings.api_calls[1].failure_rate_percent, 100.0);
         assert_eq!(timings.interactions[0].name, "open-chat");
+        assert_eq!(timings.interactions[0].failure_rate_percent, 50.0);
+        let measures: Vec<(&str, u64)> = timings
+            .measures
+            .iter()
+            .map(|m| (m.name.as_str(), m.count))
+            .collect();
+        assert_eq!(measures, [("chat-render", 3), ("parse-answer", 1)]);
+        assert_eq!(timings.measures[0].duration_ms.max, Some(20.0));
+        assert_eq!(timings.measures[0].failure_rate_percent, 0.0);
     }
 
     #[test]

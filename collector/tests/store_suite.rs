@@ -24,7 +24,7 @@ use perfwatch_collector::rollup::{CallRangeCache, Kept};
 use perfwatch_collector::session_stats::{ActiveUsers, SessionStats, SessionStatsBuilder};
 use perfwatch_collector::store::{
     self, postgres as pg_store, sqlite as sqlite_store, ActiveCounts, PostgresOptions,
-    PostgresStore, SharedStore, Store, StoreError, StoreOutcome,
+    PostgresStore, SharedStore, Store, StoreError, StoreOutcome, TimingRow,
 };
 use perfwatch_protocol::{parse_browser_batch, VitalName};
 use serde_json::{json, Value};
@@ -246,6 +246,7 @@ both_stores!(
     call_statistics_from_rollups_equal_those_from_raw_calls,
     browser_timings_are_stored_once_per_event_id_and_pruned,
     performance_entries_are_stored_with_what_they_say,
+    the_apps_own_work_is_stored_with_its_outcome_error_type_and_trace_id,
 );
 
 /// The records of a batch from app `a`, session `session`, page view `p` (route `/a`), sent
@@ -506,6 +507,7 @@ fn browser_timings_are_stored_once_per_event_id_and_pruned(backend: &dyn Backend
         blocking_ms: None,
         script_ms: None,
         transfer_size: None,
+        trace_id: None,
         user_id: None,
         at_ms,
         received_at_ms: at_ms,
@@ -533,6 +535,20 @@ fn browser_timings_are_stored_once_per_event_id_and_pruned(backend: &dyn Backend
     assert_eq!(backend.count("browser_timings"), 3);
 }
 
+/// The timings dated within an hour of now, by kind, name and duration.
+fn recent_timings(store: &SharedStore) -> Vec<TimingRow> {
+    let mut rows = Vec::new();
+    let now = now();
+    on_plain_thread(|| store.scan_timings(now - HOUR_MS, now + HOUR_MS, &mut |row| rows.push(row)))
+        .expect("scan");
+    rows.sort_by(|a, b| {
+        (a.kind.as_str(), &a.name)
+            .cmp(&(b.kind.as_str(), &b.name))
+            .then(a.duration_ms.total_cmp(&b.duration_ms))
+    });
+    rows
+}
+
 fn performance_entries_are_stored_with_what_they_say(backend: &dyn Backend) {
     let store = backend.open().expect("open");
     let batch = records(
@@ -556,11 +572,7 @@ fn performance_entries_are_stored_with_what_they_say(backend: &dyn Backend) {
         vec![outcome(4), outcome(4)]
     );
     assert_eq!(backend.count("browser_timings"), 5);
-    let mut rows = Vec::new();
-    let now = now();
-    on_plain_thread(|| store.scan_timings(now - HOUR_MS, now + HOUR_MS, &mut |row| rows.push(row)))
-        .expect("scan");
-    rows.sort_by(|a, b| (a.kind.as_str(), &a.name).cmp(&(b.kind.as_str(), &b.name)));
+    let rows = recent_timings(&store);
     let [frame, task, image, script, _script_again] = &rows[..] else {
         panic!("{rows:?}");
     };
@@ -595,6 +607,67 @@ fn performance_entries_are_stored_with_what_they_say(backend: &dyn Backend) {
     assert_eq!(
         backend.number("SELECT CAST(status AS BIGINT) FROM browser_timings WHERE event_id = 'r1'"),
         404.0
+    );
+}
+
+fn the_apps_own_work_is_stored_with_its_outcome_error_type_and_trace_id(backend: &dyn Backend) {
+    let store = backend.open().expect("open");
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let batch = records(
+        "s",
+        json!([
+            {"type": "measure", "name": "chat-render", "start_time": 100, "duration": 12.5,
+             "event_id": "m1"},
+            {"type": "measure", "name": "chat-render", "start_time": 200, "duration": 20.0},
+            {"type": "interaction", "name": "send", "start_time": 300, "duration": 3.0,
+             "ok": false, "event_id": "i1"},
+            {"type": "api_call", "name": "POST /chat", "status": 0, "ok": false,
+             "start_time": 400, "duration": 7.0, "error_type": "TypeError",
+             "trace_id": trace_id, "event_id": "c1"},
+            {"type": "api_call", "name": "GET /models", "status": 200, "start_time": 500,
+             "duration": 80.0, "event_id": "c2"}
+        ]),
+    );
+    // Delivered twice: what has an event id is stored once.
+    assert_eq!(
+        write(&store, &[&batch, &batch]),
+        vec![outcome(5), outcome(5)]
+    );
+    assert_eq!(backend.count("browser_timings"), 6);
+    let rows = recent_timings(&store);
+    let [answered, threw, interaction, measures @ ..] = &rows[..] else {
+        panic!("{rows:?}");
+    };
+    assert_eq!(
+        (answered.kind, answered.failed, answered.detail.as_deref()),
+        (TimingKind::ApiCall, false, None)
+    );
+    assert_eq!(
+        (threw.name.as_str(), threw.failed, threw.detail.as_deref()),
+        ("POST /chat", true, Some("TypeError"))
+    );
+    assert_eq!(
+        (interaction.kind, interaction.failed),
+        (TimingKind::Interaction, true),
+        "its handler threw"
+    );
+    assert_eq!(measures.len(), 3, "m1 once, the id-less twice");
+    for (row, duration_ms) in measures.iter().zip([12.5, 20.0, 20.0]) {
+        assert_eq!(
+            (row.kind, row.name.as_str(), row.duration_ms, row.failed),
+            (TimingKind::Measure, "chat-render", duration_ms, false)
+        );
+    }
+    assert_eq!(
+        backend.number(&format!(
+            "SELECT COUNT(*) FROM browser_timings WHERE trace_id = '{trace_id}' \
+             AND event_id = 'c1' AND detail = 'TypeError'"
+        )),
+        1.0
+    );
+    assert_eq!(
+        backend.number("SELECT COUNT(*) FROM browser_timings WHERE trace_id IS NULL"),
+        5.0
     );
 }
 

@@ -117,8 +117,8 @@ pub trait BackendRecord: DeserializeOwned {
 
 impl BackendRecord for ApiCall {
     fn validate(&self) -> Result<(), ValidationError> {
-        text("endpoint", &self.endpoint, LIMITS.url_bytes, true)?;
-        text("method", &self.method, 16, true)?;
+        v::required_text("endpoint", &self.endpoint, LIMITS.url_bytes)?;
+        v::required_text("method", &self.method, 16)?;
         if !self.method.bytes().all(|b| b.is_ascii_alphabetic()) {
             return Err(ValidationError::Invalid {
                 field: "method",
@@ -143,10 +143,10 @@ impl BackendRecord for ApiCall {
 
 impl BackendRecord for AiCall {
     fn validate(&self) -> Result<(), ValidationError> {
-        text("model", &self.model, LIMITS.name_bytes, true)?;
-        opt_text("provider", self.provider.as_deref())?;
-        opt_text("operation", self.operation.as_deref())?;
-        opt_text("error_type", self.error_type.as_deref())?;
+        v::required_text("model", &self.model, LIMITS.name_bytes)?;
+        v::opt_name("provider", self.provider.as_deref())?;
+        v::opt_name("operation", self.operation.as_deref())?;
+        v::opt_name("error_type", self.error_type.as_deref())?;
         for (field, value) in [
             ("input_tokens", self.input_tokens),
             ("output_tokens", self.output_tokens),
@@ -196,10 +196,10 @@ impl BackendRecord for AiCall {
 
 impl RecordMeta {
     fn validate(&self) -> Result<(), ValidationError> {
-        opt_text("service", self.service.as_deref())?;
-        opt_text("event_id", self.event_id.as_deref())?;
-        opt_text("user_id", self.user_id.as_deref())?;
-        opt_text("trace_id", self.trace_id.as_deref())
+        v::opt_name("service", self.service.as_deref())?;
+        v::opt_name("event_id", self.event_id.as_deref())?;
+        v::opt_name("user_id", self.user_id.as_deref())?;
+        v::opt_name("trace_id", self.trace_id.as_deref())
     }
 
     /// The record's time in epoch ms: its `timestamp`, or `received_at_ms` without one. It may
@@ -227,27 +227,6 @@ impl RecordMeta {
     pub fn service(&self) -> &str {
         self.service.as_deref().unwrap_or(DEFAULT_SERVICE)
     }
-}
-
-/// A text field: at most `max` bytes, without control characters (no store keeps U+0000, and
-/// none belongs in a name), not empty when `required`.
-fn text(
-    field: &'static str,
-    value: &str,
-    max: usize,
-    required: bool,
-) -> Result<(), ValidationError> {
-    if required {
-        v::required_string(field, value, max)?;
-    } else {
-        v::string(field, value, max)?;
-    }
-    v::plain_text(field, value)
-}
-
-/// An optional name or id.
-fn opt_text(field: &'static str, value: Option<&str>) -> Result<(), ValidationError> {
-    value.map_or(Ok(()), |value| text(field, value, LIMITS.name_bytes, false))
 }
 
 /// A backend batch whose envelope is sound: the records that passed, with their index in

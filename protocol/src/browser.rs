@@ -4,7 +4,8 @@
 //! `performance.timeOrigin`); fields named `*_at` are epoch milliseconds. Unknown fields are
 //! ignored, so newer SDKs can add fields without breaking older collectors.
 
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::entries::{LongAnimationFrame, LongTask, Resource};
 use crate::limits::LIMITS;
@@ -92,6 +93,7 @@ pub enum EventBody {
     Navigation(Navigation),
     ApiCall(BrowserApiCall),
     Interaction(Interaction),
+    Measure(Measure),
     LongTask(LongTask),
     LongAnimationFrame(LongAnimationFrame),
     Resource(Resource),
@@ -114,6 +116,7 @@ impl Event {
             EventBody::Navigation(n) => n.validate()?,
             EventBody::ApiCall(c) => c.validate()?,
             EventBody::Interaction(i) => i.validate()?,
+            EventBody::Measure(m) => m.validate()?,
             EventBody::LongTask(t) => t.validate()?,
             EventBody::LongAnimationFrame(f) => f.validate()?,
             EventBody::Resource(r) => r.validate()?,
@@ -128,6 +131,7 @@ impl Event {
             EventBody::PageView(p) => p.start_time,
             EventBody::ApiCall(c) => c.start_time,
             EventBody::Interaction(i) => i.start_time,
+            EventBody::Measure(m) => m.start_time,
             EventBody::LongTask(t) => t.start_time,
             EventBody::LongAnimationFrame(f) => f.start_time,
             EventBody::Resource(r) => r.start_time,
@@ -143,6 +147,7 @@ impl Event {
             EventBody::Navigation(_) => "navigation",
             EventBody::ApiCall(_) => "api_call",
             EventBody::Interaction(_) => "interaction",
+            EventBody::Measure(_) => "measure",
             EventBody::LongTask(_) => "long_task",
             EventBody::LongAnimationFrame(_) => "long_animation_frame",
             EventBody::Resource(_) => "resource",
@@ -211,6 +216,42 @@ pub struct BrowserApiCall {
     #[serde(default)]
     pub start_time: f64,
     pub duration: f64,
+    /// When the call threw, the JavaScript error's `name` (`TypeError`, `AbortError`, ...).
+    #[serde(
+        default,
+        deserialize_with = "error_type_field",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub error_type: Option<String>,
+    /// The W3C trace id of the `traceparent` header the SDK sent with the call (32 lowercase
+    /// hex digits), to find the backend's side of the same call.
+    #[serde(
+        default,
+        deserialize_with = "trace_id_field",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub trace_id: Option<String>,
+}
+
+/// Reads `field`'s value, naming the field when it has the wrong type: serde's own message
+/// ("invalid type: integer `42`, expected a string") does not say which field it means.
+fn named_field<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    field: &'static str,
+    deserializer: D,
+) -> Result<T, D::Error> {
+    T::deserialize(deserializer).map_err(|e| D::Error::custom(format_args!("`{field}`: {e}")))
+}
+
+fn error_type_field<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    named_field("error_type", d)
+}
+
+fn trace_id_field<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    named_field("trace_id", d)
+}
+
+fn ok_field<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    named_field("ok", d)
 }
 
 /// An HTTP status as a browser reports it: 0 when it has none (no answer, or one it may not
@@ -232,8 +273,7 @@ const HTTP_METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"
 
 impl BrowserApiCall {
     fn validate(&self) -> Result<(), ValidationError> {
-        v::required_string("name", &self.name, LIMITS.name_bytes)?;
-        v::plain_text("name", &self.name)?;
+        timed_work(&self.name, self.start_time, self.duration)?;
         v::opt_string("method", self.method.as_deref(), 16)?;
         if let Some(method) = &self.method {
             if !method.bytes().all(|b| b.is_ascii_alphabetic()) || method.is_empty() {
@@ -244,8 +284,8 @@ impl BrowserApiCall {
             }
         }
         http_status("status", self.status)?;
-        v::duration("start_time", self.start_time)?;
-        v::duration("duration", self.duration)
+        v::opt_name("error_type", self.error_type.as_deref())?;
+        v::opt_trace_id("trace_id", self.trace_id.as_deref())
     }
 
     /// The method (upper case) and the endpoint the call counts under: `GET /models` gives
@@ -266,10 +306,22 @@ impl BrowserApiCall {
         }
     }
 
-    /// Whether the call failed: no answer, or an error status (or `ok: false`).
+    /// Whether the call failed: no answer, an error status, `ok: false`, or it threw (an
+    /// `error_type`).
     pub fn failed(&self) -> bool {
-        self.status == 0 || self.status >= 400 || self.ok == Some(false)
+        self.status == 0
+            || self.status >= 400
+            || self.ok == Some(false)
+            || self.error_type.is_some()
     }
+}
+
+/// The rules every timed piece of the app's own work shares (an API call, an interaction, a
+/// measure): a name shown in statistics, when it started and how long it took.
+fn timed_work(name: &str, start_time: f64, duration: f64) -> Result<(), ValidationError> {
+    v::required_text("name", name, LIMITS.name_bytes)?;
+    v::duration("start_time", start_time)?;
+    v::duration("duration", duration)
 }
 
 /// A user interaction the app timed (`monitorUserInteraction`): from the user's action to the
@@ -280,14 +332,40 @@ pub struct Interaction {
     #[serde(default)]
     pub start_time: f64,
     pub duration: f64,
+    /// `false` when the app's handler threw (or its promise rejected); absent means it
+    /// completed.
+    #[serde(
+        default,
+        deserialize_with = "ok_field",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ok: Option<bool>,
 }
 
 impl Interaction {
     fn validate(&self) -> Result<(), ValidationError> {
-        v::required_string("name", &self.name, LIMITS.name_bytes)?;
-        v::plain_text("name", &self.name)?;
-        v::duration("start_time", self.start_time)?;
-        v::duration("duration", self.duration)
+        timed_work(&self.name, self.start_time, self.duration)
+    }
+
+    /// Whether the app's handler threw (`ok: false`).
+    pub fn failed(&self) -> bool {
+        self.ok == Some(false)
+    }
+}
+
+/// A piece of the app's own work it timed that no user action started (rendering a chat,
+/// parsing an answer), under the app's name for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measure {
+    pub name: String,
+    #[serde(default)]
+    pub start_time: f64,
+    pub duration: f64,
+}
+
+impl Measure {
+    fn validate(&self) -> Result<(), ValidationError> {
+        timed_work(&self.name, self.start_time, self.duration)
     }
 }
 

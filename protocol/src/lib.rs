@@ -25,8 +25,8 @@ pub use backend::{
     Timestamp, DEFAULT_SERVICE,
 };
 pub use browser::{
-    BatchHeader, BrowserApiCall, Event, EventBody, Interaction, Navigation, NavigationType,
-    PageView, Rating, VitalName, WebVital,
+    BatchHeader, BrowserApiCall, Event, EventBody, Interaction, Measure, Navigation,
+    NavigationType, PageView, Rating, VitalName, WebVital,
 };
 pub use entries::{LongAnimationFrame, LongTask, Resource};
 pub use limits::{Limits, LIMITS};

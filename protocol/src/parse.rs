@@ -168,6 +168,26 @@ mod tests {
         parse_browser_batch(value.to_string().as_bytes())
     }
 
+    /// `event` with `extra`'s fields added (or replaced).
+    fn with(mut event: serde_json::Value, extra: serde_json::Value) -> serde_json::Value {
+        if let (Some(event), Some(extra)) = (event.as_object_mut(), extra.as_object()) {
+            event.extend(extra.clone());
+        }
+        event
+    }
+
+    /// Each rejection names what its case expects, in order.
+    fn assert_reasons(rejected: &[ItemRejection], cases: &[(serde_json::Value, &str)]) {
+        for (rejection, (event, expected)) in rejected.iter().zip(cases) {
+            assert!(
+                rejection.reason.contains(expected),
+                "item {} ({event}): {:?} lacks {expected:?}",
+                rejection.index,
+                rejection.reason
+            );
+        }
+    }
+
     fn vital(name: &str, value: f64) -> serde_json::Value {
         json!({"type": "web_vital", "name": name, "value": value, "delta": value,
                "id": "v6-1-1", "seq": 1, "rating": "good", "navigation_type": "navigate"})
@@ -421,6 +441,113 @@ mod tests {
     }
 
     #[test]
+    fn the_apps_own_work_is_kept_and_each_bad_item_rejected_by_its_field() {
+        let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+        let measure = |extra| with(json!({"type": "measure", "name": "chat-render"}), extra);
+        let call = |extra| {
+            let call = json!({"type": "api_call", "name": "GET /a", "status": 200,
+                              "duration": 1});
+            with(call, extra)
+        };
+        let not_a_trace_id = "`trace_id` must be a W3C trace id";
+        let cases = [
+            (
+                json!({"type": "measure", "start_time": 1, "duration": 2}),
+                "missing field `name`",
+            ),
+            (
+                measure(json!({"name": "", "duration": 2})),
+                "`name` must not be empty",
+            ),
+            (
+                measure(json!({"name": "m".repeat(257), "duration": 2})),
+                "`name` is 257 bytes",
+            ),
+            (
+                measure(json!({"name": "chat\u{0}render", "duration": 2})),
+                "`name` contains a control character",
+            ),
+            (
+                measure(json!({"duration": -1})),
+                "`duration` must not be negative",
+            ),
+            (
+                measure(json!({"start_time": -3, "duration": 1})),
+                "`start_time` must not be negative",
+            ),
+            (measure(json!({})), "missing field `duration`"),
+            (
+                json!({"type": "interaction", "name": "send", "duration": 1, "ok": "no"}),
+                "`ok`: invalid type",
+            ),
+            (
+                call(json!({"status": 0, "error_type": "E".repeat(257)})),
+                "`error_type` is 257 bytes",
+            ),
+            (
+                call(json!({"status": 0, "error_type": "Type\tError"})),
+                "`error_type` contains a control character",
+            ),
+            (
+                call(json!({"trace_id": trace_id.to_uppercase()})),
+                not_a_trace_id,
+            ),
+            (call(json!({"trace_id": "0".repeat(32)})), not_a_trace_id),
+            (call(json!({"trace_id": "4bf92f"})), not_a_trace_id),
+            (call(json!({"trace_id": 42})), "`trace_id`: invalid type"),
+        ];
+        let good = [
+            json!({"type": "measure", "name": "chat-render", "start_time": 0, "duration": 12.5,
+                   "event_id": "m1"}),
+            json!({"type": "interaction", "name": "send", "start_time": 5, "duration": 3,
+                   "ok": false}),
+            json!({"type": "interaction", "name": "open-chat", "duration": 41, "ok": true}),
+            json!({"type": "api_call", "name": "POST /chat", "status": 0, "ok": false,
+                   "duration": 7, "error_type": "TypeError", "trace_id": trace_id}),
+            json!({"type": "api_call", "name": "GET /models", "status": 200, "duration": 80,
+                   "error_type": "SyntaxError"}),
+        ];
+        // Good and bad items interleaved in one batch.
+        let events: Vec<serde_json::Value> = cases
+            .iter()
+            .map(|(event, _)| event.clone())
+            .zip(good.iter().cycle().cloned())
+            .flat_map(|(bad, good)| [bad, good])
+            .collect();
+        let parsed = parse(&batch(json!(events))).unwrap();
+        assert_eq!(parsed.rejected.len(), cases.len(), "{:?}", parsed.rejected);
+        assert_reasons(&parsed.rejected, &cases);
+        let indexes: Vec<usize> = parsed.rejected.iter().map(|r| r.index).collect();
+        assert_eq!(indexes, (0..cases.len()).map(|i| 2 * i).collect::<Vec<_>>());
+        assert_eq!(parsed.accepted.len(), cases.len());
+        assert!(parsed.accepted.iter().all(|(index, _)| index % 2 == 1));
+
+        let bodies: Vec<&EventBody> = parsed.accepted[..good.len()]
+            .iter()
+            .map(|(_, event)| &event.body)
+            .collect();
+        let [EventBody::Measure(measure), EventBody::Interaction(threw), EventBody::Interaction(done), EventBody::ApiCall(threw_call), EventBody::ApiCall(bad_body)] =
+            bodies[..]
+        else {
+            panic!("{bodies:?}");
+        };
+        assert_eq!(
+            (measure.name.as_str(), measure.start_time, measure.duration),
+            ("chat-render", 0.0, 12.5)
+        );
+        assert_eq!(parsed.accepted[0].1.type_name(), "measure");
+        assert!(threw.failed() && !done.failed());
+        assert_eq!(threw_call.error_type.as_deref(), Some("TypeError"));
+        assert_eq!(threw_call.trace_id.as_deref(), Some(trace_id));
+        assert!(threw_call.failed());
+        assert!(bad_body.failed(), "answered 200, but the call threw");
+        for (_, event) in &parsed.accepted {
+            let text = serde_json::to_string(event).unwrap();
+            assert_eq!(&serde_json::from_str::<Event>(&text).unwrap(), event);
+        }
+    }
+
+    #[test]
     fn performance_entries_are_accepted_with_every_field() {
         let parsed = parse(&batch(json!([
             {"type": "long_task", "start_time": 812.0, "duration": 120.0},
@@ -479,23 +606,15 @@ mod tests {
     #[test]
     fn a_bad_performance_entry_is_rejected_with_the_field_it_breaks() {
         let url = |len: usize| format!("https://x.example/{}", "a".repeat(len));
-        let frame = |extra: serde_json::Value| {
-            let mut frame = json!({"type": "long_animation_frame", "start_time": 10,
-                                   "duration": 100, "blocking_duration": 40});
-            frame
-                .as_object_mut()
-                .unwrap()
-                .extend(extra.as_object().unwrap().clone());
-            frame
+        let frame = |extra| {
+            let frame = json!({"type": "long_animation_frame", "start_time": 10,
+                               "duration": 100, "blocking_duration": 40});
+            with(frame, extra)
         };
-        let resource = |extra: serde_json::Value| {
-            let mut resource = json!({"type": "resource", "name": "https://x.example/a.js",
-                                      "initiator_type": "script", "duration": 5});
-            resource
-                .as_object_mut()
-                .unwrap()
-                .extend(extra.as_object().unwrap().clone());
-            resource
+        let resource = |extra| {
+            let resource = json!({"type": "resource", "name": "https://x.example/a.js",
+                                  "initiator_type": "script", "duration": 5});
+            with(resource, extra)
         };
         let cases = [
             (
@@ -609,14 +728,7 @@ mod tests {
         let parsed = parse(&batch(json!(events))).unwrap();
         assert_eq!(parsed.accepted.len(), 2, "{:?}", parsed.rejected);
         assert_eq!(parsed.rejected.len(), cases.len());
-        for (rejection, (event, expected)) in parsed.rejected.iter().zip(&cases) {
-            assert!(
-                rejection.reason.contains(expected),
-                "item {} ({event}): {:?} lacks {expected:?}",
-                rejection.index,
-                rejection.reason
-            );
-        }
+        assert_reasons(&parsed.rejected, &cases);
         let indexes: Vec<usize> = parsed.rejected.iter().map(|r| r.index).collect();
         assert_eq!(indexes, (0..cases.len()).collect::<Vec<_>>());
     }

@@ -177,9 +177,41 @@ pub fn plain_text(field: &'static str, value: &str) -> Result<(), ValidationErro
     Ok(())
 }
 
+/// A required name or text: not empty, at most `max` UTF-8 bytes, plain text.
+pub fn required_text(field: &'static str, value: &str, max: usize) -> Result<(), ValidationError> {
+    required_string(field, value, max)?;
+    plain_text(field, value)
+}
+
 /// Like [`plain_text`], for a field that may be absent.
 pub fn opt_plain_text(field: &'static str, value: Option<&str>) -> Result<(), ValidationError> {
     value.map_or(Ok(()), |value| plain_text(field, value))
+}
+
+/// A name or id that may be absent: at most [`LIMITS.name_bytes`], plain text.
+pub fn opt_name(field: &'static str, value: Option<&str>) -> Result<(), ValidationError> {
+    value.map_or(Ok(()), |value| {
+        string(field, value, LIMITS.name_bytes)?;
+        plain_text(field, value)
+    })
+}
+
+/// A W3C Trace Context trace id that may be absent (`traceparent`'s second field, Trace
+/// Context §3.2.2.3): exactly 32 lowercase hex digits, and not all zero, which the spec makes
+/// the invalid value. What the SDK sent in its header, so that the call can be found beside
+/// the backend's spans of the same trace.
+pub fn opt_trace_id(field: &'static str, value: Option<&str>) -> Result<(), ValidationError> {
+    let Some(value) = value else {
+        return Ok(());
+    };
+    let lower_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+    if value.len() != 32 || !value.bytes().all(lower_hex) || value.bytes().all(|b| b == b'0') {
+        return Err(ValidationError::Invalid {
+            field,
+            expected: "a W3C trace id: 32 lowercase hex digits, not all zero",
+        });
+    }
+    Ok(())
 }
 
 /// An item's epoch time against the batch's `sent_at`, both on the client's clock: items may be
@@ -291,6 +323,43 @@ mod tests {
             item_time(sent + LIMITS.max_ahead_ms as f64 + 1.0, sent),
             Err(ValidationError::TooFarAhead { .. })
         ));
+    }
+
+    #[test]
+    fn trace_ids_are_w3c_trace_context_ids() {
+        assert!(opt_trace_id("trace_id", None).is_ok());
+        assert!(opt_trace_id("trace_id", Some("4bf92f3577b34da6a3ce929d0e0e4736")).is_ok());
+        for bad in [
+            "",
+            "4bf92f",
+            "4BF92F3577B34DA6A3CE929D0E0E4736",
+            "00000000000000000000000000000000",
+            "4bf92f3577b34da6a3ce929d0e0e47360",
+            "4bf92f3577b34da6a3ce929d0e0e473g",
+            "4bf92f3577b34da6-3ce929d0e0e4736",
+        ] {
+            let err = opt_trace_id("trace_id", Some(bad)).unwrap_err();
+            assert!(err.to_string().contains("`trace_id`"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn optional_names_are_bounded_plain_text() {
+        assert!(opt_name("error_type", None).is_ok());
+        assert!(opt_name("error_type", Some("TypeError")).is_ok());
+        assert!(matches!(
+            opt_name("error_type", Some(&"E".repeat(257))),
+            Err(ValidationError::StringTooLong {
+                field: "error_type",
+                ..
+            })
+        ));
+        assert_eq!(
+            opt_name("error_type", Some("Type\nError")),
+            Err(ValidationError::ControlCharacter {
+                field: "error_type"
+            })
+        );
     }
 
     #[test]

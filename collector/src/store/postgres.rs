@@ -421,11 +421,14 @@ ALTER TABLE browser_timings ADD COLUMN IF NOT EXISTS transfer_size BIGINT;
 const SCHEMA_V11: &str =
     "ALTER TABLE navigations ADD COLUMN IF NOT EXISTS request_ms DOUBLE PRECISION;";
 
+/// Migration 12: a browser API call's W3C trace id (SQLite's migration 13).
+const SCHEMA_V12: &str = "ALTER TABLE browser_timings ADD COLUMN IF NOT EXISTS trace_id TEXT;";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one (and SQLite's alike).
-pub const MIGRATIONS: [&str; 11] = [
+pub const MIGRATIONS: [&str; 12] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
-    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11,
+    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11, SCHEMA_V12,
 ];
 
 /// The browser timings dated in `[$1, $2)`, as [`TimingRow`]s.
@@ -437,10 +440,11 @@ static SELECT_TIMINGS: LazyLock<String> = LazyLock::new(|| {
 const INSERT_TIMINGS: &str = "
 INSERT INTO browser_timings (kind, app, session_id, event_id, page_view_id, name, detail, status,
                              failed, duration_ms, blocking_ms, script_ms, transfer_size, user_id,
-                             at_ms, received_at_ms)
+                             at_ms, received_at_ms, trace_id)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                      $7::text[], $8::int[], $9::bool[], $10::float8[], $11::float8[],
-                     $12::float8[], $13::bigint[], $14::text[], $15::bigint[], $16::bigint[])
+                     $12::float8[], $13::bigint[], $14::text[], $15::bigint[], $16::bigint[],
+                     $17::text[])
 ON CONFLICT (app, session_id, event_id) WHERE event_id IS NOT NULL DO NOTHING";
 
 const SELECT_ROLLUP_API_CALLS: &str = "
@@ -1723,6 +1727,7 @@ fn write_timings(
             &column(timings, |t| t.user_id.as_deref().map(clean)),
             &column(timings, |t| t.at_ms),
             &column(timings, |t| t.received_at_ms),
+            &column(timings, |t| t.trace_id.as_deref().map(clean)),
         ],
     )?;
     Ok(())
@@ -1875,6 +1880,7 @@ fn plan_group<'a>(batches: &[&'a BrowserRecords]) -> (Vec<StoreOutcome>, GroupRo
                 // Stored as timings (`normalize::browser_timings`).
                 EventBody::ApiCall(_)
                 | EventBody::Interaction(_)
+                | EventBody::Measure(_)
                 | EventBody::LongTask(_)
                 | EventBody::LongAnimationFrame(_)
                 | EventBody::Resource(_) => {}
@@ -1928,9 +1934,14 @@ fn visit_texts(batch: &BrowserRecords, mut f: impl FnMut(&str)) {
             EventBody::Navigation(navigation) => navigation.protocol.iter().for_each(|t| f(t)),
             EventBody::ApiCall(call) => {
                 f(&call.name);
-                call.method.iter().for_each(|t| f(t));
+                call.method
+                    .iter()
+                    .chain(&call.error_type)
+                    .chain(&call.trace_id)
+                    .for_each(|t| f(t));
             }
             EventBody::Interaction(interaction) => f(&interaction.name),
+            EventBody::Measure(measure) => f(&measure.name),
             EventBody::LongTask(task) => task.name.iter().chain(&task.container).for_each(|t| f(t)),
             EventBody::LongAnimationFrame(frame) => frame
                 .script_url
@@ -1969,9 +1980,14 @@ fn visit_texts_mut(batch: &mut BrowserRecords, mut f: impl FnMut(&mut String)) {
             EventBody::Navigation(navigation) => navigation.protocol.iter_mut().for_each(&mut f),
             EventBody::ApiCall(call) => {
                 f(&mut call.name);
-                call.method.iter_mut().for_each(&mut f);
+                call.method
+                    .iter_mut()
+                    .chain(&mut call.error_type)
+                    .chain(&mut call.trace_id)
+                    .for_each(&mut f);
             }
             EventBody::Interaction(interaction) => f(&mut interaction.name),
+            EventBody::Measure(measure) => f(&mut measure.name),
             EventBody::LongTask(task) => task
                 .name
                 .iter_mut()

@@ -445,11 +445,15 @@ ALTER TABLE browser_timings ADD COLUMN transfer_size INTEGER;
 /// Migration 12: the navigation's request phase (`responseStart - requestStart`).
 const SCHEMA_V12: &str = "ALTER TABLE navigations ADD COLUMN request_ms REAL;";
 
+/// Migration 13: a browser API call's W3C trace id (its `traceparent`), to find the backend's
+/// side of the call. Its error type goes in `detail`, which API calls left empty.
+const SCHEMA_V13: &str = "ALTER TABLE browser_timings ADD COLUMN trace_id TEXT;";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one.
-pub const MIGRATIONS: [&str; 12] = [
+pub const MIGRATIONS: [&str; 13] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
-    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11, SCHEMA_V12,
+    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11, SCHEMA_V12, SCHEMA_V13,
 ];
 
 /// The browser timings dated in `[?1, ?2)`, as [`TimingRow`]s.
@@ -461,8 +465,8 @@ static SELECT_TIMINGS: LazyLock<String> = LazyLock::new(|| {
 const INSERT_TIMING: &str = "
 INSERT INTO browser_timings (kind, app, session_id, event_id, page_view_id, name, detail, status,
                              failed, duration_ms, blocking_ms, script_ms, transfer_size, user_id,
-                             at_ms, received_at_ms)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                             at_ms, received_at_ms, trace_id)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
 ON CONFLICT (app, session_id, event_id) WHERE event_id IS NOT NULL DO NOTHING";
 
 /// One dimension of the API call series of a range of buckets.
@@ -1464,6 +1468,7 @@ impl<'t> GroupStatements<'t> {
                 // Stored as timings (`normalize::browser_timings`).
                 EventBody::ApiCall(_)
                 | EventBody::Interaction(_)
+                | EventBody::Measure(_)
                 | EventBody::LongTask(_)
                 | EventBody::LongAnimationFrame(_)
                 | EventBody::Resource(_) => {}
@@ -1827,6 +1832,7 @@ fn write_timings(
             t.user_id,
             t.at_ms,
             t.received_at_ms,
+            t.trace_id,
         ])?;
     }
     Ok(StoreOutcome {
