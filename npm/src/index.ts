@@ -7,7 +7,18 @@
  * const monitor = await init({ endpoint: 'http://127.0.0.1:8001', app: 'ai-hub', key: 'pk_...' });
  * ```
  */
-import loadWasm, { init as initSdk } from '../wasm/perfwatch_sdk.js';
+import loadWasm, { init as initSdk, type Monitor as WasmMonitor } from '../wasm/perfwatch_sdk.js';
+import {
+  mark,
+  measure,
+  monitorApiCall,
+  monitorUserInteraction,
+  type ApiCallOptions,
+} from './app.js';
+import { createHost } from './host.js';
+import { instrumentFetch, instrumentXhr } from './instrument.js';
+
+export type { ApiCallOptions } from './app.js';
 
 /** The names of the metrics, as web-vitals names them. */
 export type MetricName = 'LCP' | 'INP' | 'CLS' | 'FCP' | 'TTFB';
@@ -66,6 +77,44 @@ export interface PerfwatchOptions {
   resourceSampleRate?: number;
   /** Long tasks, and long animation frames, sent per page view (default 100 each). */
   maxLongTasks?: number;
+  /** Queued events that start a send (default 50, at most 200). */
+  flushAt?: number;
+  /** A send goes at most this many ms after the first event queued since the last (default 5000; 0: never by time). */
+  flushInterval?: number;
+  /**
+   * Gzip ordinary sends when that makes them smaller (default false). The `Content-Encoding`
+   * header makes the browser ask the collector first (a CORS preflight, cached for a day);
+   * the unload send is never compressed.
+   */
+  compress?: boolean;
+  /** Sees every event before it is queued; return it (edited or not), or `null` to drop it. */
+  beforeSend?: (event: Record<string, unknown>) => Record<string, unknown> | null | undefined | false;
+  /** Query parameters kept in the URLs the SDK sends (default none: query strings are dropped). */
+  allowedQueryParams?: string[];
+  /** Other origins whose resource URLs are kept whole (scrubbed) rather than cut to the origin. */
+  allowedResourceOrigins?: string[];
+  /** Replace path segments that look like e-mail addresses, tokens or keys (default true). */
+  redact?: boolean;
+  /** Record every `fetch` as an `api_call` event (default false). */
+  instrumentFetch?: boolean;
+  /** Record every `XMLHttpRequest` as an `api_call` event (default false). */
+  instrumentXhr?: boolean;
+  /** Origins whose instrumented requests carry a W3C `traceparent` header (default none). */
+  tracePropagationOrigins?: string[];
+}
+
+/** What became of the events measured so far (see `Monitor.stats`). */
+export interface DeliveryStats {
+  /** Events not sent: over a per-page-view cap, too large, or dropped by `beforeSend`. */
+  dropped: number;
+  /** Events the collector confirmed. */
+  delivered: number;
+  /** Events the collector refused for good (a wrong key, say); the console says why. */
+  refused: number;
+  /** Events handed to `sendBeacon` when the page was hidden (kept offline until confirmed). */
+  beaconed: number;
+  /** Batches lost from the offline store: expired, or pushed out when it was full. */
+  lostBatches: number;
 }
 
 /** A running monitor. */
@@ -80,6 +129,26 @@ export interface Monitor {
   pageView(route?: string): void;
   /** Names the current page view's route, e.g. `/chat/:id`. */
   setRoute(route?: string): void;
+  /** Sets (or, with `undefined`, clears) the pseudonymous user id sent from now on. */
+  setUser(userId?: string): void;
+  /**
+   * Times an API call: `call` is a function (sync or async) or a promise already running.
+   * Records method (`options.method`, else the name's leading verb as in `GET /models`), URL
+   * and status (from a returned `Response`, else `options`), and duration as an `api_call`
+   * event; returns what `call` returns, or rethrows its error (recorded as status 0).
+   */
+  monitorApiCall<T>(name: string, call: (() => T) | T, options?: ApiCallOptions): T;
+  /** Times a user interaction's handler (sync or async) as an `interaction` event; returns its result. */
+  monitorUserInteraction<T>(name: string, handler: () => T): T | undefined;
+  /** `performance.mark(name)`, for {@link Monitor.measure}. */
+  mark(name: string): void;
+  /**
+   * Sends the time between two marks (names) or times (ms) as a `measure` event; without an
+   * end, until now. Returns the duration, or `undefined` when a mark is missing.
+   */
+  measure(name: string, start?: string | number, end?: string | number): number | undefined;
+  /** What became of the events so far. */
+  stats(): DeliveryStats;
   /** Whether the browser reports soft navigations, which the SDK then follows itself. */
   readonly followsSoftNavigations: boolean;
   readonly sessionId: string;
@@ -88,8 +157,54 @@ export interface Monitor {
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'endpoint', 'app', 'key', 'release', 'userId', 'route', 'sampleRate', 'onMetric',
-  'maxResources', 'resourceSampleRate', 'maxLongTasks',
+  'maxResources', 'resourceSampleRate', 'maxLongTasks', 'flushAt', 'flushInterval', 'compress',
+  'beforeSend', 'allowedQueryParams', 'allowedResourceOrigins', 'redact', 'instrumentFetch',
+  'instrumentXhr', 'tracePropagationOrigins',
 ]);
+
+/** The public monitor over the WebAssembly one. */
+function wrap(sdk: WasmMonitor): Monitor {
+  return {
+    report: () => sdk.report(),
+    pageView: (route) => sdk.pageView(route),
+    setRoute: (route) => sdk.setRoute(route),
+    setUser: (userId) => sdk.setUser(userId),
+    get followsSoftNavigations() {
+      return sdk.followsSoftNavigations;
+    },
+    get sessionId() {
+      return sdk.sessionId;
+    },
+    get pageViewId() {
+      return sdk.pageViewId;
+    },
+    monitorApiCall: (name, call, options) => monitorApiCall(sdk, name, call, options),
+    monitorUserInteraction: (name, handler) => monitorUserInteraction(sdk, name, handler),
+    mark,
+    measure: (name, start, end) => measure(sdk, name, start, end),
+    stats() {
+      const [dropped = 0, delivered = 0, refused = 0, beaconed = 0, lostBatches = 0] = sdk.counts();
+      return { dropped, delivered, refused, beaconed, lostBatches };
+    },
+  };
+}
+
+/** The origins on `tracePropagationOrigins`, as `URL.origin` writes them. */
+function traceOrigins(list: unknown): string[] {
+  if (list === undefined) return [];
+  if (!Array.isArray(list)) {
+    console.warn('perfwatch: `tracePropagationOrigins` must be an array of origins; ignored');
+    return [];
+  }
+  return list.flatMap((origin: unknown) => {
+    try {
+      return [new URL(String(origin)).origin];
+    } catch {
+      console.warn(`perfwatch: \`tracePropagationOrigins\` entry ${String(origin)} is not a URL; ignored`);
+      return [];
+    }
+  });
+}
 
 /**
  * Event Timing entries from before the module loaded. The browser buffers only `event` entries
@@ -152,8 +267,17 @@ export function init(options: PerfwatchOptions): Promise<Monitor> {
   }
   const takeEarly = bufferEarlyInteractions();
   started = loadWasm().then(() => {
-    const monitor = initSdk(options, takeEarly()) as Monitor;
+    let sdk: WasmMonitor | undefined;
+    const host = createHost((id, status, retryAfter) => sdk?.answered(id, status, retryAfter));
+    sdk = initSdk(options, takeEarly(), host) as WasmMonitor;
+    const monitor = wrap(sdk);
     if (!monitor.followsSoftNavigations) followHistory(monitor);
+    const instrument = {
+      ownPrefix: String(options.endpoint).replace(/\/+$/, '') + '/api/v1/monitoring/',
+      traceOrigins: traceOrigins(options.tracePropagationOrigins),
+    };
+    if (options.instrumentFetch) instrumentFetch(sdk, instrument);
+    if (options.instrumentXhr) instrumentXhr(sdk, instrument);
     return monitor;
   });
   started.catch(() => {

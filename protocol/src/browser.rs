@@ -307,9 +307,10 @@ impl BrowserApiCall {
     }
 
     /// Whether the call failed: no answer, an error status, `ok: false`, or it threw (an
-    /// `error_type`).
+    /// `error_type`). Status 0 with `ok: true` is a call that succeeded without an HTTP status
+    /// to show (`monitorApiCall` around work that returns no `Response`).
     pub fn failed(&self) -> bool {
-        self.status == 0
+        (self.status == 0 && self.ok != Some(true))
             || self.status >= 400
             || self.ok == Some(false)
             || self.error_type.is_some()

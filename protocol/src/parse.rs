@@ -151,7 +151,7 @@ pub(crate) fn without_position(e: &serde_json::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::browser::{EventBody, NavigationType, Rating, VitalName};
+    use crate::browser::{BrowserApiCall, EventBody, NavigationType, Rating, VitalName};
     use serde_json::json;
 
     const SENT: f64 = 1_795_676_400_000.0;
@@ -434,6 +434,12 @@ mod tests {
             panic!("{:?}", parsed.accepted[1]);
         };
         assert!(unanswered.failed());
+        // Status 0 with `ok: true`: work that returned no HTTP status, and succeeded.
+        let statusless = BrowserApiCall {
+            ok: Some(true),
+            ..unanswered.clone()
+        };
+        assert!(!statusless.failed());
         assert_eq!(
             unanswered.method_and_endpoint(),
             ("POST".into(), "/chat".into())

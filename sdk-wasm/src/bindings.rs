@@ -69,9 +69,34 @@ extern "C" {
     #[wasm_bindgen(js_name = clearTimeout)]
     pub fn clear_timeout(handle: &JsValue);
 
-    /// `fetch(url, init)`, the fallback when `sendBeacon` refuses a payload.
-    #[wasm_bindgen(js_name = fetch)]
-    pub fn fetch_with_init(url: &str, init: &Object) -> js_sys::Promise;
+    /// The npm layer's I/O for delivery (`npm/src/host.ts`), each call wrapped there so that
+    /// it never throws: requests, beacons, storage and the console.
+    #[derive(Clone)]
+    pub type Host;
+
+    /// POSTs `body` to `url` as `text/plain` without credentials (gzip-encoded when `gzip`
+    /// and that makes it smaller), with `keepalive` when asked (falling back to a plain fetch
+    /// when the browser refuses it); the answer comes back through [`crate::answered`] with
+    /// `id`.
+    #[wasm_bindgen(method)]
+    pub fn post(this: &Host, url: &str, body: &str, keepalive: bool, gzip: bool, id: u32);
+
+    /// `navigator.sendBeacon(url, body)`: whether the browser took it.
+    #[wasm_bindgen(method)]
+    pub fn beacon(this: &Host, url: &str, body: &str) -> bool;
+
+    /// The value under `key` in `sessionStorage` (`session`) or `localStorage`; `None` when
+    /// absent or when storage is not available.
+    #[wasm_bindgen(method)]
+    pub fn load(this: &Host, key: &str, session: bool) -> Option<String>;
+
+    /// Stores `value` under `key` (removes it when empty); storage errors are ignored.
+    #[wasm_bindgen(method)]
+    pub fn save(this: &Host, key: &str, value: &str, session: bool);
+
+    /// `console.warn(message)`.
+    #[wasm_bindgen(method)]
+    pub fn warn(this: &Host, message: &str);
 
     /// JavaScript's own `String(number)`: the shortest round-trip form, without the ~9 KB that
     /// Rust's float formatting adds to the module.

@@ -25,16 +25,28 @@ mod monitor;
 mod navigation;
 mod observe;
 mod options;
+mod outbox;
 mod resources;
+mod retry;
+pub mod scrub;
 mod selector;
+mod session;
 mod sort;
 mod transport;
 mod vitals;
 pub mod wire;
 
-/// The pure bookkeeping behind the metrics, public for the browser test suite
-/// (`tests/logic.rs`, run in headless Chromium).
+/// The pure bookkeeping behind the metrics and the delivery, and the scrubbing of what the SDK
+/// sends, public for the browser test suite (`tests/logic.rs`, run in headless Chromium).
 pub mod logic {
+    pub use crate::outbox::{Entry as OutboxEntry, Outbox};
+    pub use crate::scrub;
+    pub mod retry {
+        pub use crate::retry::*;
+    }
+    pub mod session {
+        pub use crate::session::*;
+    }
     pub use crate::sort::stable_sort_by;
     pub use crate::vitals::{interactions, layout_shifts, rate};
 }
@@ -60,6 +72,59 @@ impl Monitor {
         self.core.flush();
     }
 
+    /// The collector's answer to request `id` (called by the npm layer's host).
+    pub fn answered(&self, id: u32, status: u16, retry_after_ms: f64) {
+        self.core.answered(id, status, retry_after_ms);
+    }
+
+    /// Sets the pseudonymous user id of what is sent from now on (`undefined` clears it).
+    #[wasm_bindgen(js_name = setUser)]
+    pub fn set_user(&self, user_id: Option<String>) {
+        self.core.set_user(user_id);
+    }
+
+    /// Records an `api_call` event (the npm layer's `monitorApiCall` and fetch
+    /// instrumentation time the call).
+    #[wasm_bindgen(js_name = apiCall)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn api_call(
+        &self,
+        name: String,
+        method: Option<String>,
+        url: Option<String>,
+        status: u16,
+        ok: bool,
+        start_time: f64,
+        duration: f64,
+        error_type: Option<String>,
+        trace_id: Option<String>,
+    ) {
+        self.core.record_api_call(wire::ApiCall {
+            name,
+            method,
+            url,
+            status,
+            ok,
+            start_time,
+            duration,
+            error_type,
+            trace_id,
+        });
+    }
+
+    /// Records an `interaction` (`ok`: the handler did not throw) or, with `ok` undefined, a
+    /// `measure` event.
+    pub fn timed(&self, name: String, start_time: f64, duration: f64, ok: Option<bool>) {
+        self.core.record_timed(&name, start_time, duration, ok);
+    }
+
+    /// What was not sent or not delivered so far: `[dropped, delivered, refused, beaconed,
+    /// lostBatches]` (events, except lost batches of the offline store).
+    pub fn counts(&self) -> Vec<u32> {
+        let (dropped, t) = self.core.counts();
+        vec![dropped, t.delivered, t.refused, t.beaconed, t.lost_batches]
+    }
+
     /// The session's id, as the collector stores it.
     #[wasm_bindgen(getter, js_name = sessionId)]
     pub fn session_id(&self) -> String {
@@ -74,7 +139,7 @@ impl Monitor {
         self.core.start_page_view(
             "soft-navigation",
             bindings::now(),
-            Some(monitor::page_url()),
+            Some(self.core.page_url(&monitor::location_href())),
         );
         self.core.set_route(route);
     }
@@ -103,10 +168,13 @@ impl Monitor {
 /// unloaded. Options: `{ endpoint, app, key?, release?, userId?, route?, sampleRate?,
 /// onMetric?, maxResources?, resourceSampleRate?, maxLongTasks? }`. `early`: the `event` and
 /// `first-input` entries the npm layer buffered while this module loaded, or `undefined`.
+/// `host`: the npm layer's I/O ([`bindings::Host`]).
 #[wasm_bindgen]
-pub fn init(options: JsValue, early: JsValue) -> Result<Monitor, JsError> {
+pub fn init(options: JsValue, early: JsValue, host: JsValue) -> Result<Monitor, JsError> {
     // The monitor lives as long as the page: its callbacks share a plain reference.
-    let core: &'static Core = Box::leak(Box::new(Core::new(Options::from_js(&options)?)));
+    let options = Options::from_js(&options)?;
+    let core: &'static Core = leak(Core::new(options, host.unchecked_into()));
+    core.resend_stored();
     core.enqueue(wire::page_view(
         &core.next_event_id(),
         lifecycle::navigation_type(),
@@ -123,7 +191,7 @@ pub fn init(options: JsValue, early: JsValue) -> Result<Monitor, JsError> {
             observe::Observe::buffered(&["soft-navigation"]),
             move |entries| {
                 for entry in entries {
-                    let url = resources::without_query(entry.name());
+                    let url = core.page_url(&entry.name());
                     core.start_page_view("soft-navigation", entry.start_time(), Some(url));
                 }
             },
@@ -147,13 +215,13 @@ pub fn init(options: JsValue, early: JsValue) -> Result<Monitor, JsError> {
 fn flush_when_hidden(core: &'static Core) {
     let on_hidden = lifecycle::function(move |_| {
         if lifecycle::is_hidden() {
-            core.flush();
+            core.flush_unload();
         }
     });
     if let Some(document) = web_sys::window().and_then(|w| w.document()) {
         let _ = document.add_event_listener_with_callback("visibilitychange", &on_hidden);
     }
-    lifecycle::listen("pagehide", move |_| core.flush());
+    lifecycle::listen("pagehide", move |_| core.flush_unload());
 }
 
 /// What every module uses from `alloc`, so that the crate builds with and without `std`.

@@ -12,7 +12,7 @@ pub fn observe_long_tasks(core: &'static Core) {
     observe(Observe::buffered(&["longtask"]), move |entries| {
         for entry in entries {
             if core.take_capped(Capped::LongTask, limit) {
-                let event = wire::long_task(&core.next_event_id(), &long_task(&entry));
+                let event = wire::long_task(&core.next_event_id(), &long_task(core, &entry));
                 core.enqueue(event);
             }
         }
@@ -22,7 +22,8 @@ pub fn observe_long_tasks(core: &'static Core) {
         move |entries| {
             for entry in entries {
                 if core.take_capped(Capped::AnimationFrame, limit) {
-                    let event = wire::long_animation_frame(&core.next_event_id(), &frame(&entry));
+                    let event =
+                        wire::long_animation_frame(&core.next_event_id(), &frame(core, &entry));
                     core.enqueue(event);
                 }
             }
@@ -30,10 +31,11 @@ pub fn observe_long_tasks(core: &'static Core) {
     );
 }
 
-fn long_task(entry: &Entry) -> LongTask {
+fn long_task(core: &Core, entry: &Entry) -> LongTask {
     // The first attribution names the frame the task ran in, when it was not this one.
     let container = entry.list("attribution").into_iter().next().and_then(|a| {
         a.string("containerSrc")
+            .map(|src| core.resource_url(&src))
             .or_else(|| a.string("containerId"))
             .or_else(|| a.string("containerName"))
     });
@@ -45,7 +47,7 @@ fn long_task(entry: &Entry) -> LongTask {
     }
 }
 
-fn frame(entry: &Entry) -> AnimationFrame {
+fn frame(core: &Core, entry: &Entry) -> AnimationFrame {
     let longest =
         entry
             .list("scripts")
@@ -57,11 +59,23 @@ fn frame(entry: &Entry) -> AnimationFrame {
         blocking_duration: entry.num("blockingDuration"),
         render_start: entry.opt_num("renderStart"),
         style_and_layout_start: entry.opt_num("styleAndLayoutStart"),
-        script_url: longest.as_ref().and_then(|s| s.string("sourceURL")),
+        script_url: longest
+            .as_ref()
+            .and_then(|s| s.string("sourceURL"))
+            .map(|url| core.resource_url(&url)),
         script_function: longest
             .as_ref()
             .and_then(|s| s.string("sourceFunctionName")),
-        script_invoker: longest.as_ref().and_then(|s| s.string("invoker")),
+        // A classic script's invoker is its URL.
+        script_invoker: longest
+            .as_ref()
+            .and_then(|s| s.string("invoker"))
+            .map(
+                |invoker| match invoker.as_bytes().windows(3).any(|w| w == b"://") {
+                    true => core.resource_url(&invoker),
+                    false => invoker,
+                },
+            ),
         script_duration: longest.as_ref().map(Entry::duration),
     }
 }

@@ -60,6 +60,7 @@ pub fn observe_resources(core: &'static Core) {
                 continue;
             }
             if core.take_capped(Capped::Resource, options.max_resources) {
+                let name = core.resource_url(&name);
                 let event = wire::resource(&core.next_event_id(), &resource(&entry, name));
                 core.enqueue(event);
             }
@@ -69,7 +70,7 @@ pub fn observe_resources(core: &'static Core) {
 
 fn resource(entry: &Entry, name: String) -> Resource {
     Resource {
-        name: without_query(name),
+        name,
         initiator_type: entry.string("initiatorType").unwrap_or_default(),
         start_time: entry.start_time(),
         duration: entry.duration(),
@@ -81,12 +82,4 @@ fn resource(entry: &Entry, name: String) -> Resource {
         response_status: entry.opt_num("responseStatus").filter(|s| *s > 0.0),
         protocol: entry.string("nextHopProtocol"),
     }
-}
-
-/// A URL without its query string and fragment, which often carry tokens or personal data.
-pub fn without_query(mut url: String) -> String {
-    if let Some(cut) = url.find(['?', '#']) {
-        url.truncate(cut);
-    }
-    url
 }

@@ -22,6 +22,22 @@ pub fn number(out: &mut String, value: f64) {
     }
 }
 
+/// `value` (non-negative) without its fraction (`f64::floor` is std only).
+pub fn whole(value: f64) -> f64 {
+    value as u64 as f64
+}
+
+/// A whole number written by [`number`] (epoch milliseconds), read back without core's float
+/// parser (several KB of wasm). `None` for anything but decimal digits, or more than 15 of them.
+pub fn parse_uint(text: &str) -> Option<f64> {
+    if text.is_empty() || text.len() > 15 {
+        return None;
+    }
+    text.bytes().try_fold(0.0, |n, b| {
+        b.is_ascii_digit().then(|| n * 10.0 + f64::from(b - b'0'))
+    })
+}
+
 /// Appends `value` as a JSON string literal.
 pub fn string(out: &mut String, value: &str) {
     out.push('"');
@@ -114,9 +130,62 @@ pub struct Header {
     pub time_origin: f64,
 }
 
-/// Writes a batch: the header, `sent_at`, and events that are already JSON objects.
-pub fn batch(header: &Header, sent_at: f64, events: &[String]) -> String {
-    let mut out = String::with_capacity(256 + events.iter().map(|e| e.len() + 1).sum::<usize>());
+/// A batch on its way: the header's JSON fields (`"v":1,"app":...`, written once) and events
+/// that are already JSON objects. `sent_at` is written when it is sent, first in the object,
+/// so that a batch kept offline is dated by the send that delivers it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub head: String,
+    pub events: Vec<String>,
+}
+
+impl Batch {
+    /// The batch as sent at `sent_at` (epoch ms).
+    pub fn body(&self, sent_at: f64) -> String {
+        let mut out = String::with_capacity(self.bytes());
+        out.push_str("{\"sent_at\":");
+        number(&mut out, sent_at);
+        out.push(',');
+        out.push_str(&self.head);
+        out.push_str(",\"events\":[");
+        for (i, e) in self.events.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(e);
+        }
+        out.push_str("]}");
+        out
+    }
+
+    /// Its size on the wire in bytes (UTF-8), `sent_at` counted at its longest.
+    pub fn bytes(&self) -> usize {
+        BODY_OVERHEAD + self.head.len() + self.events.iter().map(|e| e.len() + 1).sum::<usize>()
+    }
+
+    /// Each half of the events with the same header; `None` for a single event.
+    pub fn halves(mut self) -> Option<(Batch, Batch)> {
+        if self.events.len() < 2 {
+            return None;
+        }
+        let second = self.events.split_off(self.events.len() / 2);
+        let head = self.head.clone();
+        Some((
+            self,
+            Batch {
+                head,
+                events: second,
+            },
+        ))
+    }
+}
+
+/// `{"sent_at":` + up to 20 characters of number + `,` + `,"events":[` + `]}`.
+const BODY_OVERHEAD: usize = 11 + 20 + 1 + 11 + 2;
+
+/// The header's fields as JSON, without the braces.
+pub fn head(header: &Header) -> String {
+    let mut out = String::with_capacity(256);
     let mut o = Object::new(&mut out);
     o.num("v", 1.0)
         .str("app", &header.app)
@@ -126,28 +195,21 @@ pub fn batch(header: &Header, sent_at: f64, events: &[String]) -> String {
         .opt_str("user_id", header.user_id.as_deref())
         .str("url", &header.url)
         .opt_str("route", header.route.as_deref())
-        .num("time_origin", header.time_origin)
-        .num("sent_at", sent_at)
-        .raw("events", &join(events));
+        .num("time_origin", header.time_origin);
     o.finish();
-    out
+    // Without the braces (no `String::remove`: its panic pulls in core's formatting).
+    out.get(1..out.len() - 1)
+        .map(String::from)
+        .unwrap_or_default()
 }
 
-fn join(events: &[String]) -> String {
-    let mut out = String::from("[");
-    for (i, e) in events.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(e);
+/// Writes a whole batch: the header, `sent_at`, and events that are already JSON objects.
+pub fn batch(header: &Header, sent_at: f64, events: &[String]) -> String {
+    Batch {
+        head: head(header),
+        events: events.to_vec(),
     }
-    out.push(']');
-    out
-}
-
-/// Bytes a batch with `header` and no events takes, plus room for `sent_at`.
-pub fn batch_overhead(header: &Header) -> usize {
-    batch(header, 1e13, &[]).len()
+    .body(sent_at)
 }
 
 /// A `page_view` event: a page load, a bfcache restore or a soft navigation starts one.
@@ -219,6 +281,65 @@ pub fn web_vital(r: &VitalReport<'_>) -> String {
         .str("rating", r.rating)
         .str("navigation_type", r.navigation_type)
         .raw("attribution", &attribution);
+    o.finish();
+    out
+}
+
+/// An `api_call` event (`monitorApiCall`, or a fetch the SDK instruments). `url` is the called
+/// URL; `status` 0 when no answer came.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApiCall {
+    pub name: String,
+    pub method: Option<String>,
+    pub url: Option<String>,
+    pub status: u16,
+    pub ok: bool,
+    pub start_time: f64,
+    pub duration: f64,
+    /// The error's name (`TypeError`, `AbortError`) when the call threw.
+    pub error_type: Option<String>,
+    /// The W3C trace id sent in the call's `traceparent` header.
+    pub trace_id: Option<String>,
+}
+
+pub fn api_call(event_id: &str, c: &ApiCall) -> String {
+    let mut out = String::new();
+    let mut o = Object::new(&mut out);
+    o.str("type", "api_call")
+        .str("event_id", event_id)
+        .str("name", &c.name)
+        .opt_str("method", c.method.as_deref())
+        .opt_str("url", c.url.as_deref())
+        .num("status", f64::from(c.status))
+        .raw("ok", if c.ok { "true" } else { "false" })
+        .num("start_time", c.start_time)
+        .num("duration", c.duration)
+        .opt_str("error_type", c.error_type.as_deref())
+        .opt_str("trace_id", c.trace_id.as_deref());
+    o.finish();
+    out
+}
+
+/// An `interaction` (`monitorUserInteraction`; `ok` false when the handler threw) or a
+/// `measure` (`measure()`) event: a named span of the app's own work.
+pub fn timed(
+    event_id: &str,
+    kind: &str,
+    name: &str,
+    start_time: f64,
+    duration: f64,
+    ok: Option<bool>,
+) -> String {
+    let mut out = String::new();
+    let mut o = Object::new(&mut out);
+    o.str("type", kind)
+        .str("event_id", event_id)
+        .str("name", name)
+        .num("start_time", start_time)
+        .num("duration", duration);
+    if let Some(ok) = ok {
+        o.raw("ok", if ok { "true" } else { "false" });
+    }
     o.finish();
     out
 }
@@ -376,14 +497,19 @@ pub fn navigation(event_id: &str, n: &NavigationTiming) -> String {
 }
 
 /// Splits queued events into batches of at most `max_events` events and `max_bytes` bytes
-/// (header included). An event that alone would not fit is returned in `oversized` rather than
-/// sent to be refused.
+/// (header included), each with the header `head`. An event that alone would not fit is
+/// counted in `oversized` rather than sent to be refused.
 pub fn split(
+    head: &str,
     events: Vec<String>,
-    overhead: usize,
     max_events: usize,
     max_bytes: usize,
-) -> (Vec<Vec<String>>, usize) {
+) -> (Vec<Batch>, usize) {
+    let overhead = BODY_OVERHEAD + head.len();
+    let batch = |events| Batch {
+        head: String::from(head),
+        events,
+    };
     let mut batches = Vec::new();
     let mut current: Vec<String> = Vec::new();
     let mut size = overhead;
@@ -395,14 +521,14 @@ pub fn split(
             continue;
         }
         if !current.is_empty() && (current.len() == max_events || size + cost > max_bytes) {
-            batches.push(core::mem::take(&mut current));
+            batches.push(batch(core::mem::take(&mut current)));
             size = overhead;
         }
         size += cost;
         current.push(event);
     }
     if !current.is_empty() {
-        batches.push(current);
+        batches.push(batch(current));
     }
     (batches, oversized)
 }
@@ -434,13 +560,17 @@ mod tests {
     #[test]
     fn split_respects_count_and_bytes() {
         let events: Vec<String> = (0..5).map(|i| format!("{{\"i\":{i}}}")).collect();
-        let (batches, oversized) = split(events.clone(), 10, 2, 1000);
-        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 1]);
+        let sizes = |batches: &[Batch]| batches.iter().map(|b| b.events.len()).collect::<Vec<_>>();
+        let (batches, oversized) = split("h", events.clone(), 2, 1000);
+        assert_eq!(sizes(&batches), [2, 2, 1]);
         assert_eq!(oversized, 0);
-        // Each event costs 8 bytes with its comma; 10 + 3 * 8 = 34 > 30.
-        let (batches, _) = split(events, 10, 100, 30);
-        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 1]);
-        let (batches, oversized) = split(vec!["x".repeat(50)], 10, 100, 30);
+        // Each event costs 8 bytes with its comma; the overhead is 45 + 1; 46 + 3 * 8 > 66.
+        let (batches, _) = split("h", events, 100, 66);
+        assert_eq!(sizes(&batches), [2, 2, 1]);
+        for batch in &batches {
+            assert!(batch.body(1e13).len() <= 66);
+        }
+        let (batches, oversized) = split("h", vec!["x".repeat(50)], 100, 66);
         assert!(batches.is_empty());
         assert_eq!(oversized, 1);
     }

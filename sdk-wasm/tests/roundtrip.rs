@@ -175,18 +175,19 @@ fn batches_split_by_the_sdk_fit_the_collectors_limits() {
         .collect();
     let header = header();
     let (batches, oversized) = wire::split(
+        &wire::head(&header),
         events,
-        wire::batch_overhead(&header),
         limits.browser_batch_events,
         limits.browser_batch_bytes,
     );
     assert_eq!(oversized, 0);
-    assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), 450);
-    for events in batches {
-        let body = wire::batch(&header, SENT_AT, &events);
+    assert_eq!(batches.iter().map(|b| b.events.len()).sum::<usize>(), 450);
+    for batch in batches {
+        let body = batch.body(SENT_AT);
         assert!(body.len() <= limits.browser_batch_bytes);
+        assert!(body.len() <= batch.bytes());
         let parsed = parse_browser_batch(body.as_bytes()).expect("parses");
-        assert_eq!(parsed.accepted.len(), events.len());
+        assert_eq!(parsed.accepted.len(), batch.events.len());
     }
 }
 
@@ -253,6 +254,57 @@ fn long_tasks_frames_and_resources_parse_back_with_their_values() {
                 (Some(48_213), Some(200))
             );
             assert_eq!(r.render_blocking_status.as_deref(), Some("non-blocking"));
+        }
+        other => panic!("unexpected events: {other:?}"),
+    }
+}
+
+#[test]
+fn the_apps_own_calls_interactions_and_measures_parse_back() {
+    let call = wire::ApiCall {
+        name: "GET /models".to_string(),
+        method: Some("GET".to_string()),
+        url: Some("https://api.example/models".to_string()),
+        status: 0,
+        ok: false,
+        start_time: 10.5,
+        duration: 83.25,
+        error_type: Some("TypeError".to_string()),
+        trace_id: Some("4bf92f3577b34da6a3ce929d0e0e4736".to_string()),
+    };
+    let events = vec![
+        wire::api_call("c1", &call),
+        wire::timed("i1", "interaction", "open-chat", 5.0, 41.0, Some(false)),
+        wire::timed("m1", "measure", "chat-render", 7.0, 12.5, None),
+    ];
+    let body = wire::batch(&header(), SENT_AT, &events);
+    let parsed = parse_browser_batch(body.as_bytes()).expect("the batch parses");
+    assert!(parsed.rejected.is_empty(), "{:?}\n{body}", parsed.rejected);
+    let accepted: Vec<_> = parsed.accepted.iter().map(|(_, e)| e).collect();
+    match accepted.as_slice() {
+        [c, i, m] => {
+            let (
+                EventBody::ApiCall(c_body),
+                EventBody::Interaction(i_body),
+                EventBody::Measure(m_body),
+            ) = (&c.body, &i.body, &m.body)
+            else {
+                panic!("unexpected events: {accepted:?}");
+            };
+            assert_eq!(c.event_id.as_deref(), Some("c1"));
+            assert_eq!(c.url.as_deref(), Some("https://api.example/models"));
+            assert_eq!((c_body.status, c_body.duration), (0, 83.25));
+            assert_eq!(c_body.error_type.as_deref(), Some("TypeError"));
+            assert_eq!(
+                c_body.trace_id.as_deref(),
+                Some("4bf92f3577b34da6a3ce929d0e0e4736")
+            );
+            assert!(c_body.failed());
+            assert!(i_body.failed(), "ok: false is a handler that threw");
+            assert_eq!(
+                (m_body.name.as_str(), m_body.duration),
+                ("chat-render", 12.5)
+            );
         }
         other => panic!("unexpected events: {other:?}"),
     }

@@ -8,16 +8,20 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { deflateSync } from 'node:zlib';
+import { deflateSync, gunzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 
 export const root = resolve(fileURLToPath(import.meta.url), '../../..');
 
-/** Starts `perfwatch-collector --listen 127.0.0.1:0` and waits for the address it prints. */
-export async function startCollector() {
+/**
+ * Starts `perfwatch-collector --listen 127.0.0.1:<port>` (a free port by default) and waits for
+ * the address it prints. With `dataDir`, that directory is used and kept on `stop({ keep: true
+ * })`, so that a test can stop the collector and start it again on the same port and data.
+ */
+export async function startCollector({ port = 0, dataDir: given } = {}) {
   const bin = process.env.PERFWATCH_COLLECTOR_BIN ?? join(root, 'target/debug/perfwatch-collector');
-  const dataDir = await mkdtemp(join(tmpdir(), 'perfwatch-e2e-'));
-  const proc = spawn(bin, ['--listen', '127.0.0.1:0', '--data-dir', dataDir], {
+  const dataDir = given ?? (await mkdtemp(join(tmpdir(), 'perfwatch-e2e-')));
+  const proc = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' },
   });
@@ -36,19 +40,100 @@ export async function startCollector() {
   });
   return {
     url,
+    dataDir,
     logs,
     async api(path) {
       const res = await fetch(new URL(path, url));
       return { status: res.status, body: await res.json() };
     },
-    async stop() {
+    async stop({ keep = false } = {}) {
       const exited = new Promise((r) => proc.once('exit', (code, signal) => r({ code, signal })));
       proc.kill('SIGTERM');
       const result = await exited;
-      await rm(dataDir, { recursive: true, force: true });
+      if (!keep) await rm(dataDir, { recursive: true, force: true });
       return result;
     },
   };
+}
+
+/** A loopback port free at the time of asking. */
+export async function freePort() {
+  const server = createServer();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/**
+ * A stand-in for the network between the page and the collector, on its own origin: every
+ * request is recorded (arrival time, headers, body gunzipped) and then answered as the test
+ * scripts it: `gate.script.push({ status, retryAfter })` answers the next request itself,
+ * `gate.delayMs` holds answers back, and everything else is forwarded to `target` (the real
+ * collector) and answered with its answer. CORS as the collector answers it.
+ */
+export async function startGate(target) {
+  const requests = [];
+  const gate = { requests, script: [], delayMs: 0, target, url: '' };
+  const cors = {
+    'access-control-allow-origin': '*',
+    'access-control-expose-headers': 'Retry-After',
+    'access-control-allow-headers': 'content-type, content-encoding, traceparent',
+    'access-control-allow-methods': 'GET, POST, OPTIONS',
+  };
+  const server = createServer(async (req, res) => {
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, cors);
+      return res.end();
+    }
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    let body = Buffer.concat(chunks);
+    if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
+    const record = { at: Date.now(), path: req.url, headers: req.headers, body: body.toString('utf8') };
+    requests.push(record);
+    if (gate.delayMs) await new Promise((r) => setTimeout(r, gate.delayMs));
+    const scripted = gate.script.shift();
+    if (scripted) {
+      record.answered = scripted.status;
+      const headers = { ...cors, 'content-type': 'application/json' };
+      if (scripted.retryAfter !== undefined) headers['retry-after'] = String(scripted.retryAfter);
+      res.writeHead(scripted.status, headers);
+      return res.end('{"success":false,"error":{"code":"scripted","message":"scripted by the test"}}');
+    }
+    try {
+      const answer = await fetch(new URL(req.url, gate.target), {
+        method: req.method,
+        headers: { 'content-type': req.headers['content-type'] ?? 'text/plain' },
+        body: req.method === 'POST' ? body : undefined,
+      });
+      const text = await answer.text();
+      record.answer = text;
+      record.answered = answer.status;
+      res.writeHead(answer.status, { ...cors, 'content-type': answer.headers.get('content-type') ?? 'text/plain' });
+      res.end(text);
+    } catch (err) {
+      record.answered = 502;
+      res.writeHead(502, cors);
+      res.end(String(err));
+    }
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  gate.url = `http://127.0.0.1:${server.address().port}`;
+  gate.close = () => {
+    server.closeAllConnections();
+    return new Promise((r) => server.close(r));
+  };
+  /** The events of every batch the gate received so far. */
+  gate.events = () =>
+    requests.flatMap((r) => {
+      try {
+        return JSON.parse(r.body).events ?? [];
+      } catch {
+        return [];
+      }
+    });
+  return gate;
 }
 
 const MIME = {

@@ -39,7 +39,7 @@ struct Cls {
 impl Cls {
     /// web-vitals' `handleEntries`: layout shifts, and soft navigations that end this page
     /// view's CLS (reported) and start the next.
-    fn add(&mut self, entries: Vec<Entry>, core: &Core) {
+    fn add(&mut self, entries: Vec<Entry>, core: &'static Core) {
         for entry in entries {
             if entry.get("entryType").as_string().as_deref() == Some("soft-navigation") {
                 self.update();
@@ -78,7 +78,7 @@ impl Cls {
         }
     }
 
-    fn report(&mut self, core: &Core) {
+    fn report(&mut self, core: &'static Core) {
         self.metric.attribution = attribution(&self.shifts);
         self.metric.report(true, core);
     }

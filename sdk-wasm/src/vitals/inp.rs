@@ -197,7 +197,7 @@ impl Inp {
         self.metric = metric;
     }
 
-    fn report(&mut self, core: &Core) {
+    fn report(&mut self, core: &'static Core) {
         self.metric.attribution = self.attribution();
         self.metric.report(true, core);
     }

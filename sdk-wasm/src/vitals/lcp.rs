@@ -105,7 +105,7 @@ pub fn observe_lcp(core: &'static Core) {
 /// web-vitals' `handleEntries` for one entry: an LCP candidate of the page load, the largest
 /// paint after a soft navigation's interaction, or a soft navigation, which reports this page
 /// view's LCP (unless final already) and starts the next.
-fn handle(state: State, core: &Core, entry: Entry) {
+fn handle(state: State, core: &'static Core, entry: Entry) {
     let entry_type = entry.get("entryType").as_string().unwrap_or_default();
     if entry_type == "soft-navigation" {
         let soft = SoftNavigation::of(&entry);
@@ -166,7 +166,7 @@ fn handle(state: State, core: &Core, entry: Entry) {
     }
 }
 
-fn finalize(state: State, core: &Core, metric_id: &str) {
+fn finalize(state: State, core: &'static Core, metric_id: &str) {
     let mut lcp = state.borrow_mut();
     if lcp.finalized {
         return;
@@ -186,7 +186,7 @@ fn finalize(state: State, core: &Core, metric_id: &str) {
     }
 }
 
-fn report(lcp: &mut Lcp, core: &Core) {
+fn report(lcp: &mut Lcp, core: &'static Core) {
     lcp.metric.attribution = attribution(lcp);
     lcp.metric.report(true, core);
 }

@@ -57,7 +57,7 @@ impl Metric {
         thresholds: (f64, f64),
         value: f64,
         navigation_type: Option<&'static str>,
-        core: &Core,
+        core: &'static Core,
     ) -> Metric {
         Metric {
             name,
@@ -83,7 +83,7 @@ impl Metric {
         thresholds: (f64, f64),
         value: f64,
         soft_navigation: &SoftNavigation,
-        core: &Core,
+        core: &'static Core,
     ) -> Metric {
         let mut metric = Metric::new(name, thresholds, value, Some("soft-navigation"), core);
         metric.soft_navigation = Some(soft_navigation.clone());
@@ -93,7 +93,7 @@ impl Metric {
     /// web-vitals' `bindReporter` without `reportAllChanges`: report when forced, once a value
     /// exists, and only if it changed (or was never reported — a 0 on a hidden page still counts,
     /// web-vitals issue 14).
-    pub fn report(&mut self, force: bool, core: &Core) {
+    pub fn report(&mut self, force: bool, core: &'static Core) {
         if self.value < 0.0 || !force {
             return;
         }
@@ -155,7 +155,7 @@ pub fn soft_navigations_enabled() -> bool {
 /// The types to observe: `types` (whose last is `soft-navigation`), without the last when soft
 /// navigations are not followed.
 pub fn with_soft_navigations(
-    core: &Core,
+    core: &'static Core,
     types: &'static [&'static str],
 ) -> &'static [&'static str] {
     if core.soft_navigations {
