@@ -21,8 +21,8 @@ cargo test --workspace
 step "SDK round trip as WebAssembly (numbers formatted by JavaScript)"
 cargo test -p perfwatch-sdk --target wasm32-unknown-unknown --test roundtrip
 
-step "SDK metric logic as WebAssembly in headless Chromium (ChromeDriver)"
-cargo test -p perfwatch-sdk --target wasm32-unknown-unknown --test logic
+step "SDK logic and send queue as WebAssembly in headless Chromium (ChromeDriver)"
+cargo test -p perfwatch-sdk --target wasm32-unknown-unknown --test logic --test transport
 
 # Builds the npm package (tsc type-checks it, strict) and the example app from its tarball.
 scripts/build.sh

@@ -20,11 +20,12 @@ const pkg = resolve(here, '..');
 
 /**
  * The regression ceiling for the shipped total (gzip bytes). The issue's budget is 15 KB
- * (15,360 bytes) and is NOT met yet; see BENCHMARKS.md. This ceiling is the size measured when
- * the check was added plus 2 %, so that growth cannot pass unnoticed while the SDK is shrunk
- * towards the budget: lower it as the size falls.
+ * (15,360 bytes) and is NOT met; see BENCHMARKS.md. This ceiling is the size measured when
+ * delivery, sessions, scrubbing and the app's own work landed (48,493 bytes) plus 2 %, so that
+ * growth cannot pass unnoticed while the SDK is shrunk towards the budget: lower it as the
+ * size falls.
  */
-export const SIZE_CEILING_GZIP = 34_000;
+export const SIZE_CEILING_GZIP = 49_500;
 export const SIZE_BUDGET_GZIP = 15 * 1024;
 
 const sizes = (bytes) => ({
@@ -35,7 +36,11 @@ const sizes = (bytes) => ({
   }).length,
 });
 
-/** Bundles `source` (an ES module) minified, resolving packages from `from`. */
+/**
+ * Bundles `source` (an ES module) minified, resolving packages from `from`, with code splitting
+ * as an app's bundler does it: `{ entry, lazy }`, the chunk the page loads and the chunks only
+ * a dynamic import loads (perfwatch's fetch/XHR instrumentation, when switched on).
+ */
 async function bundle(source, from) {
   const dir = await mkdtemp(join(tmpdir(), 'perfwatch-size-'));
   try {
@@ -47,12 +52,31 @@ async function bundle(source, from) {
         bundle: true,
         minify: true,
         format: 'esm',
+        splitting: true,
+        metafile: true,
         target: 'es2020',
         write: false,
         logLevel: 'silent',
         outdir: dir,
       });
-      return Buffer.from(result.outputFiles[0].contents);
+      // The entry chunk and what it imports statically load with the page; the rest only
+      // when a dynamic import asks for it.
+      const outputs = result.metafile.outputs;
+      // (Metafile paths are relative to the working directory.)
+      const key = (file) => Object.keys(outputs).find((k) => resolve(k) === file.path);
+      const entryKey = Object.keys(outputs).find((k) => k.includes('.size-entry-'));
+      const eager = new Set();
+      const visit = (k) => {
+        if (eager.has(k)) return;
+        eager.add(k);
+        for (const i of outputs[k].imports) if (i.kind === 'import-statement') visit(i.path);
+      };
+      visit(entryKey);
+      const join = (files) => Buffer.concat(files.map((f) => Buffer.from(f.contents)));
+      return {
+        entry: join(result.outputFiles.filter((f) => eager.has(key(f)))),
+        lazy: join(result.outputFiles.filter((f) => !eager.has(key(f)))),
+      };
     } finally {
       await rm(entry, { force: true });
     }
@@ -61,7 +85,7 @@ async function bundle(source, from) {
   }
 }
 
-const js = await bundle(
+const { entry: js, lazy } = await bundle(
   "import { init } from './dist/index.js'; init({ endpoint: 'https://c.example', app: 'a' });",
   pkg,
 );
@@ -73,11 +97,11 @@ const total = {
   brotli: ours.js.brotli + ours.wasm.brotli,
 };
 const webVitals = sizes(
-  await bundle(
+  (await bundle(
     "import { onLCP, onINP, onCLS, onFCP, onTTFB } from 'web-vitals/attribution';" +
       'for (const on of [onLCP, onINP, onCLS, onFCP, onTTFB]) on(console.log);',
     resolve(pkg, '../tests'),
-  ),
+  )).entry,
 );
 
 const kb = (n) => (n / 1024).toFixed(1).padStart(6);
@@ -88,6 +112,7 @@ console.log(row('perfwatch: JS (TS layer + wasm-bindgen glue)', ours.js));
 console.log(row('perfwatch: wasm module', ours.wasm));
 console.log(row('perfwatch: total', total));
 console.log(row('web-vitals 6 attribution build (baseline)', webVitals));
+console.log(row('loaded only with instrumentFetch/instrumentXhr', sizes(lazy)));
 console.log(
   `\nbudget ${kb(SIZE_BUDGET_GZIP).trim()} KB gzip: ${total.gzip <= SIZE_BUDGET_GZIP ? 'met' : `NOT met (${kb(total.gzip - SIZE_BUDGET_GZIP).trim()} KB over)`}`,
 );

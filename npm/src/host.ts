@@ -44,6 +44,9 @@ function storage(session: boolean): Storage {
  */
 export function createHost(answer: Answer): Host {
   const fetchNow = fetch.bind(globalThis);
+  // Set when a gzip-encoded send failed and the same body plain went through: the collector's
+  // CORS answer does not allow `Content-Encoding`; this page stops compressing.
+  let gzipRefused = false;
   return {
     post(url, body, keepalive, gzip, id) {
       const send = (payload: BodyInit, encoded: boolean, alive: boolean): Promise<Response> =>
@@ -57,12 +60,15 @@ export function createHost(answer: Answer): Host {
             ? { 'Content-Type': 'text/plain;charset=UTF-8', 'Content-Encoding': 'gzip' }
             : { 'Content-Type': 'text/plain;charset=UTF-8' },
         });
-      (gzip ? gzipped(body) : Promise.resolve<[BodyInit, boolean]>([body, false]))
+      (gzip && !gzipRefused ? gzipped(body) : Promise.resolve<[BodyInit, boolean]>([body, false]))
         .then(([payload, encoded]) =>
-          // A keepalive request the browser refuses (over its quota) goes as a plain fetch.
-          send(payload, encoded, keepalive).catch((error: unknown) => {
-            if (!keepalive) throw error;
-            return send(payload, encoded, false);
+          send(payload, encoded, keepalive).catch(async (error: unknown) => {
+            // A keepalive request the browser refuses (over its quota) goes as a plain fetch;
+            // a gzip-encoded one the collector's CORS refuses goes uncompressed.
+            if (!keepalive && !encoded) throw error;
+            const response = await send(encoded ? body : payload, false, false);
+            if (encoded) gzipRefused = true;
+            return response;
           }),
         )
         .then(

@@ -16,7 +16,6 @@ import {
   type ApiCallOptions,
 } from './app.js';
 import { createHost } from './host.js';
-import { instrumentFetch, instrumentXhr } from './instrument.js';
 
 export type { ApiCallOptions } from './app.js';
 
@@ -266,7 +265,7 @@ export function init(options: PerfwatchOptions): Promise<Monitor> {
     if (!KNOWN_OPTIONS.has(key)) console.warn(`perfwatch: unknown option \`${key}\` is ignored`);
   }
   const takeEarly = bufferEarlyInteractions();
-  started = loadWasm().then(() => {
+  started = loadWasm().then(async () => {
     let sdk: WasmMonitor | undefined;
     const host = createHost((id, status, retryAfter) => sdk?.answered(id, status, retryAfter));
     sdk = initSdk(options, takeEarly(), host) as WasmMonitor;
@@ -276,8 +275,12 @@ export function init(options: PerfwatchOptions): Promise<Monitor> {
       ownPrefix: String(options.endpoint).replace(/\/+$/, '') + '/api/v1/monitoring/',
       traceOrigins: traceOrigins(options.tracePropagationOrigins),
     };
-    if (options.instrumentFetch) instrumentFetch(sdk, instrument);
-    if (options.instrumentXhr) instrumentXhr(sdk, instrument);
+    if (options.instrumentFetch || options.instrumentXhr) {
+      // Loaded only when asked for: a page that does not instrument does not ship it.
+      const { instrumentFetch, instrumentXhr } = await import('./instrument.js');
+      if (options.instrumentFetch) instrumentFetch(sdk, instrument);
+      if (options.instrumentXhr) instrumentXhr(sdk, instrument);
+    }
     return monitor;
   });
   started.catch(() => {

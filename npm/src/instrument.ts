@@ -96,7 +96,11 @@ export function instrumentXhr(recorder: Recorder, options: InstrumentOptions): v
         this.setRequestHeader('traceparent', trace.header);
       }
       const start = performance.now();
-      this.addEventListener('loadend', () => {
+      // readyState DONE comes before the `load` and `loadend` events, so the call is recorded
+      // before the app's own handlers of those run.
+      const done = (): void => {
+        if (this.readyState !== XMLHttpRequest.DONE) return;
+        this.removeEventListener('readystatechange', done);
         try {
           const status = this.status;
           recorder.apiCall(
@@ -113,7 +117,8 @@ export function instrumentXhr(recorder: Recorder, options: InstrumentOptions): v
         } catch (error) {
           console.warn(`perfwatch: could not record a request: ${String(error)}`);
         }
-      });
+      };
+      this.addEventListener('readystatechange', done);
     }
     return send.call(this, body);
   };

@@ -39,8 +39,10 @@ pub mod wire;
 /// The pure bookkeeping behind the metrics and the delivery, and the scrubbing of what the SDK
 /// sends, public for the browser test suite (`tests/logic.rs`, run in headless Chromium).
 pub mod logic {
+    pub use crate::bindings::Host;
     pub use crate::outbox::{Entry as OutboxEntry, Outbox};
     pub use crate::scrub;
+    pub use crate::transport::{Counts, Transport, KEEPALIVE_BUDGET, MAX_IN_FLIGHT};
     pub mod retry {
         pub use crate::retry::*;
     }

@@ -341,3 +341,121 @@ test('bad input from the app: warnings, never an exception into its code', TEST,
   }
   await context.close();
 });
+
+test('instrumentFetch and instrumentXhr: every request recorded, traceparent only to listed origins', TEST, async () => {
+  // Two gates play APIs on other origins (forwarding to the collector's health endpoint); a
+  // third stands before the collector, to read what the SDK sent.
+  const api = await startGate(collector.url);
+  const other = await startGate(collector.url);
+  const sink = await startGate(collector.url);
+  const path = `/api/v1/monitoring/health?probe=${id()}`;
+  const { page, context } = await open({
+    endpoint: sink.url,
+    instrumentFetch: true,
+    instrumentXhr: true,
+    tracePropagationOrigins: [api.url],
+    flushInterval: 0,
+  });
+  try {
+    await page.evaluate(async ([traced, untraced, p]) => {
+      await fetch(traced + p);
+      await fetch(untraced + p);
+      await new Promise((resolve) => {
+        const xhr = new XMLHttpRequest();
+        xhr.open('GET', traced + p);
+        xhr.onloadend = resolve;
+        xhr.send();
+      });
+      window.__monitor.report();
+    }, [api.url, other.url, path]);
+    const traced = api.requests.filter((r) => r.path === path);
+    assert.equal(traced.length, 2, 'the fetch and the XHR reached the API');
+    const parents = traced.map((r) => r.headers.traceparent);
+    for (const parent of parents) assert.match(parent ?? '', /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    assert.notEqual(parents[0], parents[1], 'each request its own trace');
+    assert.equal(other.requests.find((r) => r.path === path)?.headers.traceparent, undefined, 'no header to an origin not listed');
+
+    // The collector stored the three calls (its own sends are not among them); the traced
+    // ones went with the trace ids the API saw, and the collector took them.
+    const name = (gate) => `GET ${gate.url}/api/v1/monitoring/health`;
+    await storedOnce(collector, 'api_calls', name(api), { count: 2 }).catch((err) => {
+      throw new Error(`${err.message}: sent ${JSON.stringify(sink.events().filter((e) => e.type === 'api_call'))}`);
+    });
+    await storedOnce(collector, 'api_calls', name(other));
+    const calls = sink.events().filter((e) => e.type === 'api_call');
+    assert.equal(calls.length, 3, JSON.stringify(calls));
+    assert.deepEqual(
+      calls.filter((c) => c.trace_id).map((c) => c.trace_id).sort(),
+      parents.map((p) => p.split('-')[1]).sort(),
+    );
+    assert.ok(sink.requests.every((r) => JSON.parse(r.answer ?? '{}').data?.rejected?.length === 0), 'nothing rejected');
+  } finally {
+    await context.close();
+    await api.close();
+    await other.close();
+    await sink.close();
+  }
+});
+
+test('compress: ordinary sends go gzip-encoded when that is smaller, plain where CORS refuses the header', TEST, async () => {
+  const name = `gzip-${id()}`;
+  const send = (page) =>
+    page.evaluate((n) => {
+      for (let i = 0; i < 20; i++) window.__monitor.monitorUserInteraction(n, () => {});
+      window.__monitor.report();
+    }, name);
+  const willing = await startGate(collector.url);
+  const unwilling = await startGate(collector.url, { allowHeaders: 'content-type' });
+  try {
+    const a = await open({ endpoint: willing.url, compress: true, flushInterval: 0 });
+    await send(a.page);
+    await eventually(() => willing.requests.some((r) => r.body.includes(name) && r.answered), 15_000, 'the gzip send');
+    const zipped = willing.requests.find((r) => r.body.includes(name));
+    assert.equal(zipped.headers['content-encoding'], 'gzip');
+    assert.ok(zipped.bytes < Buffer.byteLength(zipped.body), `${zipped.bytes} bytes on the wire for ${Buffer.byteLength(zipped.body)}`);
+    assert.equal(zipped.answered, 200, 'the collector decoded it');
+
+    // This collector's CORS answer leaves Content-Encoding out: the browser refuses the request,
+    // and the SDK sends the batch plain.
+    const b = await open({ endpoint: unwilling.url, compress: true, flushInterval: 0 });
+    await send(b.page);
+    await eventually(() => unwilling.requests.some((r) => r.body.includes(name) && r.answered), 15_000, 'the plain send');
+    const plain = unwilling.requests.find((r) => r.body.includes(name));
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.equal(plain.answered, 200);
+    await storedOnce(collector, 'interactions', name, { count: 40 });
+    await a.context.close();
+    await b.context.close();
+  } finally {
+    await willing.close();
+    await unwilling.close();
+  }
+});
+
+test('sessions: one id across the page loads of a tab, another in another browsing context; setUser', TEST, async () => {
+  const gate = await startGate(collector.url);
+  try {
+    const first = await open({ endpoint: gate.url });
+    const id1 = await first.page.evaluate(() => window.__monitor.sessionId);
+    await first.page.reload();
+    await eventually(() => first.page.evaluate(() => !!window.__monitor), 15_000, 'the monitor after reload');
+    const id2 = await first.page.evaluate(() => window.__monitor.sessionId);
+    assert.equal(id2, id1, 'a reload continues the session');
+    await first.page.evaluate(() => {
+      window.__monitor.setUser('u_42');
+      window.__monitor.monitorUserInteraction('as-user', () => {});
+      window.__monitor.report();
+    });
+    const other = await open({ endpoint: gate.url });
+    const id3 = await other.page.evaluate(() => window.__monitor.sessionId);
+    assert.notEqual(id3, id1, 'another browsing context is another session');
+    await eventually(() => gate.events().some((e) => e.name === 'as-user'), 15_000, 'the interaction');
+    const batch = gate.requests.map((r) => JSON.parse(r.body)).find((b) => b.events.some((e) => e.name === 'as-user'));
+    assert.equal(batch.session_id, id1);
+    assert.equal(batch.user_id, 'u_42');
+    await first.context.close();
+    await other.context.close();
+  } finally {
+    await gate.close();
+  }
+});

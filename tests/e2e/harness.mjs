@@ -70,15 +70,16 @@ export async function freePort() {
  * request is recorded (arrival time, headers, body gunzipped) and then answered as the test
  * scripts it: `gate.script.push({ status, retryAfter })` answers the next request itself,
  * `gate.delayMs` holds answers back, and everything else is forwarded to `target` (the real
- * collector) and answered with its answer. CORS as the collector answers it.
+ * collector) and answered with its answer. CORS as the collector answers it, or with `allowHeaders`
+ * (the request headers a preflight may ask for) narrower.
  */
-export async function startGate(target) {
+export async function startGate(target, { allowHeaders = 'content-type, content-encoding, traceparent' } = {}) {
   const requests = [];
   const gate = { requests, script: [], delayMs: 0, target, url: '' };
   const cors = {
     'access-control-allow-origin': '*',
     'access-control-expose-headers': 'Retry-After',
-    'access-control-allow-headers': 'content-type, content-encoding, traceparent',
+    'access-control-allow-headers': allowHeaders,
     'access-control-allow-methods': 'GET, POST, OPTIONS',
   };
   const server = createServer(async (req, res) => {
@@ -90,7 +91,7 @@ export async function startGate(target) {
     for await (const chunk of req) chunks.push(chunk);
     let body = Buffer.concat(chunks);
     if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
-    const record = { at: Date.now(), path: req.url, headers: req.headers, body: body.toString('utf8') };
+    const record = { at: Date.now(), path: req.url, headers: req.headers, bytes: Buffer.concat(chunks).length, body: body.toString('utf8') };
     requests.push(record);
     if (gate.delayMs) await new Promise((r) => setTimeout(r, gate.delayMs));
     const scripted = gate.script.shift();
@@ -102,10 +103,15 @@ export async function startGate(target) {
       return res.end('{"success":false,"error":{"code":"scripted","message":"scripted by the test"}}');
     }
     try {
+      // The body as the page sent it, so that the collector decodes a gzip-encoded one itself.
+      const encoding = req.headers['content-encoding'];
       const answer = await fetch(new URL(req.url, gate.target), {
         method: req.method,
-        headers: { 'content-type': req.headers['content-type'] ?? 'text/plain' },
-        body: req.method === 'POST' ? body : undefined,
+        headers: {
+          'content-type': req.headers['content-type'] ?? 'text/plain',
+          ...(encoding ? { 'content-encoding': encoding } : {}),
+        },
+        body: req.method === 'POST' ? Buffer.concat(chunks) : undefined,
       });
       const text = await answer.text();
       record.answer = text;
