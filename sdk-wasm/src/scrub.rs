@@ -41,9 +41,12 @@
 //!   `main.3f2a1b9c.chunk.js` stay);
 //! - a run of 24 or more hex digits, dashes allowed between them (UUIDs, hashes, long numeric
 //!   ids; `0123…ef.png` content hashes too);
-//! - a run of 24 or more base64 or base64url characters (`[A-Za-z0-9+=_-]`) with at least one
-//!   upper-case letter, one lower-case letter and one digit (API keys; a lower-case slug such as
-//!   `2024-annual-report-final-version` stays, as do `/users/42` and other short ids).
+//! - a run of 24 or more base64 characters (`[A-Za-z0-9+=]`) with at least one upper-case
+//!   letter, one lower-case letter and one digit (API keys: `sk_live_4eC39HqLyjWDarjtT1zdp7dc`);
+//! - a run of 32 or more base64url characters (`[A-Za-z0-9+=_-]`), mixed the same way, none of
+//!   whose `-`/`_`-separated pieces is a word (four or more letters only): random base64url ids.
+//!   Names joined by `-` and `_` stay: content-hashed assets (`perfwatch_sdk_bg-C5YNojqq.wasm`),
+//!   slugs (`2024-Annual-Report-Final-Version`), as do `/users/42` and other short ids.
 //!
 //! It is judged percent-decoded (`bob%40example.com` is an address); what is kept is sent as
 //! written. [`Rules::redact`] `false` turns this judgement off (segments, query values and
@@ -213,13 +216,19 @@ fn looks_secret(token: &str) -> bool {
     let hex_run = bytes
         .split(|c| !c.is_ascii_hexdigit() && *c != b'-')
         .any(|run| run.iter().filter(|c| c.is_ascii_hexdigit()).count() >= 24);
+    let mixed = |run: &[u8]| {
+        run.iter().any(u8::is_ascii_uppercase)
+            && run.iter().any(u8::is_ascii_lowercase)
+            && run.iter().any(u8::is_ascii_digit)
+    };
     let base64_run = bytes
+        .split(|c| !c.is_ascii_alphanumeric() && *c != b'+' && *c != b'=')
+        .any(|run| run.len() >= 24 && mixed(run));
+    let word = |piece: &[u8]| piece.len() >= 4 && piece.iter().all(u8::is_ascii_alphabetic);
+    let base64url_run = bytes
         .split(|c| !base64url(c) && *c != b'+' && *c != b'=')
         .any(|run| {
-            run.len() >= 24
-                && run.iter().any(u8::is_ascii_uppercase)
-                && run.iter().any(u8::is_ascii_lowercase)
-                && run.iter().any(u8::is_ascii_digit)
+            run.len() >= 32 && mixed(run) && !run.split(|c| *c == b'-' || *c == b'_').any(word)
         });
     let jwt = bytes.split(|c| !base64url(c) && *c != b'.').any(|run| {
         let mut long_parts = 0;
@@ -228,7 +237,7 @@ fn looks_secret(token: &str) -> bool {
             long_parts == 3
         })
     });
-    hex_run || base64_run || jwt || has_email(bytes)
+    hex_run || base64_run || base64url_run || jwt || has_email(bytes)
 }
 
 /// `local@domain.tld` anywhere in `bytes`: a local-part character before an `@`, then a domain

@@ -46,6 +46,8 @@ struct Flight {
     /// Its share of the keepalive budget (0 for a plain fetch).
     keepalive: usize,
     started_at: f64,
+    /// Already in the offline store (the page was hidden while it was in flight).
+    stored: bool,
 }
 
 /// What has been sent, refused and lost, for `monitor.stats()`.
@@ -167,6 +169,7 @@ impl Transport {
                     item,
                     keepalive,
                     started_at: js_sys::Date::now(),
+                    stored: false,
                 });
                 (id, body, keepalive > 0)
             };
@@ -272,13 +275,18 @@ impl Transport {
                     .into_iter()
                     .map(|(_, i)| i),
             );
+            // Each once: `pagehide` often follows the hidden `visibilitychange`.
             let in_flight: Vec<Item> = state
                 .in_flight
-                .iter()
-                .map(|f| Item {
-                    batch: f.item.batch.clone(),
-                    attempts: f.item.attempts,
-                    saved_at: f.item.saved_at,
+                .iter_mut()
+                .filter(|f| !f.stored)
+                .map(|f| {
+                    f.stored = true;
+                    Item {
+                        batch: f.item.batch.clone(),
+                        attempts: f.item.attempts,
+                        saved_at: f.item.saved_at,
+                    }
                 })
                 .collect();
             (pending, in_flight)

@@ -324,6 +324,11 @@ fn secret_path_segments_are_redacted() {
             "https://app.example/t/AbCdEfGh12345678+ijklmnop=/x",
             "https://app.example/t/[redacted]/x",
         ),
+        // A random base64url id (32 bytes), its `-` and `_` inside.
+        (
+            "https://app.example/s/q7Xk2P-m9ZvLr4T8wQe_1Yb6Nc3Hd0Ju5",
+            "https://app.example/s/[redacted]",
+        ),
     ] {
         assert_eq!(page_url(url), expected);
     }
@@ -336,6 +341,11 @@ fn ordinary_segments_stay() {
         "https://app.example/static/js/main.3f2a1b9c.chunk.js",
         "https://app.example/css/styles.abc123def.css",
         "https://app.example/reports/2024-annual-report-final-version",
+        "https://app.example/reports/2024-Annual-Report-Final-Version",
+        // Content-hashed assets as bundlers name them.
+        "https://app.example/assets/perfwatch_sdk_bg-C5YNojqq.wasm",
+        "https://app.example/assets/index-CmMMwIy3.js",
+        "https://app.example/assets/chat_message_list_component-Dx8kP2qa.js",
         "https://app.example/users/42",
         "https://app.example/img/logo@2x.png",
         "https://app.example/npm/@babel/core@7.22.0/lib/index.js",

@@ -210,6 +210,26 @@ fn a_retry_waits_and_goes_by_beacon_if_the_page_is_hidden_first() {
 }
 
 #[test]
+fn a_batch_in_flight_when_the_page_is_hidden_is_stored_once_and_its_answer_confirms_it() {
+    let (t, rec) = transport();
+    t.send(batch("in-flight", 2, 50));
+    // Hidden, then `pagehide`: two unload sends.
+    t.unload(Vec::new());
+    t.unload(Vec::new());
+    let outbox = stored(rec);
+    assert_eq!(outbox.entries.len(), 1, "stored once");
+    assert!(outbox.entries[0].sent);
+    assert!(
+        rec.beacons.borrow().is_empty(),
+        "in flight already: not sent twice now"
+    );
+    // The page lives on and the request is answered: it is confirmed.
+    let id = rec.posts.borrow()[0].id;
+    t.answered(id, 200, -1.0);
+    assert!(stored(rec).entries.is_empty());
+}
+
+#[test]
 fn a_beacon_the_browser_refuses_is_kept_as_unsent_and_a_later_answer_confirms_the_rest() {
     let (t, rec) = transport();
     t.unload(vec![batch("beaconed", 1, 50)]);
