@@ -6,8 +6,10 @@
 //!   events, long tasks,                  long_tasks, resources, navigation        queue, caps)
 //!   LoAF, resources)    lifecycle.rs: visibility, bfcache, idle, activation   │          │
 //!                                                               onMetric(m) ◀─┘          ▼
-//!                     visibilitychange→hidden / pagehide / report() ─▶ wire (JSON) ─▶ transport
-//!                                                                  (sendBeacon, fetch keepalive)
+//!  apiCall / timed (npm layer) ─▶ scrub ─▶ beforeSend ─▶ queue (session, sampling)
+//!     flushAt / flushInterval / report() ─▶ wire (JSON) ─▶ transport: fetch via the host,
+//!                                          answers, retries, keepalive budget ─▶ outbox
+//!     visibilitychange→hidden / pagehide ─▶ transport::unload: sendBeacon ─▶ outbox
 //! ```
 //!
 //! The npm package `perfwatch` loads this module and exposes [`init`] through a thin
@@ -168,7 +170,9 @@ impl Monitor {
 /// Starts monitoring the page: observes paints, layout shifts, interactions, long tasks,
 /// resources and the navigation, and sends what it measured when the page is hidden or
 /// unloaded. Options: `{ endpoint, app, key?, release?, userId?, route?, sampleRate?,
-/// onMetric?, maxResources?, resourceSampleRate?, maxLongTasks? }`. `early`: the `event` and
+/// onMetric?, maxResources?, resourceSampleRate?, maxLongTasks?, flushAt?, flushInterval?,
+/// compress?, beforeSend?, allowedQueryParams?, allowedResourceOrigins?, redact? }` (the
+/// README has each with its default). `early`: the `event` and
 /// `first-input` entries the npm layer buffered while this module loaded, or `undefined`.
 /// `host`: the npm layer's I/O ([`bindings::Host`]).
 #[wasm_bindgen]
