@@ -26,6 +26,9 @@ cargo test -p perfwatch-sdk --target wasm32-unknown-unknown --test logic --test 
 
 # Builds the npm package (tsc type-checks it, strict) and the example app from its tarball.
 scripts/build.sh
+step "the npm package's TypeScript layer and React bindings (vitest, jsdom)"
+(cd npm && npx vitest run)
+
 step "the SDK's shipped size (npm/scripts/size.mjs: fails when it grows past its ceiling)"
 (cd npm && node scripts/size.mjs --check)
 

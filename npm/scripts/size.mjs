@@ -21,11 +21,11 @@ const pkg = resolve(here, '..');
 /**
  * The regression ceiling for the shipped total (gzip bytes). The issue's budget is 15 KB
  * (15,360 bytes) and is NOT met; see BENCHMARKS.md. This ceiling is the size measured when
- * delivery, sessions, scrubbing and the app's own work landed (48,493 bytes) plus 2 %, so that
- * growth cannot pass unnoticed while the SDK is shrunk towards the budget: lower it as the
- * size falls.
+ * delivery, sessions, scrubbing, the app's own work and error events landed (50,111 bytes) plus
+ * 2 %, so that growth cannot pass unnoticed while the SDK is shrunk towards the budget: lower
+ * it as the size falls.
  */
-export const SIZE_CEILING_GZIP = 49_500;
+export const SIZE_CEILING_GZIP = 51_100;
 export const SIZE_BUDGET_GZIP = 15 * 1024;
 
 const sizes = (bytes) => ({

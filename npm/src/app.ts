@@ -20,6 +20,21 @@ export interface Recorder {
     traceId: string | undefined,
   ): void;
   timed(name: string, startTime: number, duration: number, ok: boolean | undefined): void;
+  recordError(
+    kind: string,
+    name: string | undefined,
+    message: string,
+    stack: string | undefined,
+    componentStack: string | undefined,
+  ): void;
+}
+
+/** Where an error came from, for {@link recordError}. */
+export interface ErrorContext {
+  /** `render` for an error boundary's, else the app's own word (default `manual`). */
+  kind?: string;
+  /** React's component stack. */
+  componentStack?: string;
 }
 
 /** What `monitorApiCall` cannot learn from the call itself. */
@@ -178,5 +193,29 @@ export function measure(
   } catch (error) {
     warn(`measure() failed (is the start or end mark set?): ${String(error)}`);
     return undefined;
+  }
+}
+
+/** See `Monitor.recordError`. */
+export function recordError(recorder: Recorder, error: unknown, context: ErrorContext = {}): void {
+  safely(() => {
+    const isError = error instanceof Error;
+    const message = isError ? error.message : typeof error === 'string' ? error : safeString(error);
+    recorder.recordError(
+      context.kind ?? 'manual',
+      isError ? error.name : undefined,
+      message || '(no message)',
+      isError ? error.stack : undefined,
+      context.componentStack,
+    );
+  });
+}
+
+/** `String(value)`, or a placeholder when even that throws (an object with a hostile `toString`). */
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return '(unprintable value)';
   }
 }

@@ -13,11 +13,13 @@ import {
   measure,
   monitorApiCall,
   monitorUserInteraction,
+  recordError,
   type ApiCallOptions,
+  type ErrorContext,
 } from './app.js';
 import { createHost } from './host.js';
 
-export type { ApiCallOptions } from './app.js';
+export type { ApiCallOptions, ErrorContext } from './app.js';
 
 /** The names of the metrics, as web-vitals names them. */
 export type MetricName = 'LCP' | 'INP' | 'CLS' | 'FCP' | 'TTFB';
@@ -146,6 +148,12 @@ export interface Monitor {
    * end, until now. Returns the duration, or `undefined` when a mark is missing.
    */
   measure(name: string, start?: string | number, end?: string | number): number | undefined;
+  /**
+   * Records an error as an `error` event: its name, message and stack (scrubbed like URLs and
+   * names; the message at most 2 KB, each stack 16 KB). `PerformanceErrorBoundary` (from
+   * `perfwatch/react`) records render errors with `{ kind: 'render', componentStack }`.
+   */
+  recordError(error: unknown, context?: ErrorContext): void;
   /** What became of the events so far. */
   stats(): DeliveryStats;
   /** Whether the browser reports soft navigations, which the SDK then follows itself. */
@@ -181,6 +189,7 @@ function wrap(sdk: WasmMonitor): Monitor {
     monitorUserInteraction: (name, handler) => monitorUserInteraction(sdk, name, handler),
     mark,
     measure: (name, start, end) => measure(sdk, name, start, end),
+    recordError: (error, context) => recordError(sdk, error, context),
     stats() {
       const [dropped = 0, delivered = 0, refused = 0, beaconed = 0, lostBatches = 0] = sdk.counts();
       return { dropped, delivered, refused, beaconed, lostBatches };
@@ -233,6 +242,25 @@ function bufferEarlyInteractions(): () => PerformanceEntry[] | undefined {
 }
 
 let started: Promise<Monitor> | undefined;
+let startedWith: PerfwatchOptions | undefined;
+
+/** What is wrong with `options.endpoint` (the module checks the other options), or `undefined`. */
+function endpointProblem(options: PerfwatchOptions): string | undefined {
+  if (typeof options !== 'object' || options === null) {
+    return 'init() takes an options object: { endpoint, app, key? }';
+  }
+  const { endpoint } = options;
+  let url: URL | undefined;
+  try {
+    url = new URL(String(endpoint));
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    return `option \`endpoint\` must be the collector's http(s) URL, such as http://127.0.0.1:8001; got ${JSON.stringify(endpoint) ?? String(endpoint)}`;
+  }
+  return undefined;
+}
 
 /**
  * Where the browser does not report soft navigations, a route change through the history API
@@ -260,10 +288,16 @@ function followHistory(monitor: Monitor): void {
  * required option is missing or of the wrong type; warns about options it does not know.
  */
 export function init(options: PerfwatchOptions): Promise<Monitor> {
-  if (started) return started;
-  for (const key of Object.keys(options ?? {})) {
+  if (started) {
+    if (options !== startedWith) console.warn('perfwatch: init() was called before; it returns the running monitor and ignores these options');
+    return started;
+  }
+  const problem = endpointProblem(options);
+  if (problem) return Promise.reject(new Error(`perfwatch: ${problem}`));
+  for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) console.warn(`perfwatch: unknown option \`${key}\` is ignored`);
   }
+  startedWith = options;
   const takeEarly = bufferEarlyInteractions();
   started = loadWasm().then(async () => {
     let sdk: WasmMonitor | undefined;
@@ -287,6 +321,7 @@ export function init(options: PerfwatchOptions): Promise<Monitor> {
     // A failed start may be retried with corrected options; the early buffer stops.
     takeEarly();
     started = undefined;
+    startedWith = undefined;
   });
   return started;
 }

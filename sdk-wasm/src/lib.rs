@@ -122,6 +122,26 @@ impl Monitor {
         self.core.record_timed(&name, start_time, duration, ok);
     }
 
+    /// Records an `error` event (`kind`: `render` from an error boundary, or the app's own).
+    #[wasm_bindgen(js_name = recordError)]
+    pub fn record_error(
+        &self,
+        kind: String,
+        name: Option<String>,
+        message: String,
+        stack: Option<String>,
+        component_stack: Option<String>,
+    ) {
+        self.core.record_error(wire::BrowserError {
+            kind,
+            name,
+            message,
+            stack,
+            component_stack,
+            start_time: bindings::now(),
+        });
+    }
+
     /// What was not sent or not delivered so far: `[dropped, delivered, refused, beaconed,
     /// lostBatches]` (events, except lost batches of the offline store).
     pub fn counts(&self) -> Vec<u32> {

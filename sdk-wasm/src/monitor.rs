@@ -19,6 +19,9 @@ use crate::wire::{self, Header};
 /// Protocol v1 limits (`perfwatch_protocol::LIMITS`): batches are split to fit before sending.
 const MAX_BATCH_EVENTS: usize = 200;
 const MAX_BATCH_BYTES: usize = 64 * 1024;
+/// An error's message is sent up to this many bytes, each of its stacks up to `MAX_STACK_BYTES`.
+const MAX_MESSAGE_BYTES: usize = 2048;
+const MAX_STACK_BYTES: usize = 16 * 1024;
 
 /// Kinds of events that are capped per page view.
 #[derive(Clone, Copy)]
@@ -191,6 +194,20 @@ impl Core {
         let name = self.options.scrub.name(name);
         let event = wire::timed(&self.next_event_id(), kind, &name, start_time, duration, ok);
         self.enqueue(event);
+    }
+
+    /// Records an error, its message and stacks scrubbed as free text and bounded (2 KB for
+    /// the message, 16 KB for each stack).
+    pub fn record_error(&'static self, mut error: wire::BrowserError) {
+        let scrub = &self.options.scrub;
+        error.kind = scrub.name(&error.kind);
+        error.name = error.name.map(|name| scrub.name(&name));
+        error.message = scrub.text(&error.message, MAX_MESSAGE_BYTES);
+        error.stack = error.stack.map(|s| scrub.text(&s, MAX_STACK_BYTES));
+        error.component_stack = error
+            .component_stack
+            .map(|s| scrub.text(&s, MAX_STACK_BYTES));
+        self.enqueue(wire::error(&self.next_event_id(), &error));
     }
 
     /// Names the current page view's route (e.g. `/chat/:id`).

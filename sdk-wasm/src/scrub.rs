@@ -97,9 +97,42 @@ impl Rules {
 
     /// A name (API call, interaction, measure), scrubbed token by token.
     pub fn name(&self, name: &str) -> String {
+        let name = &without_controls(name, false);
         let mut out = String::new();
         self.push_tokens(&mut out, name, true, MAX_NAME_LEN);
         bounded(out, MAX_NAME_LEN)
+    }
+
+    /// Free text (an error's message or stack), at most `max` bytes: every URL in it (a
+    /// whitespace- or parenthesis-delimited token with `://`) scrubbed as the page's own URL
+    /// (no query string, no fragment, secret-looking segments replaced), every other token as
+    /// a name's.
+    pub fn text(&self, text: &str, max: usize) -> String {
+        let text = &without_controls(text, true);
+        let mut out = String::new();
+        let mut start = 0;
+        let end = text.len();
+        let delimiters = text
+            .bytes()
+            .enumerate()
+            .filter(|(_, b)| b.is_ascii_whitespace() || *b == b'(' || *b == b')')
+            .chain(core::iter::once((end, b' ')));
+        for (at, delimiter) in delimiters {
+            let token = text.get(start..at).unwrap_or_default();
+            if token.as_bytes().windows(3).any(|w| w == b"://") {
+                out.push_str(&self.scrub_url(token, None));
+            } else {
+                self.push_tokens(&mut out, token, true, max);
+            }
+            if at < end {
+                out.push(char::from(delimiter));
+            }
+            start = at + 1;
+            if out.len() > max {
+                break;
+            }
+        }
+        bounded(out, max)
     }
 
     fn scrub_url(&self, url: &str, page_origin: Option<&str>) -> String {
@@ -342,6 +375,18 @@ fn trimmed(url: &str) -> &str {
     let start = url.bytes().position(|b| kept(&b)).unwrap_or(url.len());
     let end = url.bytes().rposition(|b| kept(&b)).map_or(start, |i| i + 1);
     url.get(start..end).unwrap_or_default()
+}
+
+/// `text` with control characters (which the collector refuses in names and messages) as
+/// spaces; tabs and line breaks kept where `lines`.
+fn without_controls(text: &str, lines: bool) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\t' | '\n' | '\r' if lines => c,
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect()
 }
 
 /// `text` cut to at most `max` bytes, at a character boundary.

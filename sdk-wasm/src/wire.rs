@@ -344,6 +344,35 @@ pub fn timed(
     out
 }
 
+/// An `error` event: a render error an error boundary caught (`kind` `render`), or one the
+/// app reports itself.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BrowserError {
+    pub kind: String,
+    /// The error's name (`TypeError`).
+    pub name: Option<String>,
+    pub message: String,
+    pub stack: Option<String>,
+    /// React's component stack, for a render error.
+    pub component_stack: Option<String>,
+    pub start_time: f64,
+}
+
+pub fn error(event_id: &str, e: &BrowserError) -> String {
+    let mut out = String::new();
+    let mut o = Object::new(&mut out);
+    o.str("type", "error")
+        .str("event_id", event_id)
+        .str("kind", &e.kind)
+        .opt_str("name", e.name.as_deref())
+        .str("message", &e.message)
+        .opt_str("stack", e.stack.as_deref())
+        .opt_str("component_stack", e.component_stack.as_deref())
+        .num("start_time", e.start_time);
+    o.finish();
+    out
+}
+
 /// `timeToFirstByte` → `time_to_first_byte`.
 pub fn snake_case(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 4);

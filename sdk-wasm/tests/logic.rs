@@ -718,3 +718,24 @@ fn a_batch_too_large_for_the_collector_halves_with_its_header() {
     );
     assert!(body.len() <= first.bytes());
 }
+
+#[test]
+fn error_messages_and_stacks_are_scrubbed_as_free_text() {
+    let rules = Rules::default();
+    assert_eq!(
+        rules.text("Failed to load user bob@example.com: 401", 2048),
+        // The whole token goes, its colon with it.
+        "Failed to load user [redacted] 401",
+    );
+    let stack = "TypeError: x is undefined\n    at send (https://app.example/assets/index-CmMMwIy3.js?token=s3cr3t:10:5)\n    at https://app.example/chat/bob@example.com";
+    assert_eq!(
+        rules.text(stack, 16 * 1024),
+        "TypeError: x is undefined\n    at send (https://app.example/assets/index-CmMMwIy3.js)\n    at https://app.example/chat/[redacted]"
+    );
+    // Control characters the collector refuses become spaces; lines stay.
+    assert_eq!(rules.text("bad \u{1}byte\tat\n1", 100), "bad  byte\tat\n1");
+    assert_eq!(rules.name("open\u{7}chat\n"), "open chat ");
+    let long = "word ".repeat(1000);
+    let cut = rules.text(&long, 2048);
+    assert!(cut.len() <= 2048 && cut.starts_with("word word"));
+}
