@@ -542,6 +542,17 @@ mod tests {
         ) -> Result<(), StoreError> {
             self.inner.scan_timings(since_ms, until_ms, each)
         }
+        fn scan_errors(
+            &self,
+            since_ms: i64,
+            until_ms: i64,
+            each: &mut dyn FnMut(crate::store::ErrorRow),
+        ) -> Result<(), StoreError> {
+            self.inner.scan_errors(since_ms, until_ms, each)
+        }
+        fn error_samples(&self, ids: &[i64]) -> Result<Vec<crate::store::ErrorSample>, StoreError> {
+            self.inner.error_samples(ids)
+        }
         fn scan_sessions(
             &self,
             since_ms: i64,

@@ -33,7 +33,8 @@
 //!        writer thread: every batch waiting, one transaction (group commit),
 //!        then the sync thread: one fsync for every group committed meanwhile
 //!        Store::write_group ── page_views (once per id) · web_vitals (highest seq)
-//!                              · navigations (most complete), each idempotent by its key
+//!                              · navigations (most complete) · browser_timings and
+//!                              browser_errors (once per event id), each idempotent by its key
 //!                               ▼   (the handler waits for its batch's commit)
 //!        200 {"success": true, "data": {"accepted": N, "rejected": [...]}}
 //!
@@ -54,6 +55,7 @@ pub mod config;
 pub mod entry_stats;
 pub mod envelope;
 pub mod error;
+pub mod error_stats;
 pub mod histogram;
 pub mod host;
 pub mod host_history;

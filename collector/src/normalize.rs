@@ -217,6 +217,64 @@ mod tests {
     }
 
     #[test]
+    fn errors_become_records_with_their_page_release_and_time() {
+        let body = json!({
+            "v": 1, "app": "a", "release": "1.4.2", "session_id": "s", "page_view_id": "p1",
+            "user_id": "u", "url": "https://x/a", "route": "/a",
+            "time_origin": 990_000.0, "sent_at": 1_000_000.0,
+            "events": [
+                {"type": "long_task", "duration": 60},
+                {"type": "error", "kind": "render", "name": "TypeError", "message": "x\ny",
+                 "stack": "TypeError: x\n    at A", "component_stack": "\n    in A",
+                 "start_time": 10, "event_id": "e1"},
+                {"type": "error", "kind": "unhandledrejection", "message": "",
+                 "page_view_id": "p2", "url": "https://x/b", "route": "/b"}
+            ]
+        });
+        let parsed = parse_browser_batch(body.to_string().as_bytes()).unwrap();
+        assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
+        let records = browser_records(parsed, 1_000_000.0);
+        assert_eq!(browser_timings(&records).len(), 1, "errors are not timings");
+        let errors = browser_errors(&records);
+        let [render, rejection] = &errors[..] else {
+            panic!("{errors:?}");
+        };
+        assert_eq!(
+            render,
+            &ErrorRecord {
+                app: "a".into(),
+                session_id: "s".into(),
+                event_id: Some("e1".into()),
+                page_view_id: "p1".into(),
+                url: "https://x/a".into(),
+                route: Some("/a".into()),
+                release: Some("1.4.2".into()),
+                user_id: Some("u".into()),
+                kind: "render".into(),
+                name: Some("TypeError".into()),
+                message: "x\ny".into(),
+                stack: Some("TypeError: x\n    at A".into()),
+                component_stack: Some("\n    in A".into()),
+                at_ms: 990_000 + 10,
+                received_at_ms: 1_000_000,
+            }
+        );
+        assert_eq!(
+            (
+                rejection.page_view_id.as_str(),
+                rejection.url.as_str(),
+                rejection.route.as_deref()
+            ),
+            ("p2", "https://x/b", Some("/b")),
+            "the event's own page"
+        );
+        assert_eq!(
+            (rejection.name.as_ref(), rejection.stack.as_ref()),
+            (None, None)
+        );
+    }
+
+    #[test]
     fn without_query_keeps_the_origin_and_path() {
         assert_eq!(
             without_query("https://x.example/a.js?v=1#f"),
@@ -458,8 +516,67 @@ fn timing(batch: &BrowserRecords, record: &Record) -> Option<TimingRecord> {
                 )
             }
         }
-        EventBody::PageView(_) | EventBody::WebVital(_) | EventBody::Navigation(_) => return None,
+        EventBody::PageView(_)
+        | EventBody::WebVital(_)
+        | EventBody::Navigation(_)
+        | EventBody::Error(_) => return None,
     })
+}
+
+/// An error a page reported, as the store takes it (one row of `browser_errors`): stored once
+/// per `(app, session_id, event_id)` when it has an `event_id`, with the page and user it
+/// happened to. The texts are kept as sent (the protocol bounds them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorRecord {
+    pub app: String,
+    pub session_id: String,
+    pub event_id: Option<String>,
+    pub page_view_id: String,
+    /// The page's URL (as `page_views` keeps it).
+    pub url: String,
+    pub route: Option<String>,
+    /// The application's release, to find the source maps the stack needs.
+    pub release: Option<String>,
+    pub user_id: Option<String>,
+    /// `render`, `unhandled`, `unhandledrejection`, or another short name.
+    pub kind: String,
+    /// The JavaScript error's name (`TypeError`, ...).
+    pub name: Option<String>,
+    pub message: String,
+    pub stack: Option<String>,
+    /// React's component stack.
+    pub component_stack: Option<String>,
+    /// When it was thrown, epoch ms on the collector's clock.
+    pub at_ms: i64,
+    pub received_at_ms: i64,
+}
+
+/// The errors among `batch`'s records, as their own records.
+pub fn browser_errors(batch: &BrowserRecords) -> Vec<ErrorRecord> {
+    batch
+        .records
+        .iter()
+        .filter_map(|record| match &record.body {
+            EventBody::Error(error) => Some(ErrorRecord {
+                app: batch.app.clone(),
+                session_id: batch.session_id.clone(),
+                event_id: record.event_id.clone(),
+                page_view_id: record.page_view_id.clone(),
+                url: record.url.clone(),
+                route: record.route.clone(),
+                release: batch.release.clone(),
+                user_id: batch.user_id.clone(),
+                kind: error.kind.clone(),
+                name: error.name.clone(),
+                message: error.message.clone(),
+                stack: error.stack.clone(),
+                component_stack: error.component_stack.clone(),
+                at_ms: record.at_ms,
+                received_at_ms: batch.received_at_ms,
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 /// An accepted API call record, as the store takes it. Stored once per `(service, event_id)`

@@ -114,7 +114,9 @@ mod tests {
                 "v": 1, "app": "a", "session_id": session, "page_view_id": session,
                 "url": "https://x/", "time_origin": 1_000_000.0, "sent_at": 1_001_000.0,
                 "events": [{"type": "web_vital", "name": "LCP", "value": 1.0, "delta": 1.0,
-                            "id": session, "rating": "good"}]
+                            "id": session, "rating": "good"},
+                           {"type": "error", "kind": "render", "message": "boom",
+                            "event_id": session}]
             });
             let parsed =
                 perfwatch_protocol::parse_browser_batch(body.to_string().as_bytes()).unwrap();
@@ -131,7 +133,15 @@ mod tests {
             .write_group(&[&old.clone().into(), &new.clone().into()])
             .unwrap();
         let vitals = || store.vital_rows(0, i64::MAX).unwrap().samples.len();
+        let errors = || {
+            let mut errors = Vec::new();
+            store
+                .scan_errors(0, i64::MAX, &mut |row| errors.push(row.session))
+                .unwrap();
+            errors
+        };
         assert_eq!(vitals(), 2);
+        assert_eq!(errors().len(), 2);
 
         let pruner = Pruner::start_with(
             Arc::clone(&store),
@@ -157,5 +167,6 @@ mod tests {
             1,
             "the 10-day-old vital went, the 1-day-old one stayed"
         );
+        assert_eq!(errors(), ["a new"], "and so did the errors");
     }
 }

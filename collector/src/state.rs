@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use actix_web::web;
+use perfwatch_protocol::BrowserError;
 
 use crate::api_call_recorder::BufferedCalls;
 use crate::config::DEFAULT_RETENTION_DAYS;
@@ -57,6 +58,8 @@ pub struct IngestCounters {
     pub events_accepted: AtomicU64,
     /// Events refused item by item, by rule broken.
     pub events_rejected: Mutex<BTreeMap<&'static str, u64>>,
+    /// Browser errors accepted (in stored batches), by [`error_kind_label`].
+    pub browser_errors: Mutex<BTreeMap<&'static str, u64>>,
     /// OTLP spans stored as API or AI calls.
     pub otlp_spans_recorded: AtomicU64,
     /// OTLP spans that are neither AI nor HTTP server spans (taken, not stored).
@@ -78,6 +81,16 @@ impl IngestCounters {
         counts.lock().map(|c| c.clone()).unwrap_or_default()
     }
 }
+
+/// The label `/metrics` counts `error`'s `kind` under: one of
+/// [`BrowserError::KNOWN_KINDS`], else [`OTHER_ERROR_KIND`], so that senders cannot grow the
+/// label set.
+pub fn error_kind_label(error: &BrowserError) -> &'static str {
+    error.known_kind().unwrap_or(OTHER_ERROR_KIND)
+}
+
+/// The label of the error kinds not in [`BrowserError::KNOWN_KINDS`].
+pub const OTHER_ERROR_KIND: &str = "other";
 
 /// What the endpoints read of the host monitor ([`crate::host_history::Monitor`]).
 #[derive(Debug, Clone)]

@@ -10,6 +10,7 @@ use perfwatch_protocol::{Rating, VitalName};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
+use crate::error_stats::Errors;
 use crate::rollup::{Rollup, VitalSeries};
 use crate::sketch::DdSketch;
 use crate::store::VitalRows;
@@ -229,6 +230,8 @@ pub struct VitalsReport {
     /// timings).
     #[serde(flatten)]
     pub timings: Timings,
+    /// The errors the pages reported (from the raw errors).
+    pub errors: Errors,
 }
 
 impl VitalsReport {
@@ -273,6 +276,7 @@ impl VitalsReport {
             vitals: all.summarize(),
             pages,
             timings: Timings::default(),
+            errors: Errors::default(),
         }
     }
 
@@ -320,6 +324,7 @@ impl VitalsReport {
             vitals: all.summarize(),
             pages,
             timings: Timings::default(),
+            errors: Errors::default(),
         }
     }
 }

@@ -13,6 +13,7 @@ use perfwatch_collector::backend_stats::{
 };
 use perfwatch_collector::call_rollup::{AiDimension, ApiDimension};
 use perfwatch_collector::config::StoreLocation;
+use perfwatch_collector::error_stats;
 use perfwatch_collector::normalize::{
     browser_records, AiCallRecord, ApiCallRecord, Batch, BrowserRecords, TimingKind, TimingRecord,
 };
@@ -247,6 +248,7 @@ both_stores!(
     browser_timings_are_stored_once_per_event_id_and_pruned,
     performance_entries_are_stored_with_what_they_say,
     the_apps_own_work_is_stored_with_its_outcome_error_type_and_trace_id,
+    browser_errors_are_stored_once_per_event_id_grouped_exported_and_pruned,
 );
 
 /// The records of a batch from app `a`, session `session`, page view `p` (route `/a`), sent
@@ -669,6 +671,128 @@ fn the_apps_own_work_is_stored_with_its_outcome_error_type_and_trace_id(backend:
         backend.number("SELECT COUNT(*) FROM browser_timings WHERE trace_id IS NULL"),
         5.0
     );
+}
+
+fn browser_errors_are_stored_once_per_event_id_grouped_exported_and_pruned(backend: &dyn Backend) {
+    let store = backend.open().expect("open");
+    let now = now();
+    let message = "Cannot read properties of undefined (reading 'id')\nin ChatView";
+    let render = |start_time: f64, stack: Option<&str>| {
+        let mut error = json!({"type": "error", "kind": "render", "name": "TypeError",
+                               "message": message, "start_time": start_time});
+        if let Some(stack) = stack {
+            error["stack"] = json!(stack);
+            error["component_stack"] = json!("\n    in ChatView\n    in App");
+        }
+        error
+    };
+    let batch = records(
+        "s",
+        json!([
+            with_event_id(render(100.0, Some("TypeError: first\n    at ChatView")), "e1"),
+            // Without an id: it cannot be recognised again.
+            render(200.0, None),
+            with_event_id(
+                json!({"type": "error", "kind": "unhandledrejection", "message": "",
+                       "start_time": 300}),
+                "e2"
+            ),
+            {"type": "page_view", "start_time": 0},
+        ]),
+    );
+    // Delivered twice, in one group: what has an event id is stored once.
+    assert_eq!(
+        write(&store, &[&batch, &batch]),
+        vec![outcome(4), outcome(4)]
+    );
+    assert_eq!(backend.count("browser_errors"), 4, "e1 and e2 once");
+    // Another session: the same event id is another error; a U+0000 in its ids does not
+    // poison the batch (PostgreSQL's TEXT cannot hold it), and a retry is still recognised.
+    let other = records(
+        "s\u{0}2",
+        json!([with_event_id(
+            render(400.0, Some("TypeError: latest\n    at ChatView")),
+            "e\u{0}1"
+        )]),
+    );
+    write(&store, &[&other]);
+    write(&store, &[&other]);
+    // Ten days old: the retention pass deletes it.
+    let old = dated(
+        records("old", json!([with_event_id(render(0.0, None), "e-old")])),
+        now - 10 * DAY_MS,
+    );
+    write(&store, &[&old]);
+    assert_eq!(backend.count("browser_errors"), 6);
+    assert_eq!(
+        backend.number(
+            "SELECT COUNT(*) FROM browser_errors WHERE url = 'https://x.example/a' \
+             AND route = '/a' AND release = '1.0' AND user_id = 'u'"
+        ),
+        6.0,
+        "each with its page, release and user"
+    );
+
+    let mut rows = Vec::new();
+    on_plain_thread(|| store.scan_errors(now - HOUR_MS, now + HOUR_MS, &mut |row| rows.push(row)))
+        .expect("scan");
+    rows.sort_by_key(|row| row.at_ms);
+    let kinds: Vec<(&str, bool)> = rows
+        .iter()
+        .map(|row| (row.kind.as_str(), row.has_stack))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("render", true),
+            ("render", false),
+            ("render", false),
+            ("unhandledrejection", false),
+            ("render", true)
+        ]
+    );
+    assert_eq!(
+        (rows[0].name.as_deref(), rows[0].message.as_str()),
+        (Some("TypeError"), message)
+    );
+    assert_eq!(
+        (rows[3].name.as_deref(), rows[3].message.as_str()),
+        (None, "")
+    );
+    assert_eq!(rows[0].session, "a s");
+
+    let errors =
+        on_plain_thread(|| error_stats::read(store.as_ref(), now - HOUR_MS, now + HOUR_MS))
+            .expect("read");
+    assert_eq!((errors.count, errors.sessions_affected), (5, 2));
+    let render = &errors.groups[0];
+    assert_eq!(
+        (render.kind.as_str(), render.message.as_str(), render.count),
+        ("render", message, 4)
+    );
+    assert_eq!(render.sessions_affected, 2);
+    assert_eq!(
+        render.sample_stack.as_deref(),
+        Some("TypeError: latest\n    at ChatView"),
+        "the latest error with a stack"
+    );
+    assert_eq!(
+        render.sample_component_stack.as_deref(),
+        Some("\n    in ChatView\n    in App")
+    );
+    assert_eq!(errors.groups[1].kind, "unhandledrejection");
+    assert_eq!(errors.groups[1].sample_stack, None);
+    // The stacks of an error gone meanwhile are not an error.
+    let samples = on_plain_thread(|| store.error_samples(&[i64::MAX])).expect("samples");
+    assert!(samples.is_empty());
+
+    let mut exported = Vec::new();
+    on_plain_thread(|| store.export(now - HOUR_MS, now + HOUR_MS, &mut exported)).expect("export");
+    let exported = String::from_utf8(exported).expect("UTF-8");
+    assert_eq!(exported.matches("\"type\":\"browser_error\"").count(), 5);
+
+    on_plain_thread(|| store.prune(now - 7 * DAY_MS, 100)).expect("prune");
+    assert_eq!(backend.count("browser_errors"), 5, "the old one went");
 }
 
 /// A batch of session `session` holding page view `page_view` started at `at_ms`, arriving at
@@ -1208,10 +1332,13 @@ async fn ingest_then_vitals_over_postgres() {
     let mut lcp = common::vital("LCP", 2000.0, "v6-lcp", 1);
     lcp["event_id"] = json!("e-1");
     let inp = common::vital("INP", 200.0, "v6-inp", 2);
-    let body = common::batch(json!([view, lcp, inp])).to_string();
+    let error = json!({"type": "error", "kind": "render", "name": "TypeError",
+                       "message": "x is undefined", "stack": "TypeError: x is undefined\n  at A",
+                       "start_time": 10, "event_id": "e-2"});
+    let body = common::batch(json!([view, lcp, inp, error])).to_string();
     for _ in 0..2 {
         let reply = send(&app, post_batch(body.clone()).to_request()).await;
-        assert_eq!(reply.data()["accepted"], json!(3));
+        assert_eq!(reply.data()["accepted"], json!(4));
     }
     // An older report of INP arrives late: seq 2's value stays.
     let late = common::batch(json!([common::vital("INP", 100.0, "v6-inp", 1)])).to_string();
@@ -1223,6 +1350,11 @@ async fn ingest_then_vitals_over_postgres() {
     assert_eq!(data["vitals"]["INP"]["count"], json!(1));
     assert_eq!(data["vitals"]["INP"]["p75"], json!(200.0));
     assert_eq!(data["page_views"], json!(1));
+    assert_eq!(data["errors"]["count"], json!(1), "{data}");
+    assert_eq!(
+        data["errors"]["groups"][0]["sample_stack"],
+        json!("TypeError: x is undefined\n  at A")
+    );
 
     let health = get(&app, HEALTH).await.data().clone();
     assert_eq!(health["store"]["kind"], json!("postgres"));

@@ -94,6 +94,7 @@ pub enum EventBody {
     ApiCall(BrowserApiCall),
     Interaction(Interaction),
     Measure(Measure),
+    Error(BrowserError),
     LongTask(LongTask),
     LongAnimationFrame(LongAnimationFrame),
     Resource(Resource),
@@ -117,6 +118,7 @@ impl Event {
             EventBody::ApiCall(c) => c.validate()?,
             EventBody::Interaction(i) => i.validate()?,
             EventBody::Measure(m) => m.validate()?,
+            EventBody::Error(e) => e.validate()?,
             EventBody::LongTask(t) => t.validate()?,
             EventBody::LongAnimationFrame(f) => f.validate()?,
             EventBody::Resource(r) => r.validate()?,
@@ -132,6 +134,7 @@ impl Event {
             EventBody::ApiCall(c) => c.start_time,
             EventBody::Interaction(i) => i.start_time,
             EventBody::Measure(m) => m.start_time,
+            EventBody::Error(e) => e.start_time,
             EventBody::LongTask(t) => t.start_time,
             EventBody::LongAnimationFrame(f) => f.start_time,
             EventBody::Resource(r) => r.start_time,
@@ -148,6 +151,7 @@ impl Event {
             EventBody::ApiCall(_) => "api_call",
             EventBody::Interaction(_) => "interaction",
             EventBody::Measure(_) => "measure",
+            EventBody::Error(_) => "error",
             EventBody::LongTask(_) => "long_task",
             EventBody::LongAnimationFrame(_) => "long_animation_frame",
             EventBody::Resource(_) => "resource",
@@ -242,17 +246,26 @@ fn named_field<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     T::deserialize(deserializer).map_err(|e| D::Error::custom(format_args!("`{field}`: {e}")))
 }
 
-fn error_type_field<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    named_field("error_type", d)
+/// Defines, for each `reader: Type = "field"`, a `deserialize_with` function reading `field`
+/// through [`named_field`].
+macro_rules! named_fields {
+    ($($reader:ident: $type:ty = $field:literal),* $(,)?) => {$(
+        fn $reader<'de, D: Deserializer<'de>>(d: D) -> Result<$type, D::Error> {
+            named_field($field, d)
+        }
+    )*};
 }
 
-fn trace_id_field<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    named_field("trace_id", d)
-}
-
-fn ok_field<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    named_field("ok", d)
-}
+named_fields!(
+    error_type_field: Option<String> = "error_type",
+    trace_id_field: Option<String> = "trace_id",
+    ok_field: Option<bool> = "ok",
+    message_field: String = "message",
+    kind_field: String = "kind",
+    name_field: Option<String> = "name",
+    stack_field: Option<String> = "stack",
+    component_stack_field: Option<String> = "component_stack",
+);
 
 /// An HTTP status as a browser reports it: 0 when it has none (no answer, or one it may not
 /// show), else 100–599.
@@ -367,6 +380,81 @@ pub struct Measure {
 impl Measure {
     fn validate(&self) -> Result<(), ValidationError> {
         timed_work(&self.name, self.start_time, self.duration)
+    }
+}
+
+/// An error the page reports: one a React error boundary caught while rendering
+/// (`kind: "render"`), or one nothing caught (`unhandled`, from `window.onerror`;
+/// `unhandledrejection`, a rejected promise nobody awaited). Statistics group errors by
+/// `kind`, `name` and `message`.
+///
+/// The texts are the browser's, bounded: `message` and the stacks may span lines (tab, line
+/// feed and carriage return are kept; any other control character refuses the item, naming
+/// the field, so the SDK replaces them before sending). A value of the wrong type is refused
+/// naming its field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BrowserError {
+    /// The error's `message`: required, but may be empty (`throw new Error()` has none); at
+    /// most [`LIMITS.message_bytes`](crate::Limits::message_bytes).
+    #[serde(deserialize_with = "message_field")]
+    pub message: String,
+    /// How it reached the SDK: [`BrowserError::KNOWN_KINDS`], or any other short name (plain
+    /// text, at most 256 B) a newer SDK or the app uses.
+    #[serde(deserialize_with = "kind_field")]
+    pub kind: String,
+    /// The JavaScript error's `name` (`TypeError`, `ChunkLoadError`, ...); absent when what was
+    /// thrown is not an `Error`.
+    #[serde(
+        default,
+        deserialize_with = "name_field",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub name: Option<String>,
+    /// The error's `stack`, as the browser wrote it; at most
+    /// [`LIMITS.stack_bytes`](crate::Limits::stack_bytes).
+    #[serde(
+        default,
+        deserialize_with = "stack_field",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stack: Option<String>,
+    /// React's component stack (`errorInfo.componentStack`) of a render error; at most
+    /// [`LIMITS.stack_bytes`](crate::Limits::stack_bytes).
+    #[serde(
+        default,
+        deserialize_with = "component_stack_field",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub component_stack: Option<String>,
+    /// When it was thrown, in ms after `time_origin`.
+    #[serde(default)]
+    pub start_time: f64,
+}
+
+impl BrowserError {
+    /// The kinds the SDK and its React bindings send: `render` (caught by an error boundary),
+    /// `unhandled` (`window.onerror`), `unhandledrejection` (a rejected promise nobody
+    /// handled). Others are accepted; `/metrics` counts them as `other`.
+    pub const KNOWN_KINDS: [&'static str; 3] = ["render", "unhandled", "unhandledrejection"];
+
+    /// `kind` when it is one of [`BrowserError::KNOWN_KINDS`]: a label from a fixed set.
+    pub fn known_kind(&self) -> Option<&'static str> {
+        Self::KNOWN_KINDS
+            .into_iter()
+            .find(|known| *known == self.kind)
+    }
+
+    fn validate(&self) -> Result<(), ValidationError> {
+        v::multiline_text("message", &self.message, LIMITS.message_bytes)?;
+        v::required_text("kind", &self.kind, LIMITS.name_bytes)?;
+        v::opt_name("name", self.name.as_deref())?;
+        v::opt_multiline_text("stack", self.stack.as_deref(), LIMITS.stack_bytes)?;
+        v::opt_multiline_text(
+            "component_stack",
+            self.component_stack.as_deref(),
+            LIMITS.stack_bytes,
+        )?;
+        v::duration("start_time", self.start_time)
     }
 }
 

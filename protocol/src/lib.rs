@@ -25,7 +25,7 @@ pub use backend::{
     Timestamp, DEFAULT_SERVICE,
 };
 pub use browser::{
-    BatchHeader, BrowserApiCall, Event, EventBody, Interaction, Measure, Navigation,
+    BatchHeader, BrowserApiCall, BrowserError, Event, EventBody, Interaction, Measure, Navigation,
     NavigationType, PageView, Rating, VitalName, WebVital,
 };
 pub use entries::{LongAnimationFrame, LongTask, Resource};

@@ -20,6 +20,12 @@ pub struct Limits {
     pub url_bytes: usize,
     /// Longest name or id string, in bytes.
     pub name_bytes: usize,
+    /// Longest error message (an `error` event's `message`), in bytes.
+    pub message_bytes: usize,
+    /// Longest stack trace (an `error` event's `stack` and `component_stack`), in bytes: a
+    /// JavaScript stack of a few dozen frames with long bundle URLs, and React's component
+    /// stack of a deep tree, fit; a batch of 64 KB still holds a few such errors.
+    pub stack_bytes: usize,
     /// Oldest accepted item, relative to the batch's `sent_at`, in milliseconds.
     pub max_age_ms: u64,
     /// How far an item may lie after the batch's `sent_at`, in milliseconds.
@@ -35,6 +41,8 @@ pub const LIMITS: Limits = Limits {
     otlp_bytes: 4 * 1024 * 1024,
     url_bytes: 2048,
     name_bytes: 256,
+    message_bytes: 2048,
+    stack_bytes: 16 * 1024,
     max_age_ms: 30 * 24 * 60 * 60 * 1000,
     max_ahead_ms: 5 * 60 * 1000,
 };

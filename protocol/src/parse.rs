@@ -151,7 +151,9 @@ pub(crate) fn without_position(e: &serde_json::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::browser::{BrowserApiCall, EventBody, NavigationType, Rating, VitalName};
+    use crate::browser::{
+        BrowserApiCall, BrowserError, EventBody, NavigationType, Rating, VitalName,
+    };
     use serde_json::json;
 
     const SENT: f64 = 1_795_676_400_000.0;
@@ -186,6 +188,29 @@ mod tests {
                 rejection.reason
             );
         }
+    }
+
+    /// Parses the bad items of `cases` and the `good` ones interleaved in one batch (bad,
+    /// good, bad, ...; `good` repeated as needed), and checks that each bad one, and only
+    /// it, was rejected at its index with its reason.
+    fn parse_interleaved(
+        cases: &[(serde_json::Value, &str)],
+        good: &[serde_json::Value],
+    ) -> ParsedBatch {
+        let events: Vec<serde_json::Value> = cases
+            .iter()
+            .map(|(event, _)| event.clone())
+            .zip(good.iter().cycle().cloned())
+            .flat_map(|(bad, good)| [bad, good])
+            .collect();
+        let parsed = parse(&batch(json!(events))).unwrap();
+        assert_eq!(parsed.rejected.len(), cases.len(), "{:?}", parsed.rejected);
+        assert_reasons(&parsed.rejected, cases);
+        let indexes: Vec<usize> = parsed.rejected.iter().map(|r| r.index).collect();
+        assert_eq!(indexes, (0..cases.len()).map(|i| 2 * i).collect::<Vec<_>>());
+        assert_eq!(parsed.accepted.len(), cases.len());
+        assert!(parsed.accepted.iter().all(|(index, _)| index % 2 == 1));
+        parsed
     }
 
     fn vital(name: &str, value: f64) -> serde_json::Value {
@@ -513,20 +538,7 @@ mod tests {
             json!({"type": "api_call", "name": "GET /models", "status": 200, "duration": 80,
                    "error_type": "SyntaxError"}),
         ];
-        // Good and bad items interleaved in one batch.
-        let events: Vec<serde_json::Value> = cases
-            .iter()
-            .map(|(event, _)| event.clone())
-            .zip(good.iter().cycle().cloned())
-            .flat_map(|(bad, good)| [bad, good])
-            .collect();
-        let parsed = parse(&batch(json!(events))).unwrap();
-        assert_eq!(parsed.rejected.len(), cases.len(), "{:?}", parsed.rejected);
-        assert_reasons(&parsed.rejected, &cases);
-        let indexes: Vec<usize> = parsed.rejected.iter().map(|r| r.index).collect();
-        assert_eq!(indexes, (0..cases.len()).map(|i| 2 * i).collect::<Vec<_>>());
-        assert_eq!(parsed.accepted.len(), cases.len());
-        assert!(parsed.accepted.iter().all(|(index, _)| index % 2 == 1));
+        let parsed = parse_interleaved(&cases, &good);
 
         let bodies: Vec<&EventBody> = parsed.accepted[..good.len()]
             .iter()
@@ -547,6 +559,128 @@ mod tests {
         assert_eq!(threw_call.trace_id.as_deref(), Some(trace_id));
         assert!(threw_call.failed());
         assert!(bad_body.failed(), "answered 200, but the call threw");
+        for (_, event) in &parsed.accepted {
+            let text = serde_json::to_string(event).unwrap();
+            assert_eq!(&serde_json::from_str::<Event>(&text).unwrap(), event);
+        }
+    }
+
+    #[test]
+    fn errors_are_kept_with_their_lines_and_each_bad_one_rejected_by_its_field() {
+        let error = |extra| {
+            let error = json!({"type": "error", "message": "x is undefined", "kind": "render"});
+            with(error, extra)
+        };
+        let long_stack = "    at f (https://x/app.js:1:2)\n".repeat(400);
+        let cases = [
+            (
+                json!({"type": "error", "kind": "render"}),
+                "missing field `message`",
+            ),
+            (
+                json!({"type": "error", "message": "boom"}),
+                "missing field `kind`",
+            ),
+            (error(json!({"message": 42})), "`message`: invalid type"),
+            (
+                error(json!({"message": "m".repeat(2049)})),
+                "`message` is 2049 bytes long; at most 2048",
+            ),
+            (
+                error(json!({"message": "bad\u{0}byte"})),
+                "`message` contains a control character other than tab",
+            ),
+            (error(json!({"kind": ""})), "`kind` must not be empty"),
+            (
+                error(json!({"kind": "k".repeat(257)})),
+                "`kind` is 257 bytes",
+            ),
+            (
+                error(json!({"kind": "render\n"})),
+                "`kind` contains a control character",
+            ),
+            (error(json!({"kind": ["render"]})), "`kind`: invalid type"),
+            (
+                error(json!({"name": "N".repeat(257)})),
+                "`name` is 257 bytes",
+            ),
+            (
+                error(json!({"name": "Type\tError"})),
+                "`name` contains a control character",
+            ),
+            (error(json!({"name": 7})), "`name`: invalid type"),
+            (
+                error(json!({"stack": "s".repeat(16 * 1024 + 1)})),
+                "`stack` is 16385 bytes long; at most 16384",
+            ),
+            (
+                error(json!({"stack": "at f\u{1b}[0m"})),
+                "`stack` contains a control character other than tab",
+            ),
+            (
+                error(json!({"stack": {"frames": []}})),
+                "`stack`: invalid type",
+            ),
+            (
+                error(json!({"component_stack": "c".repeat(16 * 1024 + 1)})),
+                "`component_stack` is 16385 bytes long",
+            ),
+            (
+                error(json!({"component_stack": "in App\u{7}"})),
+                "`component_stack` contains a control character other than tab",
+            ),
+            (
+                error(json!({"start_time": -1})),
+                "`start_time` must not be negative",
+            ),
+        ];
+        let good = [
+            json!({"type": "error", "kind": "render", "name": "TypeError",
+                   "message": "Cannot read properties of undefined (reading 'id')\nin ChatView",
+                   "stack": format!("TypeError: Cannot read properties\r\n\tat ChatView{long_stack}"),
+                   "component_stack": "\n    in ChatView\n    in App", "start_time": 812.5,
+                   "event_id": "err-1"}),
+            json!({"type": "error", "kind": "unhandledrejection", "message": ""}),
+            json!({"type": "error", "kind": "chunk-load", "message": "m".repeat(2048),
+                   "name": "ChunkLoadError", "stack": "s".repeat(16 * 1024)}),
+        ];
+        let parsed = parse_interleaved(&cases, &good);
+
+        let errors: Vec<&BrowserError> = parsed.accepted[..good.len()]
+            .iter()
+            .map(|(_, event)| match &event.body {
+                EventBody::Error(error) => error,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let [render, rejection, custom] = errors[..] else {
+            panic!("{errors:?}");
+        };
+        assert_eq!(parsed.accepted[0].1.type_name(), "error");
+        assert_eq!(parsed.accepted[0].1.start_time(), 812.5);
+        assert_eq!(parsed.accepted[0].1.event_id.as_deref(), Some("err-1"));
+        assert_eq!(
+            (render.kind.as_str(), render.name.as_deref()),
+            ("render", Some("TypeError"))
+        );
+        assert!(render.message.contains('\n'), "a message may span lines");
+        assert!(render
+            .stack
+            .as_deref()
+            .is_some_and(|s| s.contains("\r\n\tat")));
+        assert_eq!(
+            render.component_stack.as_deref(),
+            Some("\n    in ChatView\n    in App")
+        );
+        assert_eq!(render.known_kind(), Some("render"));
+        assert_eq!(
+            (rejection.message.as_str(), rejection.name.as_deref()),
+            ("", None),
+            "an error without a message or a name"
+        );
+        assert_eq!(rejection.known_kind(), Some("unhandledrejection"));
+        assert_eq!(rejection.start_time, 0.0);
+        assert_eq!(custom.known_kind(), None, "any other kind is accepted");
         for (_, event) in &parsed.accepted {
             let text = serde_json::to_string(event).unwrap();
             assert_eq!(&serde_json::from_str::<Event>(&text).unwrap(), event);

@@ -53,6 +53,11 @@ pub enum ValidationError {
     )]
     ControlCharacter { field: &'static str },
     #[error(
+        "`{field}` contains a control character other than tab, line feed or carriage return \
+         (U+0000–U+001F or U+007F–U+009F); replace it before sending"
+    )]
+    ControlCharacterInText { field: &'static str },
+    #[error(
         "item is dated {age_ms:.0} ms before the batch was sent; items older than {max} ms are refused"
     )]
     TooOld { age_ms: f64, max: u64 },
@@ -77,7 +82,9 @@ impl ValidationError {
             Self::Invalid { .. } => "invalid",
             Self::OutOfRange { .. } => "out_of_range",
             Self::Inconsistent { .. } => "inconsistent",
-            Self::ControlCharacter { .. } => "control_character",
+            Self::ControlCharacter { .. } | Self::ControlCharacterInText { .. } => {
+                "control_character"
+            }
             Self::TooOld { .. } => "too_old",
             Self::TooFarAhead { .. } => "too_far_ahead",
         }
@@ -186,6 +193,29 @@ pub fn required_text(field: &'static str, value: &str, max: usize) -> Result<(),
 /// Like [`plain_text`], for a field that may be absent.
 pub fn opt_plain_text(field: &'static str, value: Option<&str>) -> Result<(), ValidationError> {
     value.map_or(Ok(()), |value| plain_text(field, value))
+}
+
+/// Free text that may span lines (an error's message, a stack trace): at most `max` UTF-8
+/// bytes, and no control character but tab, line feed and carriage return. The others are
+/// refused rather than dropped: the collector stores what it was sent or says why not, U+0000
+/// cannot be stored in PostgreSQL at all, and terminal escapes have no business in a message
+/// someone will read in a terminal.
+pub fn multiline_text(field: &'static str, value: &str, max: usize) -> Result<(), ValidationError> {
+    string(field, value, max)?;
+    let line_layout = |c: char| matches!(c, '\t' | '\n' | '\r');
+    if value.chars().any(|c| c.is_control() && !line_layout(c)) {
+        return Err(ValidationError::ControlCharacterInText { field });
+    }
+    Ok(())
+}
+
+/// Like [`multiline_text`], for a field that may be absent.
+pub fn opt_multiline_text(
+    field: &'static str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<(), ValidationError> {
+    value.map_or(Ok(()), |value| multiline_text(field, value, max))
 }
 
 /// A name or id that may be absent: at most [`LIMITS.name_bytes`], plain text.
@@ -360,6 +390,30 @@ mod tests {
                 field: "error_type"
             })
         );
+    }
+
+    #[test]
+    fn multiline_text_keeps_its_lines_and_refuses_other_control_characters() {
+        let stack = "TypeError: x is undefined\n\tat render (https://x/app.js:1:2)\r\n";
+        assert!(multiline_text("stack", stack, 100).is_ok());
+        assert!(opt_multiline_text("stack", None, 0).is_ok());
+        for bad in ["a\u{0}b", "a\u{1b}[31mb", "a\u{85}b", "a\u{7f}"] {
+            let err = multiline_text("message", bad, 100).unwrap_err();
+            assert_eq!(
+                err,
+                ValidationError::ControlCharacterInText { field: "message" }
+            );
+            assert_eq!(err.code(), "control_character");
+            assert!(err.to_string().contains("`message`"), "{err}");
+        }
+        assert!(matches!(
+            multiline_text("stack", &"s".repeat(101), 100),
+            Err(ValidationError::StringTooLong {
+                field: "stack",
+                len: 101,
+                max: 100
+            })
+        ));
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use perfwatch_protocol::{
-    parse_backend_batch, parse_browser_batch, AiCall, ApiCall, BackendRecord, ItemRejection,
-    ParsedCalls, LIMITS,
+    parse_backend_batch, parse_browser_batch, AiCall, ApiCall, BackendRecord, EventBody,
+    ItemRejection, ParsedCalls, LIMITS,
 };
 use serde::Serialize;
 
@@ -14,7 +14,7 @@ use crate::clock;
 use crate::envelope;
 use crate::error::ApiError;
 use crate::normalize::{self, Batch};
-use crate::state::{AppState, IngestCounters};
+use crate::state::{self, AppState, IngestCounters};
 use std::sync::atomic::Ordering;
 
 /// The media types a batch may come as: `text/plain` is what `sendBeacon` and preflight-free
@@ -29,6 +29,10 @@ pub struct IngestOutcome {
     pub accepted: usize,
     /// Items refused, with their index in `events` (or `calls`) and why.
     pub rejected: Vec<ItemRejection>,
+    /// The accepted browser errors' kinds, as `/metrics` counts them
+    /// ([`state::error_kind_label`]); not part of the answer.
+    #[serde(skip)]
+    pub error_kinds: Vec<&'static str>,
 }
 
 /// Takes a batch: checks its type and encoding, reads it within the size limit, parses it,
@@ -96,6 +100,9 @@ fn answer(
             for rejection in &outcome.rejected {
                 IngestCounters::bump(&counters.events_rejected, rejection.code);
             }
+            for kind in &outcome.error_kinds {
+                IngestCounters::bump(&counters.browser_errors, kind);
+            }
             Ok(envelope::success(&outcome))
         }
         Err(e) => {
@@ -135,6 +142,14 @@ async fn ingest(
     let outcome = IngestOutcome {
         accepted: parsed.accepted.len(),
         rejected: std::mem::take(&mut parsed.rejected),
+        error_kinds: parsed
+            .accepted
+            .iter()
+            .filter_map(|(_, event)| match &event.body {
+                EventBody::Error(error) => Some(state::error_kind_label(error)),
+                _ => None,
+            })
+            .collect(),
     };
     let records = normalize::browser_records(parsed, received_at_ms);
     let stored = state.queue.submit(records.into(), bytes.len()).await?;
@@ -163,6 +178,7 @@ async fn ingest_backend<T: BackendRecord>(
     let outcome = IngestOutcome {
         accepted: records.len(),
         rejected,
+        error_kinds: Vec::new(),
     };
     if !records.is_empty() {
         state.queue.submit(records, bytes.len()).await?;

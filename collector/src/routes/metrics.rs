@@ -9,7 +9,8 @@ use actix_web::{web, HttpResponse};
 
 use crate::histogram::{HistogramSnapshot, BUCKETS};
 use crate::host::{DiskSample, HostSample, NetworkSample};
-use crate::state::{AppState, IngestCounters};
+use crate::state::{AppState, IngestCounters, OTHER_ERROR_KIND};
+use perfwatch_protocol::BrowserError;
 use std::sync::atomic::Ordering;
 
 /// The exposition's media type.
@@ -152,6 +153,22 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         rejected
             .iter()
             .map(|(code, n)| (vec![("reason", *code)], *n as f64))
+            .collect(),
+    );
+    let errors = IngestCounters::snapshot(&ingest.browser_errors);
+    labelled(
+        &mut out,
+        "perfwatch_browser_errors_total",
+        "counter",
+        "Errors pages reported (`error` events accepted in stored batches), by kind: the kinds \
+         the SDK sends, every other as `other`.",
+        BrowserError::KNOWN_KINDS
+            .iter()
+            .chain([&OTHER_ERROR_KIND])
+            .map(|kind| {
+                let n = errors.get(kind).copied().unwrap_or_default();
+                (vec![("kind", *kind)], n as f64)
+            })
             .collect(),
     );
     labelled(

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use crate::clock;
 use crate::envelope;
 use crate::error::ApiError;
+use crate::error_stats;
 use crate::rollup;
 use crate::state::AppState;
 use crate::stats::VitalsReport;
@@ -53,6 +54,9 @@ pub async fn vitals_report(
             Ok(builder.finish())
         })
         .await?;
+    let errors = state
+        .with_store(move |store| error_stats::read(store, window.since_ms, window.until_ms))
+        .await?;
     let mut report = if window.since_ms >= raw_kept_since {
         let rows = state
             .with_store(move |store| store.vital_rows(window.since_ms, window.until_ms))
@@ -65,10 +69,12 @@ pub async fn vitals_report(
         VitalsReport::from_rollup(window.hours, rollup, by_page)
     };
     report.timings = timings;
+    report.errors = errors;
     Ok(report)
 }
 
-/// p75, count and rating shares of each vital in the window.
+/// p75, count and rating shares of each vital in the window, with what the pages timed and
+/// the errors they reported.
 pub async fn frontend_vitals(
     state: web::Data<AppState>,
     query: web::Query<VitalsQuery>,

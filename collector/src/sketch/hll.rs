@@ -67,7 +67,12 @@ impl Hll {
 
     /// Counts `item`, identified by its bytes.
     pub fn insert(&mut self, item: &[u8]) {
-        let hash = xxh64(item, 0);
+        self.insert_hash(xxh64(item, 0));
+    }
+
+    /// Counts the item whose [`xxh64`] hash (seed 0) is `hash`: for a caller that keeps the
+    /// hashes of a few items exactly before it needs a sketch, and moves them into one.
+    pub fn insert_hash(&mut self, hash: u64) {
         let index = (hash >> (64 - PRECISION)) as usize;
         // The other 52 bits, shifted to the top: rank 53 when they are all 0.
         let rest = hash << PRECISION;

@@ -77,6 +77,19 @@ impl Store for DiscardStore {
         Ok(())
     }
 
+    fn scan_errors(
+        &self,
+        _since_ms: i64,
+        _until_ms: i64,
+        _each: &mut dyn FnMut(super::ErrorRow),
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn error_samples(&self, _ids: &[i64]) -> Result<Vec<super::ErrorSample>, StoreError> {
+        Ok(Vec::new())
+    }
+
     fn scan_sessions(
         &self,
         _since_ms: i64,

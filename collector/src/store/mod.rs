@@ -11,11 +11,12 @@
 //!   answer does not count twice. Every event kind is idempotent by its table's key, which is
 //!   finer than or equal to `(app, session_id, event_id)`: a page view by its id; a web vital
 //!   by its metric `id`, keeping the report with the highest `seq` whatever order the reports
-//!   arrive in; a navigation by its page view, keeping the most complete report; a backend's API
-//!   or AI call by `(service, event_id)`, keeping the first delivery (records without an
-//!   `event_id` cannot be recognised again, and are all kept). No table of
-//!   remembered ids is needed (it cost half of the SQLite writer's time); a new event kind
-//!   without a natural key must key its table by `event_id`;
+//!   arrive in; a navigation by its page view, keeping the most complete report; a browser's
+//!   timing or error by `(app, session_id, event_id)`; a backend's API or AI call by
+//!   `(service, event_id)`, keeping the first delivery (records without an `event_id` cannot
+//!   be recognised again, and are all kept). No table of remembered ids is needed (it cost
+//!   half of the SQLite writer's time); a new event kind without a natural key must key its
+//!   table by `event_id`;
 //! - the schema is brought to the current version at start-up by numbered migrations, and a
 //!   database written by a newer collector is refused rather than misread.
 
@@ -72,6 +73,44 @@ pub const TIMING_ROW_COLUMNS: &str = "kind, name, failed, duration_ms,
     CASE WHEN kind = 'long_task' THEN session_id || ' ' || page_view_id END,
     detail, blocking_ms, script_ms, transfer_size";
 
+/// A browser error, as the statistics read it: what it is grouped by, the session it hit,
+/// when, and whether it has a stack to show. The stacks themselves stay in the store until
+/// an answer shows them ([`Store::error_samples`]): a window may hold many errors, and an
+/// answer shows a few stacks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorRow {
+    /// The stored error's id, to read its stacks back.
+    pub id: i64,
+    /// `render`, `unhandled`, `unhandledrejection`, or another short name.
+    pub kind: String,
+    /// The JavaScript error's name (`TypeError`, ...).
+    pub name: Option<String>,
+    /// The error's message (may span lines).
+    pub message: String,
+    /// The session it hit (`app` and `session_id`, space-separated), to count the sessions
+    /// affected.
+    pub session: String,
+    /// When it was thrown, epoch ms.
+    pub at_ms: i64,
+    /// It has a `stack` or a `component_stack`.
+    pub has_stack: bool,
+}
+
+/// The columns of [`ErrorRow`], in order, as both stores select them from `browser_errors`.
+pub const ERROR_ROW_COLUMNS: &str = "id, kind, name, message, app || ' ' || session_id, at_ms,
+    (stack IS NOT NULL OR component_stack IS NOT NULL)";
+
+/// The stacks of one stored error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorSample {
+    /// [`ErrorRow::id`].
+    pub id: i64,
+    /// The error's stack, as the browser wrote it.
+    pub stack: Option<String>,
+    /// React's component stack.
+    pub component_stack: Option<String>,
+}
+
 /// What [`Store::active_users`] counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ActiveCounts {
@@ -117,6 +156,19 @@ pub trait Store: Send + Sync + Debug + 'static {
         until_ms: i64,
         each: &mut dyn FnMut(TimingRow),
     ) -> Result<(), StoreError>;
+
+    /// Hands `each` every browser error dated in `[since_ms, until_ms)`, one at a time, without
+    /// its stacks.
+    fn scan_errors(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        each: &mut dyn FnMut(ErrorRow),
+    ) -> Result<(), StoreError>;
+
+    /// The stacks of the errors `ids` names ([`ErrorRow::id`]); an error deleted meanwhile is
+    /// left out.
+    fn error_samples(&self, ids: &[i64]) -> Result<Vec<ErrorSample>, StoreError>;
 
     /// Hands `each` the activity rows and page view starts of every browser session active in
     /// `[since_ms, until_ms)` (all of each such session's, before and after too), ordered by

@@ -61,15 +61,16 @@ use std::path::Path;
 use postgres::types::Type;
 
 use super::{
-    export, ActiveCounts, Store, StoreError, StoreOutcome, TimingRow, VitalRows, VitalSample,
-    TIMING_ROW_COLUMNS,
+    export, ActiveCounts, ErrorRow, ErrorSample, Store, StoreError, StoreOutcome, TimingRow,
+    VitalRows, VitalSample, ERROR_ROW_COLUMNS, TIMING_ROW_COLUMNS,
 };
 use crate::backend_stats::{AiAggregate, AiCallRow, ApiAggregate, ApiCallRow, Cost, Tokens};
 use crate::call_rollup::{AiDimension, AiSeries, ApiDimension, ApiSeries};
 use crate::config::{redact_url, scrub_secrets};
 use crate::host_history::{HostPoint, SeriesRollup};
 use crate::normalize::{
-    self, AiCallRecord, ApiCallRecord, Batch, BrowserRecords, Record, TimingKind, TimingRecord,
+    self, AiCallRecord, ApiCallRecord, Batch, BrowserRecords, ErrorRecord, Record, TimingKind,
+    TimingRecord,
 };
 use crate::rollup::{
     self, DirtyBucket, PageViewSeries, RawMinute, RawPageView, RawVital, Rollup, RollupLock, Tier,
@@ -424,11 +425,37 @@ const SCHEMA_V11: &str =
 /// Migration 12: a browser API call's W3C trace id (SQLite's migration 13).
 const SCHEMA_V12: &str = "ALTER TABLE browser_timings ADD COLUMN IF NOT EXISTS trace_id TEXT;";
 
+/// Migration 13: the errors pages report, once per `(app, session_id, event_id)` (SQLite's
+/// migration 14).
+const SCHEMA_V13: &str = "
+CREATE TABLE IF NOT EXISTS browser_errors (
+    id              BIGSERIAL PRIMARY KEY,
+    app             TEXT NOT NULL,
+    session_id      TEXT NOT NULL,
+    event_id        TEXT,
+    page_view_id    TEXT NOT NULL,
+    url             TEXT NOT NULL,
+    route           TEXT,
+    release         TEXT,
+    user_id         TEXT,
+    kind            TEXT NOT NULL,
+    name            TEXT,
+    message         TEXT NOT NULL,
+    stack           TEXT,
+    component_stack TEXT,
+    at_ms           BIGINT NOT NULL,
+    received_at_ms  BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS browser_errors_by_event
+    ON browser_errors (app, session_id, event_id) WHERE event_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS browser_errors_by_time ON browser_errors (at_ms);
+";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one (and SQLite's alike).
-pub const MIGRATIONS: [&str; 12] = [
+pub const MIGRATIONS: [&str; 13] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
-    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11, SCHEMA_V12,
+    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11, SCHEMA_V12, SCHEMA_V13,
 ];
 
 /// The browser timings dated in `[$1, $2)`, as [`TimingRow`]s.
@@ -445,6 +472,21 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                      $7::text[], $8::int[], $9::bool[], $10::float8[], $11::float8[],
                      $12::float8[], $13::bigint[], $14::text[], $15::bigint[], $16::bigint[],
                      $17::text[])
+ON CONFLICT (app, session_id, event_id) WHERE event_id IS NOT NULL DO NOTHING";
+
+/// The browser errors dated in `[$1, $2)`, as [`ErrorRow`]s.
+static SELECT_ERRORS: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {ERROR_ROW_COLUMNS} FROM browser_errors WHERE at_ms >= $1 AND at_ms < $2")
+});
+
+/// Browser errors, many rows to a statement, once per `(app, session_id, event_id)`.
+const INSERT_ERRORS: &str = "
+INSERT INTO browser_errors (app, session_id, event_id, page_view_id, url, route, release,
+                            user_id, kind, name, message, stack, component_stack, at_ms,
+                            received_at_ms)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                     $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+                     $12::text[], $13::text[], $14::bigint[], $15::bigint[])
 ON CONFLICT (app, session_id, event_id) WHERE event_id IS NOT NULL DO NOTHING";
 
 const SELECT_ROLLUP_API_CALLS: &str = "
@@ -682,8 +724,9 @@ impl Default for PostgresOptions {
 
 /// The raw tables and the column that dates their rows, for retention. (SQLite's
 /// layout differs: see its `PRUNE`.)
-const RAW_TABLES: [(&str, &str); 8] = [
+const RAW_TABLES: [(&str, &str); 9] = [
     ("browser_timings", "at_ms"),
+    ("browser_errors", "at_ms"),
     ("session_activity", "minute_ms"),
     ("api_calls", "at_ms"),
     ("ai_calls", "at_ms"),
@@ -833,6 +876,15 @@ impl Store for PostgresStore {
             .flatten()
             .collect();
         timings.extend(&page_timings);
+        // And its errors.
+        let errors: Vec<ErrorRecord> = group
+            .iter()
+            .filter_map(|batch| match batch {
+                Batch::Browser(browser) => Some(normalize::browser_errors(browser)),
+                _ => None,
+            })
+            .flatten()
+            .collect();
         for batch in group {
             match batch {
                 Batch::Browser(browser) => batches.push(browser),
@@ -852,6 +904,7 @@ impl Store for PostgresStore {
         let insert_ai_calls = conn.prepare_cached(INSERT_AI_CALLS)?;
         let upsert_activity = conn.prepare_cached(UPSERT_SESSION_ACTIVITY)?;
         let insert_timings = conn.prepare_cached(INSERT_TIMINGS)?;
+        let insert_errors = conn.prepare_cached(INSERT_ERRORS)?;
         let cleaned: Vec<Cow<'_, BrowserRecords>> =
             batches.iter().map(|batch| without_nul(batch)).collect();
         let batches: Vec<&BrowserRecords> = cleaned.iter().map(|batch| &**batch).collect();
@@ -859,6 +912,7 @@ impl Store for PostgresStore {
         write_api_calls(&mut tx, &insert_api_calls, &api_calls)?;
         write_ai_calls(&mut tx, &insert_ai_calls, &ai_calls)?;
         write_timings(&mut tx, &insert_timings, &timings)?;
+        write_errors(&mut tx, &insert_errors, &errors)?;
         let (browser_outcomes, rows) = plan_group(&batches);
         let mut changed = rows.write(&mut tx, &statements)?;
         // Backend calls' minutes are recomputed too (idempotent for a call stored before).
@@ -990,6 +1044,45 @@ impl Store for PostgresStore {
             }
         }
         Ok(())
+    }
+
+    fn scan_errors(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        each: &mut dyn FnMut(ErrorRow),
+    ) -> Result<(), StoreError> {
+        let mut conn = self.connection()?;
+        let stmt = conn.prepare_cached(&SELECT_ERRORS)?;
+        let mut rows = conn.client.query_raw(&stmt, [&since_ms, &until_ms])?;
+        while let Some(row) = rows.next()? {
+            each(ErrorRow {
+                id: row.try_get(0)?,
+                kind: row.try_get(1)?,
+                name: row.try_get(2)?,
+                message: row.try_get(3)?,
+                session: row.try_get(4)?,
+                at_ms: row.try_get(5)?,
+                has_stack: row.try_get(6)?,
+            });
+        }
+        Ok(())
+    }
+
+    fn error_samples(&self, ids: &[i64]) -> Result<Vec<ErrorSample>, StoreError> {
+        let mut conn = self.connection()?;
+        let stmt = conn.prepare_cached(
+            "SELECT id, stack, component_stack FROM browser_errors WHERE id = ANY($1::bigint[])",
+        )?;
+        let mut samples = Vec::with_capacity(ids.len());
+        for row in conn.client.query(&stmt, &[&ids])? {
+            samples.push(ErrorSample {
+                id: row.try_get(0)?,
+                stack: row.try_get(1)?,
+                component_stack: row.try_get(2)?,
+            });
+        }
+        Ok(samples)
     }
 
     fn scan_sessions(
@@ -1703,7 +1796,6 @@ fn write_timings(
     if timings.is_empty() {
         return Ok(());
     }
-    let clean = |text: &str| text.replace('\0', "\u{FFFD}");
     tx.execute(
         statement,
         &[
@@ -1728,6 +1820,46 @@ fn write_timings(
             &column(timings, |t| t.at_ms),
             &column(timings, |t| t.received_at_ms),
             &column(timings, |t| t.trace_id.as_deref().map(clean)),
+        ],
+    )?;
+    Ok(())
+}
+
+/// `text` with any U+0000 replaced by U+FFFD, which PostgreSQL's `TEXT` can hold.
+fn clean(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
+}
+
+/// Writes browser errors in one statement; one already stored stays as it is. Texts lose any
+/// U+0000, as [`write_timings`]' do (the protocol refuses it in an error's own texts, not in
+/// its batch's ids).
+fn write_errors(
+    tx: &mut postgres::Transaction<'_>,
+    statement: &Statement,
+    errors: &[ErrorRecord],
+) -> Result<(), StoreError> {
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let opt = |text: &Option<String>| text.as_deref().map(clean);
+    tx.execute(
+        statement,
+        &[
+            &column(errors, |e| clean(&e.app)),
+            &column(errors, |e| clean(&e.session_id)),
+            &column(errors, |e| opt(&e.event_id)),
+            &column(errors, |e| clean(&e.page_view_id)),
+            &column(errors, |e| clean(&e.url)),
+            &column(errors, |e| opt(&e.route)),
+            &column(errors, |e| opt(&e.release)),
+            &column(errors, |e| opt(&e.user_id)),
+            &column(errors, |e| clean(&e.kind)),
+            &column(errors, |e| opt(&e.name)),
+            &column(errors, |e| clean(&e.message)),
+            &column(errors, |e| opt(&e.stack)),
+            &column(errors, |e| opt(&e.component_stack)),
+            &column(errors, |e| e.at_ms),
+            &column(errors, |e| e.received_at_ms),
         ],
     )?;
     Ok(())
@@ -1877,13 +2009,15 @@ fn plan_group<'a>(batches: &[&'a BrowserRecords]) -> (Vec<StoreOutcome>, GroupRo
                         }
                     },
                 ),
-                // Stored as timings (`normalize::browser_timings`).
+                // Stored as timings (`normalize::browser_timings`) and errors
+                // (`normalize::browser_errors`).
                 EventBody::ApiCall(_)
                 | EventBody::Interaction(_)
                 | EventBody::Measure(_)
                 | EventBody::LongTask(_)
                 | EventBody::LongAnimationFrame(_)
-                | EventBody::Resource(_) => {}
+                | EventBody::Resource(_)
+                | EventBody::Error(_) => {}
             }
         }
         outcomes.push(StoreOutcome {
@@ -1942,6 +2076,16 @@ fn visit_texts(batch: &BrowserRecords, mut f: impl FnMut(&str)) {
             }
             EventBody::Interaction(interaction) => f(&interaction.name),
             EventBody::Measure(measure) => f(&measure.name),
+            EventBody::Error(error) => {
+                f(&error.kind);
+                f(&error.message);
+                error
+                    .name
+                    .iter()
+                    .chain(&error.stack)
+                    .chain(&error.component_stack)
+                    .for_each(|t| f(t));
+            }
             EventBody::LongTask(task) => task.name.iter().chain(&task.container).for_each(|t| f(t)),
             EventBody::LongAnimationFrame(frame) => frame
                 .script_url
@@ -1988,6 +2132,16 @@ fn visit_texts_mut(batch: &mut BrowserRecords, mut f: impl FnMut(&mut String)) {
             }
             EventBody::Interaction(interaction) => f(&mut interaction.name),
             EventBody::Measure(measure) => f(&mut measure.name),
+            EventBody::Error(error) => {
+                f(&mut error.kind);
+                f(&mut error.message);
+                error
+                    .name
+                    .iter_mut()
+                    .chain(&mut error.stack)
+                    .chain(&mut error.component_stack)
+                    .for_each(&mut f);
+            }
             EventBody::LongTask(task) => task
                 .name
                 .iter_mut()

@@ -24,8 +24,8 @@ use std::io::Write;
 use rusqlite::types::ValueRef;
 
 use super::{
-    export, ActiveCounts, Store, StoreError, StoreOutcome, TimingRow, VitalRows, VitalSample,
-    TIMING_ROW_COLUMNS,
+    export, ActiveCounts, ErrorRow, ErrorSample, Store, StoreError, StoreOutcome, TimingRow,
+    VitalRows, VitalSample, ERROR_ROW_COLUMNS, TIMING_ROW_COLUMNS,
 };
 use std::time::Duration;
 
@@ -36,7 +36,8 @@ use crate::backend_stats::{AiAggregate, AiCallRow, ApiAggregate, ApiCallRow, Cos
 use crate::call_rollup::{AiDimension, AiSeries, ApiDimension, ApiSeries};
 use crate::host_history::{HostPoint, SeriesRollup};
 use crate::normalize::{
-    self, AiCallRecord, ApiCallRecord, Batch, BrowserRecords, Record, TimingKind, TimingRecord,
+    self, AiCallRecord, ApiCallRecord, Batch, BrowserRecords, ErrorRecord, Record, TimingKind,
+    TimingRecord,
 };
 use crate::rollup::{
     self, DirtyBucket, RawMinute, RawPageView, RawVital, Rollup, RollupLock, Tier,
@@ -449,11 +450,38 @@ const SCHEMA_V12: &str = "ALTER TABLE navigations ADD COLUMN request_ms REAL;";
 /// side of the call. Its error type goes in `detail`, which API calls left empty.
 const SCHEMA_V13: &str = "ALTER TABLE browser_timings ADD COLUMN trace_id TEXT;";
 
+/// Migration 14: the errors pages report ([`crate::normalize::ErrorRecord`]), once per
+/// `(app, session_id, event_id)`. `id` (the rowid) lets an answer read the stacks of the few
+/// errors it shows after grouping all of them without their stacks.
+const SCHEMA_V14: &str = "
+CREATE TABLE browser_errors (
+    id              INTEGER PRIMARY KEY,
+    app             TEXT NOT NULL,
+    session_id      TEXT NOT NULL,
+    event_id        TEXT,
+    page_view_id    TEXT NOT NULL,
+    url             TEXT NOT NULL,
+    route           TEXT,
+    release         TEXT,
+    user_id         TEXT,
+    kind            TEXT NOT NULL,
+    name            TEXT,
+    message         TEXT NOT NULL,
+    stack           TEXT,
+    component_stack TEXT,
+    at_ms           INTEGER NOT NULL,
+    received_at_ms  INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX browser_errors_by_event ON browser_errors (app, session_id, event_id)
+    WHERE event_id IS NOT NULL;
+CREATE INDEX browser_errors_by_time ON browser_errors (at_ms);
+";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one.
-pub const MIGRATIONS: [&str; 13] = [
+pub const MIGRATIONS: [&str; 14] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
-    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11, SCHEMA_V12, SCHEMA_V13,
+    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14,
 ];
 
 /// The browser timings dated in `[?1, ?2)`, as [`TimingRow`]s.
@@ -467,6 +495,19 @@ INSERT INTO browser_timings (kind, app, session_id, event_id, page_view_id, name
                              failed, duration_ms, blocking_ms, script_ms, transfer_size, user_id,
                              at_ms, received_at_ms, trace_id)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+ON CONFLICT (app, session_id, event_id) WHERE event_id IS NOT NULL DO NOTHING";
+
+/// The browser errors dated in `[?1, ?2)`, as [`ErrorRow`]s.
+static SELECT_ERRORS: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {ERROR_ROW_COLUMNS} FROM browser_errors WHERE at_ms >= ?1 AND at_ms < ?2")
+});
+
+/// A browser error once per `(app, session_id, event_id)`.
+const INSERT_ERROR: &str = "
+INSERT INTO browser_errors (app, session_id, event_id, page_view_id, url, route, release,
+                            user_id, kind, name, message, stack, component_stack, at_ms,
+                            received_at_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
 ON CONFLICT (app, session_id, event_id) WHERE event_id IS NOT NULL DO NOTHING";
 
 /// One dimension of the API call series of a range of buckets.
@@ -631,9 +672,11 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?
 /// Retention: each statement deletes at most `?2` rows dated before `?1`. Metrics are found
 /// through `vital_minutes`, whose entries go once their minute has no metrics left; a page
 /// goes once its session has no metrics left, a session once it has no pages left.
-const PRUNE: [&str; 11] = [
+const PRUNE: [&str; 12] = [
     "DELETE FROM browser_timings WHERE rowid IN
      (SELECT rowid FROM browser_timings WHERE at_ms < ?1 LIMIT ?2)",
+    "DELETE FROM browser_errors WHERE id IN
+     (SELECT id FROM browser_errors WHERE at_ms < ?1 LIMIT ?2)",
     "DELETE FROM session_activity WHERE (session, minute_ms) IN
      (SELECT session, minute_ms FROM session_activity WHERE minute_ms < ?1 LIMIT ?2)",
     "DELETE FROM api_calls WHERE rowid IN
@@ -769,8 +812,10 @@ impl Store for SqliteStore {
         for batch in batches {
             outcomes.push(match batch {
                 Batch::Browser(browser) => {
-                    // The page's timings, in the same transaction as the rest of its batch.
+                    // The page's timings and errors, in the same transaction as the rest of
+                    // its batch.
                     write_timings(&tx, &normalize::browser_timings(browser))?;
+                    write_errors(&tx, &normalize::browser_errors(browser))?;
                     statements.write_activity(browser)?;
                     statements.write_batch(browser)?
                 }
@@ -886,6 +931,48 @@ impl Store for SqliteStore {
             }
         }
         Ok(())
+    }
+
+    fn scan_errors(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        each: &mut dyn FnMut(ErrorRow),
+    ) -> Result<(), StoreError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(&SELECT_ERRORS)?;
+        let mut rows = stmt.query([since_ms, until_ms])?;
+        while let Some(row) = rows.next()? {
+            each(ErrorRow {
+                id: row.get(0)?,
+                kind: row.get(1)?,
+                name: row.get(2)?,
+                message: row.get(3)?,
+                session: row.get(4)?,
+                at_ms: row.get(5)?,
+                has_stack: row.get(6)?,
+            });
+        }
+        Ok(())
+    }
+
+    fn error_samples(&self, ids: &[i64]) -> Result<Vec<ErrorSample>, StoreError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, stack, component_stack FROM browser_errors WHERE id = ?1",
+        )?;
+        let mut samples = Vec::with_capacity(ids.len());
+        for id in ids {
+            let mut rows = stmt.query([id])?;
+            if let Some(row) = rows.next()? {
+                samples.push(ErrorSample {
+                    id: row.get(0)?,
+                    stack: row.get(1)?,
+                    component_stack: row.get(2)?,
+                });
+            }
+        }
+        Ok(samples)
     }
 
     fn scan_sessions(
@@ -1465,13 +1552,15 @@ impl<'t> GroupStatements<'t> {
                 EventBody::Navigation(navigation) => {
                     upsert_navigation(&mut self.navigation, batch, record, navigation)?
                 }
-                // Stored as timings (`normalize::browser_timings`).
+                // Stored as timings (`normalize::browser_timings`) and errors
+                // (`normalize::browser_errors`).
                 EventBody::ApiCall(_)
                 | EventBody::Interaction(_)
                 | EventBody::Measure(_)
                 | EventBody::LongTask(_)
                 | EventBody::LongAnimationFrame(_)
-                | EventBody::Resource(_) => {}
+                | EventBody::Resource(_)
+                | EventBody::Error(_) => {}
             }
             outcome.stored += 1;
         }
@@ -1838,6 +1927,31 @@ fn write_timings(
     Ok(StoreOutcome {
         stored: timings.len(),
     })
+}
+
+/// Writes browser errors; one already stored (same app, session and event id) stays as it is.
+fn write_errors(tx: &Transaction<'_>, errors: &[ErrorRecord]) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(INSERT_ERROR)?;
+    for e in errors {
+        stmt.execute(params![
+            e.app,
+            e.session_id,
+            e.event_id,
+            e.page_view_id,
+            e.url,
+            e.route,
+            e.release,
+            e.user_id,
+            e.kind,
+            e.name,
+            e.message,
+            e.stack,
+            e.component_stack,
+            e.at_ms,
+            e.received_at_ms,
+        ])?;
+    }
+    Ok(())
 }
 
 /// Writes API call records; one already stored (same service and event id) stays as it is.
