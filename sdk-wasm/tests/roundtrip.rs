@@ -309,3 +309,29 @@ fn the_apps_own_calls_interactions_and_measures_parse_back() {
         other => panic!("unexpected events: {other:?}"),
     }
 }
+
+#[test]
+fn error_events_parse_back() {
+    let error = wire::BrowserError {
+        kind: "render".to_string(),
+        name: Some("TypeError".to_string()),
+        message: "answer is undefined\nwhile rendering".to_string(),
+        stack: Some("TypeError: answer is undefined\n    at Chat (https://app.example/assets/index.js:10:5)".to_string()),
+        component_stack: Some("\n    at Chat\n    at App".to_string()),
+        start_time: 1234.5,
+    };
+    let body = wire::batch(&header(), SENT_AT, &[wire::error("e1", &error)]);
+    let parsed = parse_browser_batch(body.as_bytes()).expect("the batch parses");
+    assert!(parsed.rejected.is_empty(), "{:?}\n{body}", parsed.rejected);
+    let EventBody::Error(e) = &parsed.accepted[0].1.body else {
+        panic!("{:?}", parsed.accepted);
+    };
+    assert_eq!(
+        (e.kind.as_str(), e.name.as_deref()),
+        ("render", Some("TypeError"))
+    );
+    assert_eq!(e.message, error.message);
+    assert_eq!(e.stack, error.stack);
+    assert_eq!(e.component_stack, error.component_stack);
+    assert_eq!(e.start_time, 1234.5);
+}

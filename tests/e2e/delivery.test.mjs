@@ -459,3 +459,32 @@ test('sessions: one id across the page loads of a tab, another in another browsi
     await gate.close();
   }
 });
+
+test('recordError: an error reaches the collector with its stack, its secrets scrubbed', TEST, async () => {
+  const message = `quota exceeded for bob@example.com ${id()}`;
+  const { page, context } = await open({ flushInterval: 0 });
+  const thrown = await page.evaluate((m) => {
+    function askModel() {
+      throw new RangeError(m);
+    }
+    try {
+      askModel();
+    } catch (error) {
+      window.__monitor.recordError(error, { kind: 'unhandled' });
+      window.__monitor.report();
+      return String(error.stack);
+    }
+  }, message);
+  assert.ok(thrown.includes('askModel'), 'the browser gave the error a stack');
+  const scrubbed = message.replace('bob@example.com', '[redacted]');
+  const group = await eventually(async () => {
+    const { body } = await collector.api('/api/v1/monitoring/frontend/vitals?hours=1');
+    return body.data.errors.groups.find((g) => g.message === scrubbed);
+  }, 15_000, 'the error at the collector');
+  assert.equal(group.kind, 'unhandled');
+  assert.equal(group.name, 'RangeError');
+  assert.equal(group.count, 1);
+  assert.ok(group.sample_stack.includes('askModel'), group.sample_stack);
+  assert.ok(!JSON.stringify(group).includes('bob@example.com'));
+  await context.close();
+});
