@@ -169,13 +169,28 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'instrumentXhr', 'tracePropagationOrigins',
 ]);
 
+/** Runs `call` on the module; a failure in it is a console warning, never the app's exception. */
+function guarded(what: string, call: () => void): void {
+  try {
+    call();
+  } catch (error) {
+    console.warn(`perfwatch: ${what} failed: ${String(error)}`);
+  }
+}
+
 /** The public monitor over the WebAssembly one. */
 function wrap(sdk: WasmMonitor): Monitor {
   return {
-    report: () => sdk.report(),
-    pageView: (route) => sdk.pageView(route),
-    setRoute: (route) => sdk.setRoute(route),
-    setUser: (userId) => sdk.setUser(userId),
+    report: () => guarded('report()', () => sdk.report()),
+    pageView: (route) => guarded('pageView()', () => sdk.pageView(route)),
+    setRoute: (route) => guarded('setRoute()', () => sdk.setRoute(route)),
+    setUser: (userId) => {
+      if (userId !== undefined && typeof userId !== 'string') {
+        console.warn(`perfwatch: setUser() takes a string id (or undefined to clear it); got ${typeof userId}`);
+        return;
+      }
+      guarded('setUser()', () => sdk.setUser(userId));
+    },
     get followsSoftNavigations() {
       return sdk.followsSoftNavigations;
     },
