@@ -1,6 +1,9 @@
 import { useEffect, useState } from 'react';
 import type { Metric } from 'perfwatch';
 import { subscribe } from './perfwatch';
+import { Chat } from './pages/Chat';
+import { Home } from './pages/Home';
+import { useRoute } from './router';
 
 function format(metric: Metric): string {
   return metric.name === 'CLS' ? metric.value.toFixed(3) : `${Math.round(metric.value)} ms`;
@@ -33,13 +36,16 @@ function VitalsPanel() {
 }
 
 export function App() {
+  const route = useRoute();
   return (
     <main style={{ fontFamily: 'system-ui, sans-serif', maxWidth: 720, margin: '2rem auto', padding: '0 1rem' }}>
       <h1>AI Hub</h1>
       <p>
         A chat assistant for your team. This example page is monitored by perfwatch: its Core Web
-        Vitals reach the collector at <code>/api/v1/monitoring/frontend/vitals</code>.
+        Vitals, API calls and interactions reach the collector at{' '}
+        <code>/api/v1/monitoring/frontend/vitals</code>.
       </p>
+      {route.name === 'chat' ? <Chat key={route.model} model={route.model} /> : <Home />}
       <VitalsPanel />
     </main>
   );

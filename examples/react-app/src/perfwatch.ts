@@ -28,7 +28,7 @@ export const monitor: Promise<Monitor> = init({
   app: 'ai-hub-example',
   key: 'pk_example',
   release: '0.1.0',
-  route: window.location.pathname,
+  route: window.location.pathname.startsWith('/chat/') ? '/chat/:model' : '/',
   onMetric(metric) {
     metrics.push(metric);
     for (const listener of listeners) listener([...metrics]);
