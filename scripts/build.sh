@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds everything: the SDK's wasm and the npm package (packed into dist-pack/ as a user would
-# get it), the example app installed from that tarball, and the collector.
+# get it), the example app installed from that tarball, the collector and the example backend.
 # Usage: scripts/build.sh [--release]   (--release builds the collector optimised)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,5 +21,5 @@ tarball=$(ls dist-pack/perfwatch-*.tgz)
 step "building the example app with $tarball"
 (cd examples/react-app && npm install --no-save --no-audit --no-fund --loglevel=error "../../$tarball" && npx vite build --logLevel warn)
 
-step "building the collector ${profile[*]:-(debug)}"
-cargo build -p perfwatch-collector "${profile[@]}"
+step "building the collector and the example backend ${profile[*]:-(debug)}"
+cargo build -p perfwatch-collector -p perfwatch-example-backend "${profile[@]}"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds everything, then runs the collector on its embedded SQLite default
-# (http://127.0.0.1:8001, data in ./perfwatch-data) and serves the built example app
-# (http://127.0.0.1:8002). Ctrl-C stops both.
+# (http://127.0.0.1:8001, data in ./perfwatch-data, dashboard at /) and the example backend
+# (http://127.0.0.1:8002: the built example app and the simulated AI API it calls, reporting its
+# own API and AI calls to the collector). Ctrl-C stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,16 +14,19 @@ trap stop EXIT INT TERM
 
 ./target/release/perfwatch-collector &
 pids+=($!)
-(cd examples/react-app && exec npx vite preview --host 127.0.0.1 --port 8002 --strictPort) &
+./target/release/perfwatch-example-backend --static-dir examples/react-app/dist \
+  --collector http://127.0.0.1:8001 &
 pids+=($!)
 
 cat <<MSG
 
   perfwatch is running:
-    example app        http://127.0.0.1:8002/
-    collector          http://127.0.0.1:8001/
+    example app        http://127.0.0.1:8002/   (AI hub: models, chat, gallery)
+    collector          http://127.0.0.1:8001/   (dashboard)
     vitals (last hour) http://127.0.0.1:8001/api/v1/monitoring/frontend/vitals?hours=1
-  Open the example app, click once, then leave or hide the tab to send its vitals. Ctrl-C stops.
+  Open the example app, pick a model and chat; leave or hide the tab to send the rest.
+  The backend's API and AI calls: /api/v1/monitoring/api/stats?hours=1 and /ai/stats?hours=1.
+  Ctrl-C stops.
 
 MSG
 wait -n "${pids[@]}"

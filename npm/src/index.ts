@@ -11,11 +11,12 @@ import loadWasm, { init as initSdk, type Monitor as WasmMonitor } from '../wasm/
 import {
   mark,
   measure,
-  monitorApiCall,
-  monitorUserInteraction,
-  recordError,
+  monitorApiCall as timeApiCall,
+  monitorUserInteraction as timeInteraction,
+  recordError as recordErrorThrough,
   type ApiCallOptions,
   type ErrorContext,
+  type Recorder,
 } from './app.js';
 import { createHost } from './host.js';
 
@@ -169,6 +170,53 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'instrumentXhr', 'tracePropagationOrigins',
 ]);
 
+/** The module once `init()` has started it. */
+let running: WasmMonitor | undefined;
+/** Records made before the module started (an app's first API calls), at most this many. */
+const MAX_BEFORE_START = 100;
+const beforeStart: Array<(sdk: WasmMonitor) => void> = [];
+let warnedBeforeStart = false;
+
+function through(record: (sdk: WasmMonitor) => void): void {
+  if (running) {
+    record(running);
+  } else if (beforeStart.length < MAX_BEFORE_START) {
+    beforeStart.push(record);
+  } else if (!warnedBeforeStart) {
+    warnedBeforeStart = true;
+    console.warn(`perfwatch: more than ${MAX_BEFORE_START} calls recorded before init() finished; the rest are not recorded`);
+  }
+}
+
+/**
+ * Records through the running module, or keeps the records (with their own start times) until
+ * `init()` has started it: the API calls of a page's first render are not lost to the module's
+ * asynchronous loading.
+ */
+const deferred: Recorder = {
+  apiCall: (...args) => through((sdk) => sdk.apiCall(...args)),
+  timed: (...args) => through((sdk) => sdk.timed(...args)),
+  recordError: (...args) => through((sdk) => sdk.recordError(...args)),
+};
+
+/**
+ * `Monitor.monitorApiCall` without waiting for `init()`: usable from the first line of the app;
+ * what it records before the monitor has started is sent once it has.
+ */
+export function monitorApiCall<T>(name: string, call: (() => T) | T, options?: ApiCallOptions): T {
+  return timeApiCall(deferred, name, call, options);
+}
+
+/** `Monitor.monitorUserInteraction` without waiting for `init()` (see {@link monitorApiCall}). */
+export function monitorUserInteraction<T>(name: string, handler: () => T): T | undefined {
+  return timeInteraction(deferred, name, handler);
+}
+
+/** `Monitor.recordError` without waiting for `init()` (see {@link monitorApiCall}). */
+export function recordError(error: unknown, context?: ErrorContext): void {
+  recordErrorThrough(deferred, error, context);
+}
+
 /** Runs `call` on the module; a failure in it is a console warning, never the app's exception. */
 function guarded(what: string, call: () => void): void {
   try {
@@ -200,11 +248,11 @@ function wrap(sdk: WasmMonitor): Monitor {
     get pageViewId() {
       return sdk.pageViewId;
     },
-    monitorApiCall: (name, call, options) => monitorApiCall(sdk, name, call, options),
-    monitorUserInteraction: (name, handler) => monitorUserInteraction(sdk, name, handler),
+    monitorApiCall,
+    monitorUserInteraction,
     mark,
     measure: (name, start, end) => measure(sdk, name, start, end),
-    recordError: (error, context) => recordError(sdk, error, context),
+    recordError,
     stats() {
       const [dropped = 0, delivered = 0, refused = 0, beaconed = 0, lostBatches = 0] = sdk.counts();
       return { dropped, delivered, refused, beaconed, lostBatches };
@@ -318,6 +366,8 @@ export function init(options: PerfwatchOptions): Promise<Monitor> {
     let sdk: WasmMonitor | undefined;
     const host = createHost((id, status, retryAfter) => sdk?.answered(id, status, retryAfter));
     sdk = initSdk(options, takeEarly(), host) as WasmMonitor;
+    running = sdk;
+    for (const record of beforeStart.splice(0)) guarded('a record from before init()', () => record(sdk!));
     const monitor = wrap(sdk);
     if (!monitor.followsSoftNavigations) followHistory(monitor);
     const instrument = {

@@ -16,7 +16,8 @@
  *
  * The monitor starts in an effect, so server-side rendering does nothing, and StrictMode's
  * double mount starts it once (`init()` returns the running monitor). Until it has started (the
- * module loads asynchronously), the functions run what they are given without recording it.
+ * module loads asynchronously), API calls and interactions are timed and sent once it has;
+ * on the server they just run.
  */
 import {
   Component,
@@ -30,7 +31,17 @@ import {
   type ReactNode,
 } from 'react';
 
-import { init, type ErrorContext, type Monitor, type PerfwatchOptions } from './index.js';
+import {
+  init,
+  monitorApiCall as monitorApiCallBeforeStart,
+  monitorUserInteraction as monitorUserInteractionBeforeStart,
+  type ErrorContext,
+  type Monitor,
+  type PerfwatchOptions,
+} from './index.js';
+
+/** In a browser, calls made before the monitor starts are timed and sent once it has. */
+const inBrowser = typeof window !== 'undefined';
 
 /** What {@link usePerformanceMonitor} returns. The functions keep their identity across renders. */
 export interface PerformanceMonitorValue {
@@ -38,9 +49,9 @@ export interface PerformanceMonitorValue {
   monitor: Monitor | undefined;
   /** `monitor.report()`: send what was measured now. */
   report: () => void;
-  /** `monitor.monitorApiCall`; before the monitor starts, runs `call` without recording it. */
+  /** `monitor.monitorApiCall`; before the monitor starts, timed and sent once it has (on the server, just run). */
   monitorApiCall: Monitor['monitorApiCall'];
-  /** `monitor.monitorUserInteraction`; before the monitor starts, runs `handler` without recording it. */
+  /** `monitor.monitorUserInteraction`; before the monitor starts, as `monitorApiCall`. */
   monitorUserInteraction: Monitor['monitorUserInteraction'];
   /** `monitor.recordError`; before the monitor starts, does nothing. */
   recordError: (error: unknown, context?: ErrorContext) => void;
@@ -63,11 +74,13 @@ function functionsOver(
     monitorApiCall: (name, call, options) => {
       const monitor = current();
       if (monitor) return monitor.monitorApiCall(name, call, options);
+      if (inBrowser) return monitorApiCallBeforeStart(name, call, options);
       return typeof call === 'function' ? (call as () => never)() : call;
     },
     monitorUserInteraction: (name, handler) => {
       const monitor = current();
       if (monitor) return monitor.monitorUserInteraction(name, handler);
+      if (inBrowser) return monitorUserInteractionBeforeStart(name, handler);
       return typeof handler === 'function' ? handler() : undefined;
     },
     recordError: (error, context) => {
