@@ -103,6 +103,11 @@ export interface PerfwatchOptions {
   instrumentXhr?: boolean;
   /** Origins whose instrumented requests carry a W3C `traceparent` header (default none). */
   tracePropagationOrigins?: string[];
+  /**
+   * Record uncaught errors (`kind: 'unhandled'`) and unhandled promise rejections
+   * (`kind: 'unhandledrejection'`) as `error` events (default true).
+   */
+  captureErrors?: boolean;
 }
 
 /** What became of the events measured so far (see `Monitor.stats`). */
@@ -167,8 +172,20 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'endpoint', 'app', 'key', 'release', 'userId', 'route', 'sampleRate', 'onMetric',
   'maxResources', 'resourceSampleRate', 'maxLongTasks', 'flushAt', 'flushInterval', 'compress',
   'beforeSend', 'allowedQueryParams', 'allowedResourceOrigins', 'redact', 'instrumentFetch',
-  'instrumentXhr', 'tracePropagationOrigins',
+  'instrumentXhr', 'tracePropagationOrigins', 'captureErrors',
 ]);
+
+/**
+ * Records the page's uncaught errors and unhandled rejections from now on (before the module
+ * has loaded too: they wait for it). Resource load failures (an image, a script) reach `window`
+ * only in the capture phase, and are not exceptions: they are not recorded.
+ */
+function captureUnhandled(): void {
+  addEventListener('error', (event) => {
+    if (event instanceof ErrorEvent) recordError(event.error ?? event.message, { kind: 'unhandled' });
+  });
+  addEventListener('unhandledrejection', (event) => recordError(event.reason, { kind: 'unhandledrejection' }));
+}
 
 /** The module once `init()` has started it. */
 let running: WasmMonitor | undefined;
@@ -361,6 +378,7 @@ export function init(options: PerfwatchOptions): Promise<Monitor> {
     if (!KNOWN_OPTIONS.has(key)) console.warn(`perfwatch: unknown option \`${key}\` is ignored`);
   }
   startedWith = options;
+  if (options.captureErrors !== false) captureUnhandled();
   const takeEarly = bufferEarlyInteractions();
   started = loadWasm().then(async () => {
     let sdk: WasmMonitor | undefined;

@@ -488,3 +488,31 @@ test('recordError: an error reaches the collector with its stack, its secrets sc
   assert.ok(!JSON.stringify(group).includes('bob@example.com'));
   await context.close();
 });
+
+test('captureErrors: uncaught errors and unhandled rejections become error events', TEST, async () => {
+  const tag = id();
+  const { page, context } = await open({ flushInterval: 0 });
+  await page.evaluate((t) => {
+    // The page's own listeners, added after the SDK's, tell the test both were dispatched.
+    addEventListener('error', () => (window.__thrown = true));
+    addEventListener('unhandledrejection', () => (window.__rejected = true));
+    setTimeout(() => {
+      throw new TypeError(`uncaught ${t}`);
+    });
+    Promise.reject(new Error(`rejected ${t}`));
+  }, tag);
+  await eventually(() => page.evaluate(() => window.__thrown && window.__rejected), 5_000, 'both dispatched');
+  // Leaving the page sends them.
+  await page.goto(`${site.url}pages/blank.html`);
+  const groups = await eventually(async () => {
+    const { body } = await collector.api('/api/v1/monitoring/frontend/vitals?hours=1');
+    const mine = body.data.errors.groups.filter((g) => g.message.includes(tag));
+    return mine.length === 2 && mine;
+  }, 15_000, 'both errors at the collector');
+  const byKind = Object.fromEntries(groups.map((g) => [g.kind, g]));
+  assert.equal(byKind.unhandled?.name, 'TypeError');
+  assert.equal(byKind.unhandled?.message, `uncaught ${tag}`);
+  assert.equal(byKind.unhandledrejection?.name, 'Error');
+  assert.equal(byKind.unhandledrejection?.message, `rejected ${tag}`);
+  await context.close();
+});
