@@ -75,12 +75,15 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-/** Records through `record`, never throwing into the app. */
-function safely(record: () => void): void {
+/**
+ * Runs `call` (work of the SDK's, such as recording), never throwing into the app: a failure is
+ * a console warning naming `what`.
+ */
+export function guarded(what: string, call: () => void): void {
   try {
-    record();
+    call();
   } catch (error) {
-    warn(`could not record a timing: ${String(error)}`);
+    warn(`${what} failed: ${String(error)}`);
   }
 }
 
@@ -95,7 +98,7 @@ function timeWork<T>(
 ): T {
   const start = performance.now();
   const finish = (failed: boolean, outcome: unknown): void =>
-    safely(() => done(failed, outcome, start, performance.now() - start));
+    guarded('recording a timing', () => done(failed, outcome, start, performance.now() - start));
   let result: T;
   try {
     result = typeof work === 'function' ? (work as () => T)() : work;
@@ -188,7 +191,7 @@ export function measure(
             end: end ?? performance.now(),
           } as PerformanceMeasureOptions)
         : performance.measure(checked, start, end);
-    safely(() => recorder.timed(checked, entry.startTime, entry.duration, undefined));
+    guarded('recording a measure', () => recorder.timed(checked, entry.startTime, entry.duration, undefined));
     return entry.duration;
   } catch (error) {
     warn(`measure() failed (is the start or end mark set?): ${String(error)}`);
@@ -198,7 +201,7 @@ export function measure(
 
 /** See `Monitor.recordError`. */
 export function recordError(recorder: Recorder, error: unknown, context: ErrorContext = {}): void {
-  safely(() => {
+  guarded('recording an error', () => {
     const isError = error instanceof Error;
     const message = isError ? error.message : typeof error === 'string' ? error : safeString(error);
     recorder.recordError(

@@ -9,6 +9,7 @@
  */
 import loadWasm, { init as initSdk, type Monitor as WasmMonitor } from '../wasm/perfwatch_sdk.js';
 import {
+  guarded,
   mark,
   measure,
   monitorApiCall as timeApiCall,
@@ -232,15 +233,6 @@ export function monitorUserInteraction<T>(name: string, handler: () => T): T | u
 /** `Monitor.recordError` without waiting for `init()` (see {@link monitorApiCall}). */
 export function recordError(error: unknown, context?: ErrorContext): void {
   recordErrorThrough(deferred, error, context);
-}
-
-/** Runs `call` on the module; a failure in it is a console warning, never the app's exception. */
-function guarded(what: string, call: () => void): void {
-  try {
-    call();
-  } catch (error) {
-    console.warn(`perfwatch: ${what} failed: ${String(error)}`);
-  }
 }
 
 /** The public monitor over the WebAssembly one. */

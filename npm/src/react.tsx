@@ -35,6 +35,7 @@ import {
   init,
   monitorApiCall as monitorApiCallBeforeStart,
   monitorUserInteraction as monitorUserInteractionBeforeStart,
+  recordError as recordErrorBeforeStart,
   type ErrorContext,
   type Monitor,
   type PerfwatchOptions,
@@ -53,22 +54,16 @@ export interface PerformanceMonitorValue {
   monitorApiCall: Monitor['monitorApiCall'];
   /** `monitor.monitorUserInteraction`; before the monitor starts, as `monitorApiCall`. */
   monitorUserInteraction: Monitor['monitorUserInteraction'];
-  /** `monitor.recordError`; before the monitor starts, does nothing. */
+  /** `monitor.recordError`; before the monitor starts, as `monitorApiCall`. */
   recordError: (error: unknown, context?: ErrorContext) => void;
 }
 
-/** Errors recorded before the monitor started, kept for it (at most this many). */
-const MAX_EARLY_ERRORS = 20;
-
 /**
- * The functions over whatever monitor `current()` gives, passing calls through while there is
- * none. Errors from before it started (a render error in the first render, say) go to `early`,
- * which the provider hands to the monitor once it has started.
+ * The functions over whatever monitor `current()` gives. While there is none, in a browser,
+ * perfwatch's own pre-start functions time and keep what they get until `init()` has finished
+ * (a render error in the first render, say); on the server, calls just run.
  */
-function functionsOver(
-  current: () => Monitor | undefined,
-  early?: Array<[unknown, ErrorContext | undefined]>,
-): Omit<PerformanceMonitorValue, 'monitor'> {
+function functionsOver(current: () => Monitor | undefined): Omit<PerformanceMonitorValue, 'monitor'> {
   return {
     report: () => current()?.report(),
     monitorApiCall: (name, call, options) => {
@@ -86,7 +81,7 @@ function functionsOver(
     recordError: (error, context) => {
       const monitor = current();
       if (monitor) monitor.recordError(error, context);
-      else if (early && early.length < MAX_EARLY_ERRORS) early.push([error, context]);
+      else if (inBrowser) recordErrorBeforeStart(error, context);
     },
   };
 }
@@ -124,15 +119,10 @@ export function PerformanceMonitorProvider(props: PerformanceMonitorProviderProp
   );
   const current = useRef<Monitor | undefined>(monitor);
   current.current = monitor;
-  const early = useRef<Array<[unknown, ErrorContext | undefined]>>([]);
   const first = useRef(props);
   if (props.options && first.current.options && props.options !== first.current.options) {
     warnOnce('PerformanceMonitorProvider: `options` changed after the monitor started; the change is ignored');
   }
-  useEffect(() => {
-    if (!monitor) return;
-    for (const [error, context] of early.current.splice(0)) monitor.recordError(error, context);
-  }, [monitor]);
   useEffect(() => {
     let mounted = true;
     const { options, monitor: given } = first.current;
@@ -147,7 +137,7 @@ export function PerformanceMonitorProvider(props: PerformanceMonitorProviderProp
       mounted = false;
     };
   }, []);
-  const functions = useMemo(() => functionsOver(() => current.current, early.current), []);
+  const functions = useMemo(() => functionsOver(() => current.current), []);
   const value = useMemo(() => ({ monitor, ...functions }), [monitor, functions]);
   return (
     <PerformanceMonitorContext.Provider value={value}>{props.children}</PerformanceMonitorContext.Provider>

@@ -11,6 +11,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Monitor } from '../src/index.js';
 
 const initCalls: unknown[] = [];
+/** What reached perfwatch's own `recordError` (the one that waits for `init()`). */
+const errorsBeforeStart: unknown[][] = [];
 let nextMonitor: Monitor;
 
 vi.mock('../src/index.js', async (importOriginal) => {
@@ -21,6 +23,9 @@ vi.mock('../src/index.js', async (importOriginal) => {
     init: vi.fn((options: unknown) => {
       initCalls.push(options);
       return Promise.resolve(nextMonitor);
+    }),
+    recordError: vi.fn((...args: unknown[]) => {
+      errorsBeforeStart.push(args);
     }),
   };
 });
@@ -64,7 +69,7 @@ beforeEach(() => {
 afterEach(cleanup);
 
 describe('PerformanceMonitorProvider and usePerformanceMonitor', () => {
-  it('starts the monitor once under StrictMode and hands it down', async () => {
+  it("hands the one monitor down under StrictMode's double mount", async () => {
     const { monitor } = recordingMonitor();
     nextMonitor = monitor;
     const seen: Array<Monitor | undefined> = [];
@@ -205,7 +210,7 @@ describe('PerformanceErrorBoundary', () => {
 });
 
 describe('PerformanceErrorBoundary before the monitor has started', () => {
-  it('keeps the error and records it once the monitor is there', async () => {
+  it("hands the error to perfwatch's own recordError, which keeps it until init() has finished", async () => {
     const { monitor, calls } = recordingMonitor();
     let resolve!: (m: Monitor) => void;
     const pending = new Promise<Monitor>((r) => {
@@ -225,10 +230,14 @@ describe('PerformanceErrorBoundary before the monitor has started', () => {
       );
     });
     quiet.mockRestore();
-    expect(calls).toEqual([]);
+    // Not on the (not yet started) monitor, but with perfwatch's recordError, which sends it
+    // once init() has finished (the buffer monitorApiCall shares, which tests/e2e/example.test.mjs
+    // exercises in a browser).
+    expect(errorsBeforeStart).toHaveLength(1);
+    const [error, context] = errorsBeforeStart[0]!;
+    expect((error as Error).message).toBe('too early');
+    expect((context as { kind: string }).kind).toBe('render');
     await act(async () => resolve(monitor));
-    const recorded = calls.filter(([what]) => what === 'recordError');
-    expect(recorded).toHaveLength(1);
-    expect((recorded[0]![1] as Error).message).toBe('too early');
+    expect(calls.filter(([what]) => what === 'recordError')).toEqual([], 'recorded once, not again');
   });
 });

@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { eventually, freePort, launchBrowser, root, serveSite, startCollector, startGate } from './harness.mjs';
+import { eventually, freePort, launchBrowser, root, serveSite, startCollector, startGate, stopCleanly } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /**
@@ -40,10 +40,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await site?.close();
-  if (collector) {
-    const { code } = await collector.stop();
-    assert.equal(code, 0, `collector exits 0 on SIGTERM; logs:\n${collector.logs.join('\n')}`);
-  }
+  await stopCleanly(collector);
 });
 
 /**

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { eventually, freePort, launchChromium, root, startCollector } from './harness.mjs';
+import { eventually, freePort, launchChromium, root, startCollector, stopCleanly } from './harness.mjs';
 
 let collector;
 let backend;
@@ -53,10 +53,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await backend?.stop();
-  if (collector) {
-    const { code } = await collector.stop();
-    assert.equal(code, 0, `collector exits 0 on SIGTERM; logs:\n${collector.logs.join('\n')}`);
-  }
+  await stopCleanly(collector);
 });
 
 const api = async (path) => {

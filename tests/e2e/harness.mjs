@@ -56,6 +56,19 @@ export async function startCollector({ port = 0, dataDir: given } = {}) {
   };
 }
 
+/**
+ * Stops `collector` (from {@link startCollector}) with SIGTERM and fails unless it exited 0, as
+ * its graceful shutdown promises; a test's `after` calls it, with `undefined` when `before`
+ * failed early.
+ */
+export async function stopCleanly(collector) {
+  if (!collector) return;
+  const { code, signal } = await collector.stop();
+  if (code !== 0) {
+    throw new Error(`collector exited with ${code ?? signal} on SIGTERM, not 0; logs:\n${collector.logs.join('\n')}`);
+  }
+}
+
 /** A loopback port free at the time of asking. */
 export async function freePort() {
   const server = createServer();

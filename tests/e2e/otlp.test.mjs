@@ -9,7 +9,7 @@ import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace
 import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { startCollector } from './harness.mjs';
+import { startCollector, stopCleanly } from './harness.mjs';
 
 let collector;
 
@@ -18,10 +18,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (collector) {
-    const { code } = await collector.stop();
-    assert.equal(code, 0, `collector exits 0 on SIGTERM; logs:\n${collector.logs.join('\n')}`);
-  }
+  await stopCleanly(collector);
 });
 
 /** Sends, through `exporter`, what an instrumented AI backend of `service` emits. */

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { eventually, launchChromium, root, serveStatic, startCollector } from './harness.mjs';
+import { eventually, launchChromium, root, serveStatic, startCollector, stopCleanly } from './harness.mjs';
 
 const run = promisify(execFile);
 
@@ -31,7 +31,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   if (app) await rm(app, { recursive: true, force: true });
-  if (collector) await collector.stop();
+  await stopCleanly(collector);
 });
 
 /** Interactions the collector stored under `name`. */

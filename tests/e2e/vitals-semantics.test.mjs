@@ -57,7 +57,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { eventually, launchBrowser, launchRawChromium, root, serveSite, startCollector } from './harness.mjs';
+import { eventually, launchBrowser, launchRawChromium, root, serveSite, startCollector, stopCleanly } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -105,10 +105,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await site?.close();
-  if (collector) {
-    const { code } = await collector.stop();
-    assert.equal(code, 0, `collector exits 0 on SIGTERM; logs:\n${collector.logs.join('\n')}`);
-  }
+  await stopCleanly(collector);
 });
 
 // ---------------------------------------------------------------------------------------------

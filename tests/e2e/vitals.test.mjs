@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { eventually, launchChromium, root, serveStatic, startCollector } from './harness.mjs';
+import { eventually, launchChromium, root, serveStatic, startCollector, stopCleanly } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const VITALS = ['FCP', 'LCP', 'TTFB'];
@@ -25,10 +25,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await site?.close();
-  if (collector) {
-    const { code } = await collector.stop();
-    assert.equal(code, 0, `collector exits 0 on SIGTERM; logs:\n${collector.logs.join('\n')}`);
-  }
+  await stopCleanly(collector);
 });
 
 /** web-vitals' IIFE build, recording what it reports into `window.__webVitals`. */
