@@ -45,6 +45,7 @@
 //! one place that maps them to status codes and the JSON envelope ([`envelope`]).
 
 pub mod access;
+pub mod alerts;
 pub mod api_call_recorder;
 pub mod backend_stats;
 pub mod body;

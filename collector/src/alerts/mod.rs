@@ -1,0 +1,4 @@
+//! Alerts: rules over the stored series, their states, and the notifications they send.
+
+pub mod model;
+pub mod notify;
