@@ -4,6 +4,9 @@
 //! The environment is passed in as a function ([`Config::resolve`]) rather than read here, so
 //! that precedence can be tested without touching the process environment.
 
+use crate::access::Token;
+use crate::alerts::evaluator::Alerting;
+use crate::alerts::rules::{AlertsConfig, RuleError};
 use crate::session_stats::SessionPolicy;
 use std::fmt;
 use std::net::SocketAddr;
@@ -37,6 +40,8 @@ pub const ENV_STORE: &str = "PERFWATCH_STORE";
 pub const ENV_TLS_CERT: &str = "PERFWATCH_TLS_CERT";
 /// Environment variable for the TLS key (not supported yet).
 pub const ENV_TLS_KEY: &str = "PERFWATCH_TLS_KEY";
+/// Environment variable for [`Config::admin_tokens`] (comma-separated `name:secret`).
+pub const ENV_ADMIN_TOKENS: &str = "PERFWATCH_ADMIN_TOKENS";
 
 /// The command line. Each flag can also come from an environment variable or the config file;
 /// a flag wins over both.
@@ -155,6 +160,14 @@ pub struct FileConfig {
     /// Minutes of inactivity after which a session's activity counts as a new session.
     /// Default 30.
     pub session_timeout_minutes: Option<u32>,
+    /// Tokens that may manage silences and reload the alert rules (and read), each
+    /// `name:secret` with a secret of at least 16 characters. `PERFWATCH_ADMIN_TOKENS`
+    /// (comma-separated) replaces them. Default none: those calls are open, as the whole
+    /// collector then is (loopback only).
+    pub admin_tokens: Option<Vec<String>>,
+    /// Alert rules, evaluation and notifications: see [`crate::alerts::rules`] (checked there,
+    /// with the line of each rule).
+    pub alerts: Option<toml::Value>,
 }
 
 impl FileConfig {
@@ -269,6 +282,14 @@ pub struct Config {
     /// How users and sessions are counted (file: `active_user_minutes`,
     /// `session_timeout_minutes`; default 5, 30).
     pub sessions: SessionPolicy,
+    /// The config file the settings came from: alert rules are read from it again on reload.
+    pub config_file: Option<PathBuf>,
+    /// Alert rules, evaluation and notifications (the file's `[alerts]`; default: the built-in
+    /// rules, no notifications).
+    pub alerts: AlertsConfig,
+    /// Tokens that may manage silences and reload rules (`PERFWATCH_ADMIN_TOKENS`, the file's
+    /// `admin_tokens`; default none).
+    pub admin_tokens: Vec<Token>,
 }
 
 /// Seconds between roll-up passes when the config file does not say.
@@ -346,6 +367,17 @@ pub enum ConfigError {
         "the store URL sqlite:// needs a file path, such as sqlite://perfwatch-data/perfwatch.db"
     )]
     EmptySqlitePath,
+    /// The `[alerts]` table cannot be used: which rule, on which line, and why.
+    #[error("the config file {}: {source}", path.display())]
+    Alerts {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: RuleError,
+    },
+    /// An admin token that is not `name:secret`.
+    #[error("admin tokens: {0}")]
+    AdminTokens(String),
     /// `--tls-cert` / `--tls-key`.
     #[error("TLS (--tls-cert/--tls-key) is not supported yet in this version; serve the collector behind a TLS-terminating proxy")]
     TlsNotSupported,
@@ -364,10 +396,20 @@ impl Config {
     pub fn resolve(args: Args, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = |name: &str| env(name).filter(|value| !value.trim().is_empty());
         let config_file = args.config.or_else(|| env(ENV_CONFIG).map(PathBuf::from));
-        let file = match config_file {
-            Some(path) => FileConfig::read(&path)?,
+        let file = match &config_file {
+            Some(path) => FileConfig::read(path)?,
             None => FileConfig::default(),
         };
+        let admin_tokens = match env(ENV_ADMIN_TOKENS) {
+            Some(list) => Token::parse_list(&list),
+            None => file
+                .admin_tokens
+                .iter()
+                .flatten()
+                .map(|t| Token::parse(t))
+                .collect(),
+        }
+        .map_err(ConfigError::AdminTokens)?;
 
         let listen = args
             .listen
@@ -512,6 +554,14 @@ impl Config {
             monitor,
             thresholds,
             prices_file: file.prices_file,
+            alerts: Alerting::load(config_file.as_deref(), thresholds).map_err(|source| {
+                ConfigError::Alerts {
+                    path: config_file.clone().unwrap_or_default(),
+                    source,
+                }
+            })?,
+            config_file,
+            admin_tokens,
             sessions: SessionPolicy {
                 active_minutes: days(
                     "active_user_minutes",

@@ -5,7 +5,7 @@
 //! code that decides status codes, error codes and extra headers. Bad input is always a 4xx:
 //! the only 5xx is 503 for a store that cannot answer, with `Retry-After`.
 
-use actix_web::http::header::{ALLOW, RETRY_AFTER};
+use actix_web::http::header::{ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use perfwatch_protocol::BatchError;
@@ -57,6 +57,19 @@ pub enum ApiError {
         /// The request path, without its query string.
         path: String,
     },
+    /// A JSON request body that does not parse or has the wrong shape (400).
+    #[error("{0}")]
+    Json(String),
+    /// A well-formed request that cannot be carried out as asked (422).
+    #[error("{message}")]
+    Unprocessable {
+        /// The envelope's `error.code`.
+        code: &'static str,
+        message: String,
+    },
+    /// No credential, or a wrong one, for an endpoint that needs one (401).
+    #[error("{0}")]
+    Unauthorized(&'static str),
     /// The path exists but not with this method.
     #[error("{method} is not allowed on {path}; use {allowed}")]
     MethodNotAllowed {
@@ -89,6 +102,9 @@ impl ApiError {
             Self::NotReady(_) => "not_ready",
             Self::NotFound { .. } => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
+            Self::Json(_) => "malformed_body",
+            Self::Unprocessable { code, .. } => code,
+            Self::Unauthorized(_) => "unauthorized",
         }
     }
 }
@@ -113,6 +129,9 @@ impl ResponseError for ApiError {
             Self::Store(_) | Self::Queue(_) | Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Json(_) => StatusCode::BAD_REQUEST,
+            Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -127,6 +146,9 @@ impl ResponseError for ApiError {
             }
             Self::MethodNotAllowed { allowed, .. } => {
                 builder.insert_header((ALLOW, *allowed));
+            }
+            Self::Unauthorized(_) => {
+                builder.insert_header((WWW_AUTHENTICATE, "Bearer"));
             }
             _ => {}
         }

@@ -623,6 +623,39 @@ mod tests {
         fn try_lock_rollups(&self) -> Result<Option<RollupLock>, StoreError> {
             self.inner.try_lock_rollups()
         }
+        fn try_lock_alerts(&self) -> Result<Option<Box<dyn crate::store::LeaderLock>>, StoreError> {
+            self.inner.try_lock_alerts()
+        }
+        fn host_names(&self, since_ms: i64) -> Result<Vec<String>, StoreError> {
+            self.inner.host_names(since_ms)
+        }
+        fn write_alerts(
+            &self,
+            alerts: &[crate::alerts::model::Alert],
+            abandoned: &[(String, i64)],
+            now_ms: i64,
+        ) -> Result<(), StoreError> {
+            self.inner.write_alerts(alerts, abandoned, now_ms)
+        }
+        fn read_alerts(
+            &self,
+            since_ms: i64,
+            limit: usize,
+        ) -> Result<Vec<crate::alerts::model::Alert>, StoreError> {
+            self.inner.read_alerts(since_ms, limit)
+        }
+        fn write_silence(&self, silence: &crate::alerts::model::Silence) -> Result<(), StoreError> {
+            self.inner.write_silence(silence)
+        }
+        fn expire_silence(&self, id: &str, at_ms: i64) -> Result<bool, StoreError> {
+            self.inner.expire_silence(id, at_ms)
+        }
+        fn silences(
+            &self,
+            after_ms: i64,
+        ) -> Result<Vec<crate::alerts::model::Silence>, StoreError> {
+            self.inner.silences(after_ms)
+        }
         fn dirty_buckets(&self, tier: Tier, limit: usize) -> Result<Vec<DirtyBucket>, StoreError> {
             self.inner.dirty_buckets(tier, limit)
         }

@@ -240,11 +240,27 @@ pub async fn run(config: Config) -> io::Result<()> {
 
     let prices = pricing::PriceTable::with_user_file(config.prices_file.as_deref())
         .map_err(|e| io::Error::other(format!("cannot use the price table: {e}")))?;
+    let alerting = alerts::evaluator::Alerting::new(
+        config.alerts.clone(),
+        config.config_file.clone(),
+        config.thresholds,
+    )?;
     let state = AppState::new(Arc::clone(&store), queue.clone(), SystemInfo::gather())
         .with_thresholds(config.thresholds)
         .with_prices(prices)
         .with_sessions(config.sessions)
-        .with_retention(config.rollups, config.retention_days);
+        .with_retention(config.rollups, config.retention_days)
+        .with_alerting(alerting.clone())
+        .with_admin_tokens(config.admin_tokens.clone());
+    let evaluator = alerting.start(
+        Arc::clone(&store),
+        routes::backend_stats::Rollups::of(&state),
+    )?;
+    tracing::info!(
+        rules = config.alerts.rules.len(),
+        interval = ?config.alerts.evaluation_interval,
+        "alert rules loaded"
+    );
     let monitor = Monitor::start(
         store,
         state.host.name.clone(),
@@ -268,6 +284,7 @@ pub async fn run(config: Config) -> io::Result<()> {
     // announcement at once still stops the collector gracefully (actix registers its own only
     // once the server first runs, after this line would have gone out).
     stop_on_signals(server.handle())?;
+    reload_on_sighup(alerting.clone())?;
     announce(addr)?;
     let served = server.await;
     // The server has stopped accepting and its requests are answered: store its own last
@@ -279,6 +296,8 @@ pub async fn run(config: Config) -> io::Result<()> {
     pruner.stop();
     roller.stop();
     monitor.stop();
+    evaluator.stop();
+    alerting.stop();
     served?;
     tracing::info!("perfwatch-collector stopped");
     Ok(())
@@ -302,6 +321,26 @@ fn stop_on_signals(server: actix_web::dev::ServerHandle) -> io::Result<()> {
             "stopping: finishing requests, draining the queue"
         );
         server.stop(true).await;
+    });
+    Ok(())
+}
+
+/// Reloads the alert rules on SIGHUP (a refused file keeps the old rules and says why in the
+/// log).
+fn reload_on_sighup(alerting: alerts::evaluator::Alerting) -> io::Result<()> {
+    use actix_web::rt::signal::unix::{signal, SignalKind};
+    let mut hangup = signal(SignalKind::hangup())?;
+    actix_web::rt::spawn(async move {
+        while hangup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading the alert rules");
+            let alerting = alerting.clone();
+            // Reading the file and swapping the rules waits for an evaluation in progress:
+            // off the async thread.
+            let outcome = web::block(move || alerting.reload()).await;
+            if let Ok(Err(error)) = outcome {
+                tracing::error!(%error, "SIGHUP: the alert rules were not reloaded; the old ones stay");
+            }
+        }
     });
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! A background thread that runs a task on a schedule until it is stopped: retention and
-//! roll-ups run this way.
+//! A background thread that runs a task on a schedule until it is stopped: retention,
+//! roll-ups and alert evaluation run this way.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -21,14 +21,26 @@ impl Periodic {
         interval: Duration,
         mut task: impl FnMut() + Send + 'static,
     ) -> std::io::Result<Periodic> {
+        Self::start_paced(name, first_run_after, move || {
+            task();
+            interval
+        })
+    }
+
+    /// Runs `task` on a thread named `name`: first after `first_run_after`, then after the
+    /// wait each run returns, until [`Periodic::stop`].
+    pub fn start_paced(
+        name: &'static str,
+        first_run_after: Duration,
+        mut task: impl FnMut() -> Duration + Send + 'static,
+    ) -> std::io::Result<Periodic> {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let thread = std::thread::Builder::new().name(name.into()).spawn({
             let stop = Arc::clone(&stop);
             move || {
                 let mut wait = first_run_after;
                 while !stopped_within(&stop, wait) {
-                    task();
-                    wait = interval;
+                    wait = task();
                 }
             }
         })?;

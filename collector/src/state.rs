@@ -8,6 +8,8 @@ use std::time::Instant;
 use actix_web::web;
 use perfwatch_protocol::BrowserError;
 
+use crate::access::Token;
+use crate::alerts::evaluator::Alerting;
 use crate::api_call_recorder::BufferedCalls;
 use crate::config::DEFAULT_RETENTION_DAYS;
 use crate::host::HostSample;
@@ -44,6 +46,11 @@ pub struct AppState {
     pub call_cache: Arc<CallRangeCache>,
     /// How long each roll-up tier is kept, and raw events (days): what a window can read.
     pub retention: (RollupPolicy, u32),
+    /// Alert rules and their evaluation (`None` where the collector runs without them, as in
+    /// most tests).
+    pub alerting: Option<Alerting>,
+    /// The tokens that may manage silences and reload rules (none: anyone may).
+    pub admin_tokens: Arc<Vec<Token>>,
 }
 
 /// What ingest has taken and refused since start. Every label set is bounded: refusals are
@@ -143,7 +150,21 @@ impl AppState {
             sessions: SessionPolicy::default(),
             call_cache: Arc::default(),
             retention: (RollupPolicy::default(), DEFAULT_RETENTION_DAYS),
+            alerting: None,
+            admin_tokens: Arc::default(),
         }
+    }
+
+    /// This state with `alerting` (whose evaluation the caller starts).
+    pub fn with_alerting(mut self, alerting: Alerting) -> Self {
+        self.alerting = Some(alerting);
+        self
+    }
+
+    /// This state letting `tokens` manage silences and reload rules.
+    pub fn with_admin_tokens(mut self, tokens: Vec<Token>) -> Self {
+        self.admin_tokens = Arc::new(tokens);
+        self
     }
 
     /// This state pricing AI calls with `prices` (the built-in table with the user's entries).

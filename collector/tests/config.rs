@@ -134,6 +134,9 @@ fn a_non_loopback_listen_address_is_refused() {
         thresholds: Default::default(),
         prices_file: None,
         sessions: Default::default(),
+        config_file: None,
+        alerts: perfwatch_collector::alerts::rules::defaults(Default::default()),
+        admin_tokens: Vec::new(),
     };
     assert!(config.validate().is_err());
 }

@@ -110,13 +110,15 @@ fn from_raw(window: Window) -> bool {
 
 /// What a statistics request needs to read the call roll-ups: the range cache the collector
 /// shares, and the retention that says which finer sources still hold a bucket whole.
-struct Rollups {
+#[derive(Debug, Clone)]
+pub struct Rollups {
     cache: Arc<CallRangeCache>,
     retention: (RollupPolicy, u32),
 }
 
 impl Rollups {
-    fn of(state: &AppState) -> Rollups {
+    /// The collector's cache and retention.
+    pub fn of(state: &AppState) -> Rollups {
         Rollups {
             cache: Arc::clone(&state.call_cache),
             retention: state.retention,
@@ -145,6 +147,66 @@ impl Rollups {
     }
 }
 
+/// The API statistics of `window`, listing `top` groups: raw records for short windows,
+/// roll-ups for longer ones. Blocking: call it on the blocking pool or a thread of its own.
+pub fn read_api_statistics(
+    store: &dyn Store,
+    rollups: &Rollups,
+    window: Window,
+    group_by: Option<ApiGroupBy>,
+    top: usize,
+) -> Result<ApiStats, StoreError> {
+    let seconds = (window.until_ms - window.since_ms) as f64 / 1000.0;
+    let mut builder = ApiStatsBuilder::new(seconds, group_by).with_top(top);
+    if from_raw(window) {
+        store.scan_api_calls(window.since_ms, window.until_ms, &mut |row| {
+            builder.add(row)
+        })?;
+        return Ok(builder.finish());
+    }
+    let mut dimensions = vec![ApiDimension::Status, ApiDimension::Endpoint];
+    if group_by == Some(ApiGroupBy::User) {
+        dimensions.push(ApiDimension::User);
+    }
+    rollups.read(
+        store,
+        window,
+        (&dimensions, &[]),
+        &mut |series| builder.add_series(series),
+        &mut |_| {},
+    )?;
+    Ok(builder.finish().from_rollups())
+}
+
+/// The AI statistics of `window`, listing `top` groups (as [`read_api_statistics`]).
+pub fn read_ai_statistics(
+    store: &dyn Store,
+    rollups: &Rollups,
+    window: Window,
+    group_by: Option<AiGroupBy>,
+    top: usize,
+) -> Result<AiStats, StoreError> {
+    let mut builder = AiStatsBuilder::new(group_by).with_top(top);
+    if from_raw(window) {
+        store.scan_ai_calls(window.since_ms, window.until_ms, &mut |row| {
+            builder.add(row)
+        })?;
+        return Ok(builder.finish());
+    }
+    let mut dimensions = vec![AiDimension::Model, AiDimension::User];
+    if group_by == Some(AiGroupBy::Provider) {
+        dimensions.push(AiDimension::Provider);
+    }
+    rollups.read(
+        store,
+        window,
+        (&[], &dimensions),
+        &mut |_| {},
+        &mut |series| builder.add_series(series),
+    )?;
+    Ok(builder.finish().from_rollups())
+}
+
 /// The API statistics of `window`, listing `top` groups.
 pub async fn api_statistics(
     state: &AppState,
@@ -154,28 +216,7 @@ pub async fn api_statistics(
 ) -> Result<ApiStats, ApiError> {
     let rollups = Rollups::of(state);
     Ok(state
-        .with_store(move |store| {
-            let seconds = (window.until_ms - window.since_ms) as f64 / 1000.0;
-            let mut builder = ApiStatsBuilder::new(seconds, group_by).with_top(top);
-            if from_raw(window) {
-                store.scan_api_calls(window.since_ms, window.until_ms, &mut |row| {
-                    builder.add(row)
-                })?;
-                return Ok(builder.finish());
-            }
-            let mut dimensions = vec![ApiDimension::Status, ApiDimension::Endpoint];
-            if group_by == Some(ApiGroupBy::User) {
-                dimensions.push(ApiDimension::User);
-            }
-            rollups.read(
-                store,
-                window,
-                (&dimensions, &[]),
-                &mut |series| builder.add_series(series),
-                &mut |_| {},
-            )?;
-            Ok(builder.finish().from_rollups())
-        })
+        .with_store(move |store| read_api_statistics(store, &rollups, window, group_by, top))
         .await?)
 }
 
@@ -188,27 +229,7 @@ pub async fn ai_statistics(
 ) -> Result<AiStats, ApiError> {
     let rollups = Rollups::of(state);
     Ok(state
-        .with_store(move |store| {
-            let mut builder = AiStatsBuilder::new(group_by).with_top(top);
-            if from_raw(window) {
-                store.scan_ai_calls(window.since_ms, window.until_ms, &mut |row| {
-                    builder.add(row)
-                })?;
-                return Ok(builder.finish());
-            }
-            let mut dimensions = vec![AiDimension::Model, AiDimension::User];
-            if group_by == Some(AiGroupBy::Provider) {
-                dimensions.push(AiDimension::Provider);
-            }
-            rollups.read(
-                store,
-                window,
-                (&[], &dimensions),
-                &mut |_| {},
-                &mut |series| builder.add_series(series),
-            )?;
-            Ok(builder.finish().from_rollups())
-        })
+        .with_store(move |store| read_ai_statistics(store, &rollups, window, group_by, top))
         .await?)
 }
 

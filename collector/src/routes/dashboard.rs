@@ -3,7 +3,7 @@
 //! and AI statistics, the frontend vitals and the sessions of the window, and the active alerts.
 
 use actix_web::{web, HttpResponse};
-use futures_util::future::try_join4;
+use futures_util::future::try_join5;
 use serde::{Deserialize, Serialize};
 
 use crate::backend_stats::{AiStats, ApiStats, TOP_GROUPS};
@@ -11,6 +11,7 @@ use crate::clock;
 use crate::envelope;
 use crate::error::ApiError;
 use crate::host_history::{Assessment, HostPoint};
+use crate::routes::alerts::{active_alerts, AlertView};
 use crate::routes::backend_stats::{ai_statistics, api_statistics};
 use crate::routes::sessions::session_statistics;
 use crate::routes::vitals::vitals_report;
@@ -53,8 +54,8 @@ struct Dashboard {
     ai_statistics: AiStats,
     frontend_vitals: VitalsReport,
     sessions: SessionStats,
-    /// Alerts firing now (alert rules are not built yet: always empty).
-    active_alerts: Vec<serde_json::Value>,
+    /// The alerts pending and firing now, each saying whether it is silenced or inhibited.
+    active_alerts: Vec<AlertView>,
 }
 
 /// The dashboard's answer.
@@ -80,11 +81,12 @@ pub async fn dashboard(
     };
     // Each part reads the store on the blocking pool: side by side, the answer takes as long
     // as the slowest part rather than their sum.
-    let (api, ai, vitals, sessions) = try_join4(
+    let (api, ai, vitals, sessions, active_alerts) = try_join5(
         api_statistics(&state, window, None, TOP_GROUPS),
         ai_statistics(&state, window, None, TOP_GROUPS),
         vitals_report(&state, window, now, false),
         session_statistics(&state, window, now),
+        active_alerts(&state),
     )
     .await?;
     let dashboard = Dashboard {
@@ -96,7 +98,7 @@ pub async fn dashboard(
         ai_statistics: ai,
         frontend_vitals: vitals,
         sessions,
-        active_alerts: Vec::new(),
+        active_alerts,
     };
     Ok(envelope::success(&dashboard))
 }

@@ -1,6 +1,7 @@
 //! The HTTP surface: which handler answers which method and path. Handlers are thin: they take
 //! the request apart, call the layer that does the work, and wrap its answer in the envelope.
 
+pub mod alerts;
 pub mod backend_stats;
 pub mod dashboard;
 pub mod health;
@@ -41,6 +42,16 @@ pub const METRICS: &str = "/metrics";
 pub const FRONTEND_VITALS: &str = "/api/v1/monitoring/frontend/vitals";
 /// Active users and session statistics.
 pub const SESSIONS: &str = "/api/v1/monitoring/sessions";
+/// `GET`: active alerts and history.
+pub const ALERTS: &str = "/api/v1/monitoring/alerts";
+/// `GET`: the alert rules in force.
+pub const ALERT_RULES: &str = "/api/v1/monitoring/alerts/rules";
+/// `POST` (admin): read the alert rules again.
+pub const ALERT_RELOAD: &str = "/api/v1/monitoring/alerts/reload";
+/// `GET`: silences; `POST` (admin): create one.
+pub const SILENCES: &str = "/api/v1/monitoring/alerts/silences";
+/// `DELETE` (admin): expire a silence.
+pub const SILENCE: &str = "/api/v1/monitoring/alerts/silences/{id}";
 
 /// Registers every route. A known path asked with another method answers 405 with `Allow`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -103,6 +114,32 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource(SESSIONS)
             .route(web::get().to(sessions::sessions))
             .default_service(web::to(method_not_allowed("GET"))),
+    )
+    .service(
+        web::resource(ALERTS)
+            .route(web::get().to(alerts::alerts))
+            .default_service(web::to(method_not_allowed("GET"))),
+    )
+    .service(
+        web::resource(ALERT_RULES)
+            .route(web::get().to(alerts::rules))
+            .default_service(web::to(method_not_allowed("GET"))),
+    )
+    .service(
+        web::resource(ALERT_RELOAD)
+            .route(web::post().to(alerts::reload))
+            .default_service(web::to(method_not_allowed("POST"))),
+    )
+    .service(
+        web::resource(SILENCES)
+            .route(web::get().to(alerts::silences))
+            .route(web::post().to(alerts::create_silence))
+            .default_service(web::to(method_not_allowed("GET, POST"))),
+    )
+    .service(
+        web::resource(SILENCE)
+            .route(web::delete().to(alerts::expire_silence))
+            .default_service(web::to(method_not_allowed("DELETE"))),
     )
     .service(
         web::resource(METRICS)

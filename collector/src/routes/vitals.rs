@@ -11,6 +11,7 @@ use crate::error_stats;
 use crate::rollup;
 use crate::state::AppState;
 use crate::stats::VitalsReport;
+use crate::store::{Store, StoreError};
 use crate::timing_stats::TimingsBuilder;
 use crate::window::{Window, WindowParams};
 
@@ -35,6 +36,25 @@ pub enum GroupBy {
 /// are kept at least a day), others from the roll-ups.
 pub const RAW_WINDOW_HOURS: f64 = 24.0;
 
+/// The vitals alone of `window` (no timings, no errors): from the raw events when it lies
+/// within the last [`RAW_WINDOW_HOURS`] of `now_ms`, else from the roll-ups. Blocking.
+pub fn read_vitals(
+    store: &dyn Store,
+    window: Window,
+    now_ms: f64,
+    by_page: bool,
+) -> Result<VitalsReport, StoreError> {
+    // Raw events are kept at least a day: a window inside the last day reads them.
+    let raw_kept_since = clock::to_epoch_ms(now_ms - RAW_WINDOW_HOURS * 3.6e6);
+    if window.since_ms >= raw_kept_since {
+        let rows = store.vital_rows(window.since_ms, window.until_ms)?;
+        Ok(VitalsReport::new(window.hours, rows, by_page))
+    } else {
+        let rollup = rollup::read_window(store, window.since_ms, window.until_ms)?;
+        Ok(VitalsReport::from_rollup(window.hours, rollup, by_page))
+    }
+}
+
 /// The vitals of `window`: from the raw events when it lies within the last
 /// [`RAW_WINDOW_HOURS`] of `now_ms`, else from the roll-ups.
 pub async fn vitals_report(
@@ -43,8 +63,6 @@ pub async fn vitals_report(
     now_ms: f64,
     by_page: bool,
 ) -> Result<VitalsReport, ApiError> {
-    // Raw events are kept at least a day: a window inside the last day reads them.
-    let raw_kept_since = clock::to_epoch_ms(now_ms - RAW_WINDOW_HOURS * 3.6e6);
     let timings = state
         .with_store(move |store| {
             let mut builder = TimingsBuilder::default();
@@ -57,17 +75,9 @@ pub async fn vitals_report(
     let errors = state
         .with_store(move |store| error_stats::read(store, window.since_ms, window.until_ms))
         .await?;
-    let mut report = if window.since_ms >= raw_kept_since {
-        let rows = state
-            .with_store(move |store| store.vital_rows(window.since_ms, window.until_ms))
-            .await?;
-        VitalsReport::new(window.hours, rows, by_page)
-    } else {
-        let rollup = state
-            .with_store(move |store| rollup::read_window(store, window.since_ms, window.until_ms))
-            .await?;
-        VitalsReport::from_rollup(window.hours, rollup, by_page)
-    };
+    let mut report = state
+        .with_store(move |store| read_vitals(store, window, now_ms, by_page))
+        .await?;
     report.timings = timings;
     report.errors = errors;
     Ok(report)

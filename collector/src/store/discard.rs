@@ -5,7 +5,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{ActiveCounts, Store, StoreError, StoreOutcome, VitalRows};
+use super::{ActiveCounts, LeaderLock, Store, StoreError, StoreOutcome, VitalRows};
+use crate::alerts::model::{Alert, Silence};
 use crate::backend_stats::{AiCallRow, ApiCallRow};
 use crate::call_rollup::{AiDimension, AiSeries, ApiDimension, ApiSeries};
 use crate::host_history::{HostPoint, SeriesRollup};
@@ -152,6 +153,39 @@ impl Store for DiscardStore {
 
     fn try_lock_rollups(&self) -> Result<Option<RollupLock>, StoreError> {
         Ok(Some(Box::new(())))
+    }
+
+    fn try_lock_alerts(&self) -> Result<Option<Box<dyn LeaderLock>>, StoreError> {
+        Ok(Some(Box::new(())))
+    }
+
+    fn host_names(&self, _since_ms: i64) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    fn write_alerts(
+        &self,
+        _alerts: &[Alert],
+        _abandoned: &[(String, i64)],
+        _now_ms: i64,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn read_alerts(&self, _since_ms: i64, _limit: usize) -> Result<Vec<Alert>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    fn write_silence(&self, _silence: &Silence) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn expire_silence(&self, _id: &str, _at_ms: i64) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
+    fn silences(&self, _after_ms: i64) -> Result<Vec<Silence>, StoreError> {
+        Ok(Vec::new())
     }
 
     fn dirty_buckets(&self, _tier: Tier, _limit: usize) -> Result<Vec<DirtyBucket>, StoreError> {

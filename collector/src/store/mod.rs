@@ -34,6 +34,7 @@ use std::sync::Arc;
 use perfwatch_protocol::VitalName;
 use thiserror::Error;
 
+use crate::alerts::model::{Alert, Labels, Matcher, Silence};
 use crate::backend_stats::{AiCallRow, ApiCallRow};
 use crate::call_rollup::{AiDimension, AiSeries, ApiDimension, ApiSeries};
 use crate::config::StoreLocation;
@@ -291,6 +292,78 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// Deletes at most `limit` rows of `tier` starting before `before_ms` from each roll-up
     /// table; returns how many rows went.
     fn prune_rollups(&self, tier: Tier, before_ms: i64, limit: usize) -> Result<usize, StoreError>;
+
+    /// The names of the hosts with samples taken since `since_ms`.
+    fn host_names(&self, since_ms: i64) -> Result<Vec<String>, StoreError>;
+
+    /// In one transaction: stores `alerts` as they are at `now_ms` (one row per alert episode,
+    /// keyed by fingerprint and `active_at_ms`, updated in place) and deletes the pending
+    /// alerts `abandoned` names (`(fingerprint, active_at_ms)`; they never fired).
+    fn write_alerts(
+        &self,
+        alerts: &[Alert],
+        abandoned: &[(String, i64)],
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+
+    /// The alerts pending or firing, then the others last updated since `since_ms`, newest
+    /// first, at most `limit`.
+    fn read_alerts(&self, since_ms: i64, limit: usize) -> Result<Vec<Alert>, StoreError>;
+
+    /// Stores `silence` (a new one, or one with the same id replaced).
+    fn write_silence(&self, silence: &Silence) -> Result<(), StoreError>;
+
+    /// Ends the silence `id` at `at_ms` if it ends later; false when there is no such silence.
+    fn expire_silence(&self, id: &str, at_ms: i64) -> Result<bool, StoreError>;
+
+    /// The silences ending after `after_ms`, soonest start first.
+    fn silences(&self, after_ms: i64) -> Result<Vec<Silence>, StoreError>;
+
+    /// Makes this collector the one that evaluates alert rules, if no other is: `None` while
+    /// another holds the lock. PostgreSQL: a session advisory lock on a connection of its own,
+    /// held as long as the guard lives (the alert state lives in the evaluating collector's
+    /// memory, so the role does not hop between collectors). SQLite: always granted.
+    fn try_lock_alerts(&self) -> Result<Option<Box<dyn LeaderLock>>, StoreError>;
+}
+
+/// A lock that makes this collector the one doing a job for every collector sharing the store
+/// (evaluating alert rules); released when dropped.
+pub trait LeaderLock: Send {
+    /// Whether the lock is still held (PostgreSQL: its connection still answers).
+    fn held(&mut self) -> bool;
+}
+
+/// The lock of a store nobody else shares: always held.
+impl LeaderLock for () {
+    fn held(&mut self) -> bool {
+        true
+    }
+}
+
+/// Alert label sets and annotations as stored: JSON objects.
+pub(crate) fn labels_to_json(labels: &Labels) -> String {
+    serde_json::to_string(labels).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// Labels read back from the store (an unreadable value gives none, and a warning).
+pub(crate) fn labels_from_json(text: &str) -> Labels {
+    serde_json::from_str(text).unwrap_or_else(|error| {
+        tracing::warn!(%error, "an alert's stored labels are not a JSON object");
+        Labels::new()
+    })
+}
+
+/// Silence matchers as stored: a JSON array.
+pub(crate) fn matchers_to_json(matchers: &[Matcher]) -> String {
+    serde_json::to_string(matchers).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// Matchers read back from the store (unreadable: none, which no alert fails, so it mutes all;
+/// therefore the silence is dropped instead, with a warning).
+pub(crate) fn matchers_from_json(text: &str) -> Option<Vec<Matcher>> {
+    serde_json::from_str(text)
+        .map_err(|error| tracing::warn!(%error, "a stored silence's matchers are unreadable"))
+        .ok()
 }
 
 /// The roll-up tables, each with a `tier` and a `bucket_ms` column, pruned per tier.

@@ -61,9 +61,11 @@ use std::path::Path;
 use postgres::types::Type;
 
 use super::{
-    export, ActiveCounts, ErrorRow, ErrorSample, Store, StoreError, StoreOutcome, TimingRow,
-    VitalRows, VitalSample, ERROR_ROW_COLUMNS, TIMING_ROW_COLUMNS,
+    export, labels_from_json, labels_to_json, matchers_from_json, matchers_to_json, ActiveCounts,
+    ErrorRow, ErrorSample, LeaderLock, Store, StoreError, StoreOutcome, TimingRow, VitalRows,
+    VitalSample, ERROR_ROW_COLUMNS, TIMING_ROW_COLUMNS,
 };
+use crate::alerts::model::{Alert, AlertState, Silence, SEVERITY};
 use crate::backend_stats::{AiAggregate, AiCallRow, ApiAggregate, ApiCallRow, Cost, Tokens};
 use crate::call_rollup::{AiDimension, AiSeries, ApiDimension, ApiSeries};
 use crate::config::{redact_url, scrub_secrets};
@@ -95,6 +97,10 @@ pub const MIGRATION_LOCK: i64 = 0x7065_7266_7761_7463;
 /// advisory-lock key space, next to [`MIGRATION_LOCK`], so collectors sharing a database
 /// exclude each other and collectors of other databases do not.
 pub const ROLLUP_LOCK: i64 = 0x7077_726f_6c6c_7570;
+
+/// The session advisory lock held by the one collector that evaluates alert rules
+/// ([`Store::try_lock_alerts`]): the bytes of "pwalerts".
+pub const ALERT_LOCK: i64 = 0x7077_616c_6572_7473;
 
 /// Schema version 1, as SQLite's (times are epoch ms on the collector's clock).
 const SCHEMA_V1: &str = "
@@ -451,11 +457,51 @@ CREATE UNIQUE INDEX IF NOT EXISTS browser_errors_by_event
 CREATE INDEX IF NOT EXISTS browser_errors_by_time ON browser_errors (at_ms);
 ";
 
+/// Migration 14: alert episodes and silences (SQLite's migration 15).
+const SCHEMA_V14: &str = "
+CREATE TABLE IF NOT EXISTS alerts (
+    fingerprint   TEXT NOT NULL,
+    active_at_ms  BIGINT NOT NULL,
+    rule          TEXT NOT NULL,
+    severity      TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    labels        TEXT NOT NULL,
+    annotations   TEXT NOT NULL,
+    value         DOUBLE PRECISION,
+    starts_at_ms  BIGINT,
+    ends_at_ms    BIGINT,
+    updated_at_ms BIGINT NOT NULL,
+    PRIMARY KEY (fingerprint, active_at_ms)
+);
+CREATE INDEX IF NOT EXISTS alerts_by_update ON alerts (updated_at_ms);
+CREATE INDEX IF NOT EXISTS alerts_open ON alerts (state) WHERE state <> 'resolved';
+CREATE TABLE IF NOT EXISTS silences (
+    id            TEXT PRIMARY KEY,
+    matchers      TEXT NOT NULL,
+    starts_at_ms  BIGINT NOT NULL,
+    ends_at_ms    BIGINT NOT NULL,
+    created_by    TEXT NOT NULL,
+    comment       TEXT NOT NULL,
+    created_at_ms BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS silences_by_end ON silences (ends_at_ms);
+";
+
+/// An alert episode, updated in place while it lasts.
+const UPSERT_ALERT: &str = "
+INSERT INTO alerts (fingerprint, active_at_ms, rule, severity, state, labels, annotations, value,
+                    starts_at_ms, ends_at_ms, updated_at_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (fingerprint, active_at_ms) DO UPDATE SET
+    state = excluded.state, labels = excluded.labels, annotations = excluded.annotations,
+    value = excluded.value, starts_at_ms = excluded.starts_at_ms,
+    ends_at_ms = excluded.ends_at_ms, updated_at_ms = excluded.updated_at_ms";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one (and SQLite's alike).
-pub const MIGRATIONS: [&str; 13] = [
+pub const MIGRATIONS: [&str; 14] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
-    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11, SCHEMA_V12, SCHEMA_V13,
+    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14,
 ];
 
 /// The browser timings dated in `[$1, $2)`, as [`TimingRow`]s.
@@ -742,6 +788,8 @@ pub struct PostgresStore {
     pool: Option<Pool<Manager>>,
     /// The URL without its password, for `Debug`.
     target: String,
+    /// Makes the connection that holds [`ALERT_LOCK`], outside the pool.
+    locks: Manager,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -767,6 +815,10 @@ impl PostgresStore {
         if config.get_application_name().is_none() {
             config.application_name("perfwatch-collector");
         }
+        let locks = Manager {
+            config: config.clone(),
+            url: url.to_owned(),
+        };
         let manager = Manager {
             config,
             url: url.to_owned(),
@@ -789,6 +841,7 @@ impl PostgresStore {
         Ok(Self {
             pool: Some(pool),
             target: redact_url(url),
+            locks,
         })
     }
 
@@ -1187,6 +1240,16 @@ impl Store for PostgresStore {
             );
             deleted += tx.execute(sql.as_str(), &[&before_ms, &limit])?;
         }
+        deleted += tx.execute(
+            "DELETE FROM alerts WHERE ctid IN (SELECT ctid FROM alerts \
+             WHERE state = 'resolved' AND updated_at_ms < $1 LIMIT $2)",
+            &[&before_ms, &limit],
+        )?;
+        deleted += tx.execute(
+            "DELETE FROM silences WHERE ctid IN \
+             (SELECT ctid FROM silences WHERE ends_at_ms < $1 LIMIT $2)",
+            &[&before_ms, &limit],
+        )?;
         tx.commit()?;
         Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
     }
@@ -1205,6 +1268,166 @@ impl Store for PostgresStore {
             return Ok(None);
         }
         Ok(Some(Box::new(RollupGuard { conn: Some(conn) })))
+    }
+
+    /// A session advisory lock ([`ALERT_LOCK`]) on a connection of its own, outside the pool
+    /// (the evaluating collector holds it for as long as it runs). The server releases the lock
+    /// when the connection ends.
+    fn try_lock_alerts(&self) -> Result<Option<Box<dyn LeaderLock>>, StoreError> {
+        let mut conn = self.locks.connect().map_err(StoreError::PostgresConnect)?;
+        let locked: bool = conn
+            .client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&ALERT_LOCK])?
+            .try_get(0)?;
+        if !locked {
+            off_async_thread("perfwatch-pg-close", conn, drop);
+            return Ok(None);
+        }
+        Ok(Some(Box::new(AlertGuard(Some(conn)))))
+    }
+
+    fn host_names(&self, since_ms: i64) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.connection()?;
+        let select = conn.prepare_cached(
+            "SELECT DISTINCT host FROM system_samples WHERE at_ms >= $1 ORDER BY host",
+        )?;
+        let rows = conn.client.query(&select, &[&since_ms])?;
+        rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
+    }
+
+    fn write_alerts(
+        &self,
+        alerts: &[Alert],
+        abandoned: &[(String, i64)],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.connection()?;
+        let upsert = conn.prepare_cached(UPSERT_ALERT)?;
+        let mut tx = conn.client.transaction()?;
+        for alert in alerts {
+            tx.execute(
+                &upsert,
+                &[
+                    &alert.fingerprint,
+                    &alert.active_at_ms,
+                    &alert.name(),
+                    &alert.labels.get(SEVERITY).map_or("", String::as_str),
+                    &alert.state.as_str(),
+                    &labels_to_json(&alert.labels),
+                    &labels_to_json(&alert.annotations),
+                    &alert.value.filter(|v| v.is_finite()),
+                    &alert.starts_at_ms,
+                    &alert.ends_at_ms,
+                    &now_ms,
+                ],
+            )?;
+        }
+        for (fingerprint, active_at_ms) in abandoned {
+            tx.execute(
+                "DELETE FROM alerts WHERE fingerprint = $1 AND active_at_ms = $2 \
+                 AND state = 'pending'",
+                &[fingerprint, active_at_ms],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn read_alerts(&self, since_ms: i64, limit: usize) -> Result<Vec<Alert>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut conn = self.connection()?;
+        let select = conn.prepare_cached(
+            "SELECT fingerprint, active_at_ms, state, labels, annotations, value, starts_at_ms,
+                    ends_at_ms
+             FROM alerts WHERE state <> 'resolved' OR updated_at_ms >= $1
+             ORDER BY state = 'resolved', updated_at_ms DESC, active_at_ms DESC LIMIT $2",
+        )?;
+        let rows = conn.client.query(&select, &[&since_ms, &limit])?;
+        rows.iter()
+            .map(|row| {
+                let state: String = row.try_get(2)?;
+                let labels: String = row.try_get(3)?;
+                let annotations: String = row.try_get(4)?;
+                Ok(Alert {
+                    fingerprint: row.try_get(0)?,
+                    active_at_ms: row.try_get(1)?,
+                    state: AlertState::parse(&state).unwrap_or(AlertState::Resolved),
+                    labels: labels_from_json(&labels),
+                    annotations: labels_from_json(&annotations),
+                    value: row.try_get(5)?,
+                    starts_at_ms: row.try_get(6)?,
+                    ends_at_ms: row.try_get(7)?,
+                })
+            })
+            .collect()
+    }
+
+    fn write_silence(&self, silence: &Silence) -> Result<(), StoreError> {
+        let mut conn = self.connection()?;
+        let upsert = conn.prepare_cached(
+            "INSERT INTO silences (id, matchers, starts_at_ms, ends_at_ms, created_by, comment,
+                                   created_at_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (id) DO UPDATE SET matchers = excluded.matchers,
+                 starts_at_ms = excluded.starts_at_ms, ends_at_ms = excluded.ends_at_ms,
+                 created_by = excluded.created_by, comment = excluded.comment",
+        )?;
+        conn.client.execute(
+            &upsert,
+            &[
+                &silence.id,
+                &matchers_to_json(&silence.matchers),
+                &silence.starts_at_ms,
+                &silence.ends_at_ms,
+                &silence.created_by,
+                &silence.comment,
+                &silence.created_at_ms,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn expire_silence(&self, id: &str, at_ms: i64) -> Result<bool, StoreError> {
+        let mut conn = self.connection()?;
+        let exists: bool = conn
+            .client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM silences WHERE id = $1)",
+                &[&id],
+            )?
+            .try_get(0)?;
+        conn.client.execute(
+            "UPDATE silences SET ends_at_ms = $2, starts_at_ms = LEAST(starts_at_ms, $2)
+             WHERE id = $1 AND ends_at_ms > $2",
+            &[&id, &at_ms],
+        )?;
+        Ok(exists)
+    }
+
+    fn silences(&self, after_ms: i64) -> Result<Vec<Silence>, StoreError> {
+        let mut conn = self.connection()?;
+        let select = conn.prepare_cached(
+            "SELECT id, matchers, starts_at_ms, ends_at_ms, created_by, comment, created_at_ms
+             FROM silences WHERE ends_at_ms > $1 ORDER BY starts_at_ms, id LIMIT 10000",
+        )?;
+        let rows = conn.client.query(&select, &[&after_ms])?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let matchers: String = row.try_get(1)?;
+            let Some(matchers) = matchers_from_json(&matchers) else {
+                continue;
+            };
+            out.push(Silence {
+                id: row.try_get(0)?,
+                matchers,
+                starts_at_ms: row.try_get(2)?,
+                ends_at_ms: row.try_get(3)?,
+                created_by: row.try_get(4)?,
+                comment: row.try_get(5)?,
+                created_at_ms: row.try_get(6)?,
+            });
+        }
+        Ok(out)
     }
 
     fn dirty_buckets(&self, tier: Tier, limit: usize) -> Result<Vec<DirtyBucket>, StoreError> {
@@ -1700,6 +1923,26 @@ impl ManageConnection for Manager {
 
     fn has_broken(&self, conn: &mut PgConnection) -> bool {
         conn.broken || conn.client.is_closed()
+    }
+}
+
+/// Holds [`ALERT_LOCK`] on a connection of its own; dropping it closes the connection, which
+/// releases the lock (off any async thread: closing a client there panics).
+struct AlertGuard(Option<PgConnection>);
+
+impl super::LeaderLock for AlertGuard {
+    fn held(&mut self) -> bool {
+        self.0.as_mut().is_some_and(|conn| {
+            !conn.client.is_closed() && conn.client.simple_query("SELECT 1").is_ok()
+        })
+    }
+}
+
+impl Drop for AlertGuard {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            off_async_thread("perfwatch-pg-close", conn, drop);
+        }
     }
 }
 

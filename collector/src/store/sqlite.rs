@@ -24,14 +24,16 @@ use std::io::Write;
 use rusqlite::types::ValueRef;
 
 use super::{
-    export, ActiveCounts, ErrorRow, ErrorSample, Store, StoreError, StoreOutcome, TimingRow,
-    VitalRows, VitalSample, ERROR_ROW_COLUMNS, TIMING_ROW_COLUMNS,
+    export, labels_from_json, labels_to_json, matchers_from_json, matchers_to_json, ActiveCounts,
+    ErrorRow, ErrorSample, LeaderLock, Store, StoreError, StoreOutcome, TimingRow, VitalRows,
+    VitalSample, ERROR_ROW_COLUMNS, TIMING_ROW_COLUMNS,
 };
 use std::time::Duration;
 
 use perfwatch_protocol::{EventBody, Navigation, NavigationType, Rating, VitalName, WebVital};
 use rusqlite::{params, CachedStatement, Connection, Transaction};
 
+use crate::alerts::model::{Alert, AlertState, Silence, SEVERITY};
 use crate::backend_stats::{AiAggregate, AiCallRow, ApiAggregate, ApiCallRow, Cost, Tokens};
 use crate::call_rollup::{AiDimension, AiSeries, ApiDimension, ApiSeries};
 use crate::host_history::{HostPoint, SeriesRollup};
@@ -477,11 +479,42 @@ CREATE UNIQUE INDEX browser_errors_by_event ON browser_errors (app, session_id, 
 CREATE INDEX browser_errors_by_time ON browser_errors (at_ms);
 ";
 
+/// Migration 15: alert episodes (one row per alert from pending to resolved, keyed by its
+/// fingerprint and when it became active) and silences ([`crate::alerts`]).
+const SCHEMA_V15: &str = "
+CREATE TABLE alerts (
+    fingerprint   TEXT NOT NULL,
+    active_at_ms  INTEGER NOT NULL,
+    rule          TEXT NOT NULL,
+    severity      TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    labels        TEXT NOT NULL,
+    annotations   TEXT NOT NULL,
+    value         REAL,
+    starts_at_ms  INTEGER,
+    ends_at_ms    INTEGER,
+    updated_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (fingerprint, active_at_ms)
+);
+CREATE INDEX alerts_by_update ON alerts (updated_at_ms);
+CREATE INDEX alerts_open ON alerts (state) WHERE state <> 'resolved';
+CREATE TABLE silences (
+    id            TEXT PRIMARY KEY,
+    matchers      TEXT NOT NULL,
+    starts_at_ms  INTEGER NOT NULL,
+    ends_at_ms    INTEGER NOT NULL,
+    created_by    TEXT NOT NULL,
+    comment       TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL
+);
+CREATE INDEX silences_by_end ON silences (ends_at_ms);
+";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one.
-pub const MIGRATIONS: [&str; 14] = [
+pub const MIGRATIONS: [&str; 15] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
-    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14,
+    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14, SCHEMA_V15,
 ];
 
 /// The browser timings dated in `[?1, ?2)`, as [`TimingRow`]s.
@@ -669,10 +702,24 @@ INSERT OR IGNORE INTO ai_calls (service, event_id, model, provider, operation, i
     received_at_ms)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
 
+/// An alert episode, updated in place while it lasts.
+const UPSERT_ALERT: &str = "
+INSERT INTO alerts (fingerprint, active_at_ms, rule, severity, state, labels, annotations, value,
+                    starts_at_ms, ends_at_ms, updated_at_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+ON CONFLICT (fingerprint, active_at_ms) DO UPDATE SET
+    state = excluded.state, labels = excluded.labels, annotations = excluded.annotations,
+    value = excluded.value, starts_at_ms = excluded.starts_at_ms,
+    ends_at_ms = excluded.ends_at_ms, updated_at_ms = excluded.updated_at_ms";
+
 /// Retention: each statement deletes at most `?2` rows dated before `?1`. Metrics are found
 /// through `vital_minutes`, whose entries go once their minute has no metrics left; a page
 /// goes once its session has no metrics left, a session once it has no pages left.
-const PRUNE: [&str; 12] = [
+const PRUNE: [&str; 14] = [
+    "DELETE FROM alerts WHERE rowid IN
+     (SELECT rowid FROM alerts WHERE state = 'resolved' AND updated_at_ms < ?1 LIMIT ?2)",
+    "DELETE FROM silences WHERE rowid IN
+     (SELECT rowid FROM silences WHERE ends_at_ms < ?1 LIMIT ?2)",
     "DELETE FROM browser_timings WHERE rowid IN
      (SELECT rowid FROM browser_timings WHERE at_ms < ?1 LIMIT ?2)",
     "DELETE FROM browser_errors WHERE id IN
@@ -1094,6 +1141,147 @@ impl Store for SqliteStore {
     fn try_lock_rollups(&self) -> Result<Option<RollupLock>, StoreError> {
         // One collector per file: nobody to exclude.
         Ok(Some(Box::new(())))
+    }
+
+    fn try_lock_alerts(&self) -> Result<Option<Box<dyn LeaderLock>>, StoreError> {
+        // One collector per file: nobody to exclude.
+        Ok(Some(Box::new(())))
+    }
+
+    fn host_names(&self, since_ms: i64) -> Result<Vec<String>, StoreError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT DISTINCT host FROM system_samples WHERE at_ms >= ?1 ORDER BY host",
+        )?;
+        let names = stmt
+            .query_map(params![since_ms], |row| row.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(names)
+    }
+
+    fn write_alerts(
+        &self,
+        alerts: &[Alert],
+        abandoned: &[(String, i64)],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.writer()?;
+        let tx = conn.transaction()?;
+        {
+            let mut upsert = tx.prepare_cached(UPSERT_ALERT)?;
+            for alert in alerts {
+                upsert.execute(params![
+                    alert.fingerprint,
+                    alert.active_at_ms,
+                    alert.name(),
+                    alert.labels.get(SEVERITY).map_or("", String::as_str),
+                    alert.state.as_str(),
+                    labels_to_json(&alert.labels),
+                    labels_to_json(&alert.annotations),
+                    alert.value.filter(|v| v.is_finite()),
+                    alert.starts_at_ms,
+                    alert.ends_at_ms,
+                    now_ms,
+                ])?;
+            }
+            let mut delete = tx.prepare_cached(
+                "DELETE FROM alerts WHERE fingerprint = ?1 AND active_at_ms = ?2 \
+                 AND state = 'pending'",
+            )?;
+            for (fingerprint, active_at_ms) in abandoned {
+                delete.execute(params![fingerprint, active_at_ms])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn read_alerts(&self, since_ms: i64, limit: usize) -> Result<Vec<Alert>, StoreError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT fingerprint, active_at_ms, state, labels, annotations, value, starts_at_ms,
+                    ends_at_ms
+             FROM alerts WHERE state <> 'resolved' OR updated_at_ms >= ?1
+             ORDER BY state = 'resolved', updated_at_ms DESC, active_at_ms DESC LIMIT ?2",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map(params![since_ms, limit], |row| {
+                let state: String = row.get(2)?;
+                let labels: String = row.get(3)?;
+                let annotations: String = row.get(4)?;
+                Ok(Alert {
+                    fingerprint: row.get(0)?,
+                    active_at_ms: row.get(1)?,
+                    state: AlertState::parse(&state).unwrap_or(AlertState::Resolved),
+                    labels: labels_from_json(&labels),
+                    annotations: labels_from_json(&annotations),
+                    value: row.get(5)?,
+                    starts_at_ms: row.get(6)?,
+                    ends_at_ms: row.get(7)?,
+                })
+            })?
+            .collect::<Result<Vec<Alert>, _>>()?;
+        Ok(rows)
+    }
+
+    fn write_silence(&self, silence: &Silence) -> Result<(), StoreError> {
+        self.writer()?
+            .prepare_cached(
+                "INSERT OR REPLACE INTO silences (id, matchers, starts_at_ms, ends_at_ms,
+                     created_by, comment, created_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                silence.id,
+                matchers_to_json(&silence.matchers),
+                silence.starts_at_ms,
+                silence.ends_at_ms,
+                silence.created_by,
+                silence.comment,
+                silence.created_at_ms,
+            ])?;
+        Ok(())
+    }
+
+    fn expire_silence(&self, id: &str, at_ms: i64) -> Result<bool, StoreError> {
+        let conn = self.writer()?;
+        let exists: bool = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM silences WHERE id = ?1)")?
+            .query_row(params![id], |row| row.get(0))?;
+        conn.prepare_cached(
+            "UPDATE silences SET ends_at_ms = ?2, starts_at_ms = MIN(starts_at_ms, ?2)
+             WHERE id = ?1 AND ends_at_ms > ?2",
+        )?
+        .execute(params![id, at_ms])?;
+        Ok(exists)
+    }
+
+    fn silences(&self, after_ms: i64) -> Result<Vec<Silence>, StoreError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, matchers, starts_at_ms, ends_at_ms, created_by, comment, created_at_ms
+             FROM silences WHERE ends_at_ms > ?1 ORDER BY starts_at_ms, id LIMIT 10000",
+        )?;
+        let rows = stmt
+            .query_map(params![after_ms], |row| {
+                let matchers: String = row.get(1)?;
+                let silence = Silence {
+                    id: row.get(0)?,
+                    matchers: Vec::new(),
+                    starts_at_ms: row.get(2)?,
+                    ends_at_ms: row.get(3)?,
+                    created_by: row.get(4)?,
+                    comment: row.get(5)?,
+                    created_at_ms: row.get(6)?,
+                };
+                Ok(matchers_from_json(&matchers).map(|matchers| Silence {
+                    matchers,
+                    ..silence
+                }))
+            })?
+            .collect::<Result<Vec<Option<Silence>>, _>>()?;
+        Ok(rows.into_iter().flatten().collect())
     }
 
     fn dirty_buckets(&self, tier: Tier, limit: usize) -> Result<Vec<DirtyBucket>, StoreError> {
