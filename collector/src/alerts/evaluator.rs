@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::engine::{Engine, Evaluation};
-use super::model::{Alert, AlertState};
+use super::model::{Alert, AlertState, Severity, SEVERITY};
 use super::notify::{Notifier, NotifyCounters};
 use super::rules::{self, AlertsConfig, RuleError};
 use super::series::Reader;
@@ -154,6 +154,27 @@ impl Alerting {
     /// How evaluation goes.
     pub fn status(&self) -> EvaluationStatus {
         lock(&self.0.status).clone()
+    }
+
+    /// How many alerts this collector's engine holds, by state and severity (all zero where
+    /// another collector evaluates).
+    pub fn active_counts(&self) -> BTreeMap<(&'static str, &'static str), u64> {
+        let mut counts = BTreeMap::new();
+        for state in [AlertState::Pending, AlertState::Firing] {
+            for severity in [Severity::Warning, Severity::Critical] {
+                counts.insert((state.as_str(), severity.as_str()), 0);
+            }
+        }
+        for alert in lock(&self.0.engine).active() {
+            let severity = match alert.labels.get(SEVERITY).map(String::as_str) {
+                Some("critical") => Severity::Critical,
+                _ => Severity::Warning,
+            };
+            *counts
+                .entry((alert.state.as_str(), severity.as_str()))
+                .or_default() += 1;
+        }
+        counts
     }
 
     /// Counters since start.

@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use actix_web::{web, HttpResponse};
 
+use crate::alerts::evaluator::Alerting;
 use crate::histogram::{HistogramSnapshot, BUCKETS};
 use crate::host::{DiskSample, HostSample, NetworkSample};
 use crate::state::{AppState, IngestCounters, OTHER_ERROR_KIND};
@@ -191,10 +192,79 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         })
         .collect(),
     );
+    if let Some(alerting) = &state.alerting {
+        alert_families(&mut out, alerting);
+    }
     if let Some(sample) = state.host.latest_sample() {
         host_families(&mut out, &sample);
     }
     HttpResponse::Ok().content_type(EXPOSITION).body(out)
+}
+
+/// The alert evaluation's families: evaluations and their failures, alerts fired and resolved,
+/// and the alerts held now by state and severity (on the evaluating collector).
+fn alert_families(out: &mut String, alerting: &Alerting) {
+    let c = alerting.counters();
+    let counter = |n: &std::sync::atomic::AtomicU64| n.load(Ordering::Relaxed) as f64;
+    family(
+        out,
+        "perfwatch_alert_evaluations_total",
+        "counter",
+        "Evaluations of the alert rules run by this collector.",
+        counter(&c.evaluations),
+    );
+    family(
+        out,
+        "perfwatch_alert_rule_failures_total",
+        "counter",
+        "Rule evaluations whose series could not be read (their alerts were left as they were).",
+        counter(&c.rule_failures),
+    );
+    family(
+        out,
+        "perfwatch_alert_store_failures_total",
+        "counter",
+        "Evaluations whose alerts could not be stored (retried at the next).",
+        counter(&c.store_failures),
+    );
+    family(
+        out,
+        "perfwatch_alert_series_dropped_total",
+        "counter",
+        "Series ignored beyond a rule's limit.",
+        counter(&c.series_dropped),
+    );
+    family(
+        out,
+        "perfwatch_alert_reload_failures_total",
+        "counter",
+        "Reloads refused (the old rules stayed).",
+        counter(&c.reload_failures),
+    );
+    labelled(
+        out,
+        "perfwatch_alert_transitions_total",
+        "counter",
+        "Alerts that started firing, and that resolved.",
+        vec![
+            (vec![("to", "firing")], counter(&c.fired)),
+            (vec![("to", "resolved")], counter(&c.resolved)),
+        ],
+    );
+    let counts = alerting.active_counts();
+    labelled(
+        out,
+        "perfwatch_alerts",
+        "gauge",
+        "Alerts pending or firing now, by state and severity (0 on a collector that does not \
+         evaluate).",
+        counts
+            .iter()
+            .map(|((state, severity), n)| {
+                (vec![("state", *state), ("severity", *severity)], *n as f64)
+            })
+            .collect(),
+    );
 }
 
 /// Writes one histogram family: cumulative buckets, `+Inf`, sum and count.

@@ -70,6 +70,11 @@ impl Collector {
         }
     }
 
+    /// The process id (to send it signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the process with SIGKILL.
     pub fn sigkill(mut self) {
         self.child.kill().expect("SIGKILL");
@@ -84,6 +89,17 @@ impl Collector {
             .expect("kill runs");
         assert!(status.success());
         self.child.wait().expect("exits")
+    }
+}
+
+/// A test that fails midway must not leave its collector running (nor the test harness waiting
+/// on the pipe the collector holds).
+impl Drop for Collector {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

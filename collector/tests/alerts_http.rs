@@ -1,0 +1,370 @@
+//! Alerts through the real collector binary, as an operator uses them: a rule in the config
+//! file fires on API calls a backend reports, shows in `/alerts` and the dashboard, is silenced
+//! and unsilenced through the API (admin token required), survives a reload that changes its
+//! rule, and a broken reload (by API or SIGHUP) keeps the old rules.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::load::Collector;
+use serde_json::{json, Value};
+
+const ADMIN: &str = "ops:0123456789abcdef0123";
+const SECRET: &str = "0123456789abcdef0123";
+
+/// One HTTP exchange; the status and the body parsed as JSON (`Null` when it is not JSON).
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Value, String) {
+    let mut stream = TcpStream::connect(addr).expect("connects");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP answer");
+    let status = head[9..12].parse().expect("a status");
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(Value::Null),
+        head.to_owned(),
+    )
+}
+
+fn get(addr: SocketAddr, path: &str) -> Value {
+    let (status, body, _) = request(addr, "GET", path, &[], "");
+    assert_eq!(status, 200, "GET {path}: {body}");
+    body["data"].clone()
+}
+
+fn admin_post(addr: SocketAddr, path: &str, body: &str) -> (u16, Value) {
+    let auth = format!("Bearer {SECRET}");
+    let (status, body, _) = request(
+        addr,
+        "POST",
+        path,
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        body,
+    );
+    (status, body)
+}
+
+/// Reports `ok` successful and `failed` failing calls of `POST /api/chat`.
+fn report_calls(addr: SocketAddr, ok: usize, failed: usize) {
+    let now = common::now_ms() as i64;
+    let calls: Vec<Value> = (0..ok + failed)
+        .map(|i| {
+            json!({"endpoint": "/api/chat", "method": "POST", "status": if i < failed { 503 } else { 200 },
+                   "duration_ms": 120.0, "service": "api", "timestamp": now - i as i64})
+        })
+        .collect();
+    let (status, body, _) = request(
+        addr,
+        "POST",
+        "/api/v1/monitoring/api-calls",
+        &[("Content-Type", "application/json")],
+        &json!({ "calls": calls }).to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Polls `/alerts` until `check` holds on its data, or fails after 30 s.
+fn until(addr: SocketAddr, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let data = get(addr, "/api/v1/monitoring/alerts");
+        if check(&data) {
+            return data;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never: {what}\nlast answer: {data:#}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn active<'a>(data: &'a Value, severity: &str) -> Option<&'a Value> {
+    data["active"]
+        .as_array()?
+        .iter()
+        .find(|a| a["labels"]["severity"] == severity && a["labels"]["alertname"] == "ChatErrors")
+}
+
+fn write_config(path: &Path, critical: &str) {
+    std::fs::write(
+        path,
+        format!(
+            r#"admin_tokens = ["{ADMIN}"]
+
+[alerts]
+evaluation_interval = "200ms"
+default_rules = false
+
+[[alerts.rules]]
+name = "ChatErrors"
+expr = 'api.error_rate_percent{{endpoint="POST /api/chat"}}'
+window = "10m"
+warning = 20
+critical = {critical}
+min_count = 4
+summary = "{{{{ endpoint }}}} fails {{{{ value }}}}% of calls"
+"#
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_rule_fires_is_silenced_reloaded_and_resolves() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("perfwatch.toml");
+    write_config(&config, "50");
+    let collector = Collector::start(
+        dir.path(),
+        &["--config".into(), config.display().to_string()],
+    );
+    collector.until_healthy();
+    let addr = collector.addr;
+
+    // 6 of 10 calls fail: 60 % is past both thresholds.
+    report_calls(addr, 4, 6);
+    let data = until(addr, "both severities fire", |d| {
+        active(d, "critical").is_some_and(|a| a["state"] == "firing")
+            && active(d, "warning").is_some_and(|a| a["state"] == "firing")
+    });
+    let critical = active(&data, "critical").unwrap();
+    assert_eq!(critical["labels"]["endpoint"], "POST /api/chat");
+    assert_eq!(
+        critical["annotations"]["summary"],
+        "POST /api/chat fails 60% of calls"
+    );
+    assert_eq!(critical["value"], 60.0);
+    assert_eq!(critical["inhibited"], false);
+    assert_eq!(
+        active(&data, "warning").unwrap()["inhibited"],
+        true,
+        "critical inhibits warning"
+    );
+    assert_eq!(data["evaluation"]["evaluating"], true);
+    let warning_since = active(&data, "warning").unwrap()["active_at_ms"].clone();
+
+    // The dashboard lists them.
+    let dashboard = get(addr, "/api/v1/monitoring/dashboard?hours=1");
+    let names: Vec<&str> = dashboard["active_alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["labels"]["severity"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+
+    // Silences need the admin token, and a sound body.
+    let silence = json!({"matchers": [{"name": "alertname", "value": "ChatErrors"},
+                                       {"name": "severity", "value": "crit.*", "isRegex": true}],
+                         "duration": "1h", "comment": "deploying a fix"})
+    .to_string();
+    let path = "/api/v1/monitoring/alerts/silences";
+    let json_type = ("Content-Type", "application/json");
+    let (status, body, head) = request(addr, "POST", path, &[json_type], &silence);
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("www-authenticate: bearer"),
+        "{head}"
+    );
+    let (status, _, _) = request(
+        addr,
+        "POST",
+        path,
+        &[json_type, ("Authorization", "Bearer wrong-secret-0000000")],
+        &silence,
+    );
+    assert_eq!(status, 401);
+    let (status, body) = admin_post(addr, path, "{\"matchers\": [");
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "malformed_body");
+    let (status, body) = admin_post(addr, path, r#"{"matchers": [], "duration": "1h"}"#);
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("at least one matcher"));
+    let (status, body) = admin_post(
+        addr,
+        path,
+        r#"{"matchers": [{"name": "a", "value": "(", "isRegex": true}], "duration": "1h"}"#,
+    );
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = admin_post(addr, path, r#"{"matchers": [{"name": "a", "value": "b"}]}"#);
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("endsAt"));
+    let (status, body) = admin_post(addr, path, &silence);
+    assert_eq!(status, 200, "{body}");
+    let id = body["data"]["silence_id"].as_str().unwrap().to_owned();
+    let data = get(addr, "/api/v1/monitoring/alerts");
+    assert_eq!(
+        active(&data, "critical").unwrap()["silenced_by"],
+        json!([id])
+    );
+    assert_eq!(active(&data, "warning").unwrap()["silenced_by"], json!([]));
+    assert_eq!(data["silences"][0]["id"], id.as_str());
+    assert_eq!(get(addr, path)["silences"][0]["comment"], "deploying a fix");
+    // Removing it needs the token too; an unknown id is a 404.
+    let silence_path = format!("{path}/{id}");
+    assert_eq!(request(addr, "DELETE", &silence_path, &[], "").0, 401);
+    let auth = format!("Bearer {SECRET}");
+    let (status, body, _) = request(
+        addr,
+        "DELETE",
+        &silence_path,
+        &[("Authorization", &auth)],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        request(
+            addr,
+            "DELETE",
+            &format!("{path}/nope"),
+            &[("Authorization", &auth)],
+            ""
+        )
+        .0,
+        404
+    );
+    let data = get(addr, "/api/v1/monitoring/alerts");
+    assert_eq!(active(&data, "critical").unwrap()["silenced_by"], json!([]));
+    assert!(data["silences"].as_array().unwrap().is_empty());
+
+    // Reload through the API with the critical threshold at 70: the critical alert resolves,
+    // the warning one keeps its state (same episode).
+    write_config(&config, "70");
+    assert_eq!(
+        request(addr, "POST", "/api/v1/monitoring/alerts/reload", &[], "").0,
+        401
+    );
+    let (status, body) = admin_post(addr, "/api/v1/monitoring/alerts/reload", "");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["rules"], 1);
+    let data = until(addr, "critical resolves after the reload", |d| {
+        active(d, "critical").is_none()
+            && d["history"]
+                .as_array()
+                .is_some_and(|h| h.iter().any(|a| a["labels"]["severity"] == "critical"))
+    });
+    assert_eq!(
+        active(&data, "warning").unwrap()["active_at_ms"],
+        warning_since
+    );
+    let resolved = &data["history"][0];
+    assert_eq!(resolved["state"], "resolved");
+    assert!(resolved["ends_at_ms"].as_i64().unwrap() >= resolved["starts_at_ms"].as_i64().unwrap());
+    let filtered = get(
+        addr,
+        "/api/v1/monitoring/alerts?state=resolved&severity=critical",
+    );
+    assert!(filtered["active"].as_array().unwrap().is_empty());
+    assert_eq!(filtered["history"].as_array().unwrap().len(), 1);
+    let (status, body, _) = request(
+        addr,
+        "GET",
+        "/api/v1/monitoring/alerts?state=burning",
+        &[],
+        "",
+    );
+    assert_eq!(status, 400, "{body}");
+
+    // A broken file: the API says why (with the line) and the old rules stay.
+    std::fs::write(&config, format!("admin_tokens = [\"{ADMIN}\"]\n[[alerts.rules]]\nname = \"X\"\nexpr = \"api.nope\"\ncritical = 1\n")).unwrap();
+    let (status, body) = admin_post(addr, "/api/v1/monitoring/alerts/reload", "");
+    assert_eq!(status, 422, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("line 2") && message.contains("unknown metric `api.nope`"),
+        "{message}"
+    );
+    let rules = get(addr, "/api/v1/monitoring/alerts/rules");
+    assert_eq!(rules["rules"][0]["name"], "ChatErrors");
+    assert_eq!(
+        rules["rules"][0]["thresholds"][1],
+        json!(["critical", "70"])
+    );
+
+    // SIGHUP: a broken file changes nothing; a sound one (critical 55) takes effect.
+    let pid = collector.pid().to_string();
+    let hup = || {
+        assert!(std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success())
+    };
+    hup();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        get(addr, "/api/v1/monitoring/alerts/rules")["rules"][0]["thresholds"][1],
+        json!(["critical", "70"])
+    );
+    write_config(&config, "55");
+    hup();
+    let data = until(addr, "critical fires again after SIGHUP", |d| {
+        active(d, "critical").is_some_and(|a| a["state"] == "firing")
+    });
+    assert_eq!(
+        active(&data, "warning").unwrap()["active_at_ms"],
+        warning_since
+    );
+
+    // 30 more good calls: 6 of 40 fail, 15 %, under both thresholds: everything resolves.
+    report_calls(addr, 30, 0);
+    let data = until(addr, "everything resolves", |d| {
+        d["active"].as_array().is_some_and(|a| a.is_empty())
+    });
+    assert!(data["history"].as_array().unwrap().len() >= 3, "{data:#}");
+
+    // /metrics counts the transitions.
+    let (status, _, _) = request(addr, "GET", "/metrics", &[], "");
+    assert_eq!(status, 200);
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    assert!(
+        text.contains("perfwatch_alert_transitions_total{to=\"firing\"} 3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("perfwatch_alert_transitions_total{to=\"resolved\"} 3"),
+        "{text}"
+    );
+    assert!(collector.sigterm().success());
+}
