@@ -304,6 +304,9 @@ fn webhook_payload_is_alertmanagers_v4_and_alerts_are_grouped_by_alertname() {
     assert_eq!(cpu.method, "POST");
     assert_eq!(cpu.path, "/hook");
     assert_eq!(cpu.header("content-type"), Some("application/json"));
+    assert!(cpu
+        .header("user-agent")
+        .is_some_and(|ua| ua.starts_with("perfwatch-collector/")));
     let body = cpu.json();
     assert_eq!(body["version"], "4");
     assert_eq!(body["groupKey"], "{}:{alertname=\"HighCpu\"}");

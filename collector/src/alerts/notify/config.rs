@@ -80,6 +80,10 @@ pub struct NotifyConfig {
     /// Timeout of one HTTP request or SMTP session. Default "10s".
     #[serde(deserialize_with = "duration")]
     pub timeout: Duration,
+    /// Which certificate authorities HTTPS and SMTP over TLS trust: `"system"` (the system's
+    /// store, `SSL_CERT_FILE` / `SSL_CERT_DIR` honoured; the bundled Mozilla roots when it has
+    /// none) or `"webpki"` (the bundled Mozilla roots only). Default "system".
+    pub tls_roots: TlsRoots,
     /// How many times one notification is tried before it is given up. Default 8.
     pub max_attempts: u32,
     /// Wait before the first retry; doubled for every further one, with jitter. Default "1s".
@@ -120,6 +124,7 @@ impl Default for NotifyConfig {
             repeat_interval: Duration::from_secs(4 * 3600),
             external_url: String::new(),
             timeout: Duration::from_secs(10),
+            tls_roots: TlsRoots::System,
             max_attempts: 8,
             retry_initial: Duration::from_secs(1),
             retry_max: Duration::from_secs(60),
@@ -217,6 +222,16 @@ pub struct SlackConfig {
 }
 }
 
+/// `tls_roots`: which certificate authorities to trust.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsRoots {
+    /// The system's store.
+    System,
+    /// The Mozilla roots bundled with the collector.
+    Webpki,
+}
+
 /// How the SMTP connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -236,9 +251,9 @@ common_keys! {
 pub struct EmailConfig {
     /// The SMTP server's host name (without port).
     pub smarthost: String,
-    /// Its port. Default 587.
-    #[serde(default = "smtp_port")]
-    pub port: u16,
+    /// Its port. Default: 25 with `security = "none"`, 587 with "starttls", 465 with "tls".
+    #[serde(default)]
+    pub port: Option<u16>,
     /// `"none"`, `"starttls"` or `"tls"`. Default "starttls".
     #[serde(default = "starttls")]
     pub security: SmtpSecurity,
@@ -258,12 +273,19 @@ pub struct EmailConfig {
 }
 }
 
-fn smtp_port() -> u16 {
-    587
-}
-
 fn starttls() -> SmtpSecurity {
     SmtpSecurity::Starttls
+}
+
+impl EmailConfig {
+    /// `port`, or the usual port of `security`.
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.security {
+            SmtpSecurity::None => 25,
+            SmtpSecurity::Starttls => 587,
+            SmtpSecurity::Tls => 465,
+        })
+    }
 }
 
 /// How an SMS request's body is encoded.
@@ -471,7 +493,7 @@ impl NotifyConfig {
                     "{what}: smarthost must be a host name without port or scheme (the port is `port`)"
                 ));
             }
-            if e.port == 0 {
+            if e.port == Some(0) {
                 return Err(format!("{what}: port must be 1 to 65535"));
             }
             e.from

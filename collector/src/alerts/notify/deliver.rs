@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::Tls;
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{Message, SmtpTransport, Transport};
 
@@ -28,10 +29,13 @@ use super::config::{
 use super::counters::{Counters, Outcome};
 use super::payload::{self, Notification};
 use super::template;
+use super::tls::Roots;
 use crate::alerts::model::{Labels, Matcher};
 
 /// The longest answer body read from a receiver (it is only read to free the connection).
 const MAX_ANSWER_BYTES: u64 = 64 * 1024;
+/// Who calls (as Alertmanager sends `Alertmanager/<version>`).
+const USER_AGENT: &str = concat!("perfwatch-collector/", env!("CARGO_PKG_VERSION"));
 /// How long `stop` waits for requests in flight.
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
@@ -119,23 +123,37 @@ impl std::fmt::Debug for HttpRequest {
     }
 }
 
-fn agent(timeout: Duration) -> ureq::Agent {
+fn agent(timeout: Duration, roots: &Roots) -> ureq::Agent {
     ureq::Agent::new_with_config(
         ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .http_status_as_error(false)
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(roots.for_http())
+                    .build(),
+            )
             .build(),
     )
 }
 
-fn mailer(cfg: &EmailConfig, timeout: Duration) -> Result<SmtpTransport, DeliveryError> {
+fn mailer(
+    cfg: &EmailConfig,
+    timeout: Duration,
+    roots: &Roots,
+) -> Result<SmtpTransport, DeliveryError> {
     let build = |e: lettre::transport::smtp::Error| DeliveryError::Build(e.to_string());
+    let builder = SmtpTransport::builder_dangerous(cfg.smarthost.as_str());
     let builder = match cfg.security {
-        SmtpSecurity::None => SmtpTransport::builder_dangerous(cfg.smarthost.as_str()),
-        SmtpSecurity::Starttls => SmtpTransport::starttls_relay(&cfg.smarthost).map_err(build)?,
-        SmtpSecurity::Tls => SmtpTransport::relay(&cfg.smarthost).map_err(build)?,
+        SmtpSecurity::None => builder.tls(Tls::None),
+        SmtpSecurity::Starttls => builder.tls(Tls::Required(
+            roots.for_smtp(&cfg.smarthost).map_err(build)?,
+        )),
+        SmtpSecurity::Tls => {
+            builder.tls(Tls::Wrapper(roots.for_smtp(&cfg.smarthost).map_err(build)?))
+        }
     };
-    let mut builder = builder.port(cfg.port).timeout(Some(timeout));
+    let mut builder = builder.port(cfg.port()).timeout(Some(timeout));
     if let Some(user) = &cfg.username {
         let password = cfg
             .password
@@ -153,6 +171,7 @@ fn mailer(cfg: &EmailConfig, timeout: Duration) -> Result<SmtpTransport, Deliver
 impl Receiver {
     /// Every receiver of `config`, ready to send.
     pub fn build_all(config: &NotifyConfig) -> Result<Vec<Arc<Receiver>>, DeliveryError> {
+        let roots = Roots::load(config.tls_roots);
         let mut all = Vec::new();
         let mut add = |kind: &'static str, common: Common<'_>, target: Target| {
             all.push(Arc::new(Receiver {
@@ -167,28 +186,28 @@ impl Receiver {
             add(
                 "webhook",
                 w.common(),
-                Target::Webhook(w.clone(), agent(config.timeout)),
+                Target::Webhook(w.clone(), agent(config.timeout, &roots)),
             );
         }
         for s in &config.slack {
             add(
                 "slack",
                 s.common(),
-                Target::Slack(s.clone(), agent(config.timeout)),
+                Target::Slack(s.clone(), agent(config.timeout, &roots)),
             );
         }
         for e in &config.email {
             add(
                 "email",
                 e.common(),
-                Target::Email(e.clone(), mailer(e, config.timeout)?),
+                Target::Email(e.clone(), mailer(e, config.timeout, &roots)?),
             );
         }
         for s in &config.sms {
             add(
                 "sms",
                 s.common(),
-                Target::Sms(s.clone(), agent(config.timeout)),
+                Target::Sms(s.clone(), agent(config.timeout, &roots)),
             );
         }
         Ok(all)
@@ -380,6 +399,13 @@ fn send_http(agent: &ureq::Agent, r: &HttpRequest) -> Result<(), DeliveryError> 
     let mut builder = ureq::http::Request::builder()
         .method(r.method.as_str())
         .uri(r.url.as_str());
+    if !r
+        .headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("user-agent"))
+    {
+        builder = builder.header("User-Agent", USER_AGENT);
+    }
     for (name, value) in &r.headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
@@ -712,6 +738,54 @@ mod tests {
         assert_eq!(base64(b"ab"), "YWI=");
         assert_eq!(base64(b"abc"), "YWJj");
         assert_eq!(form_encode("+1 555/ü"), "%2B1+555%2F%C3%BC");
+    }
+
+    #[test]
+    fn every_kind_of_receiver_builds_with_either_roots() {
+        for roots in ["system", "webpki"] {
+            let config: NotifyConfig = toml::from_str(&format!(
+                r#"
+                tls_roots = "{roots}"
+                [[email]]
+                name = "tls"
+                smarthost = "smtp.example.com"
+                security = "tls"
+                from = "a@example.com"
+                to = ["b@example.com"]
+                [[email]]
+                name = "starttls"
+                smarthost = "smtp.example.com"
+                from = "a@example.com"
+                to = ["b@example.com"]
+                username = "a"
+                password = "p"
+                [[slack]]
+                name = "s"
+                url = "https://hooks.slack.com/services/T/B/X"
+                "#
+            ))
+            .expect("parses");
+            config.check().expect("valid");
+            let receivers = Receiver::build_all(&config).expect("builds");
+            assert_eq!(receivers.len(), 3);
+            assert_eq!(config.email[0].port(), 465);
+            assert_eq!(config.email[1].port(), 587);
+        }
+    }
+
+    /// HTTPS through the system's roots to a real server (crates.io is the one reachable
+    /// here): the TLS stack builds and verifies. Run with `--ignored` where there is network.
+    #[test]
+    #[ignore = "needs network"]
+    fn https_reaches_a_real_server() {
+        let roots = Roots::load(super::super::config::TlsRoots::System);
+        let request = HttpRequest {
+            method: "GET".into(),
+            url: "https://index.crates.io/config.json".into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        };
+        send_http(&agent(Duration::from_secs(20), &roots), &request).expect("HTTPS works");
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! - [`payload`]: Alertmanager's webhook body, Slack message, e-mail text, SMS values.
 //! - [`template`]: the SMS request templates.
 //! - [`deliver`]: requests, retries, the delivery threads.
+//! - [`tls`]: the certificate authorities trusted.
 //! - [`counters`]: what `/metrics` shows.
 
 pub mod config;
@@ -23,6 +24,7 @@ pub mod deliver;
 pub mod dispatch;
 pub mod payload;
 pub mod template;
+pub mod tls;
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -31,7 +33,7 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 pub use config::{
-    BodyFormat, EmailConfig, NotifyConfig, Secret, SlackConfig, SmsConfig, SmtpSecurity,
+    BodyFormat, EmailConfig, NotifyConfig, Secret, SlackConfig, SmsConfig, SmtpSecurity, TlsRoots,
     WebhookConfig,
 };
 pub use counters::{NotifyCounters, ReceiverCounters};
