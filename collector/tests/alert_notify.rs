@@ -657,6 +657,8 @@ fn email_arrives_over_smtp_with_the_summary() {
         "{message}"
     );
     assert!(message.contains("* HighCpu on web-1"), "{message}");
+    assert!(message.contains("Message-ID: <"), "{message}");
+    assert!(message.contains("Date: "), "{message}");
     assert!(message.contains("value above threshold"), "{message}");
     wait_counters(&notifier, "email delivered", |c| c.by_receiver[2].1 == 1);
     notifier.stop();
@@ -749,5 +751,50 @@ fn a_receiver_with_matchers_gets_only_its_alerts() {
     );
     let requests = server.wait_for("a notification", |r| !r.is_empty());
     assert_eq!(alertnames(&requests[0].json()), ["HighCpu/critical/web-1"]);
+    notifier.stop();
+}
+
+#[test]
+fn reload_moves_receivers_and_keeps_what_groups_sent() {
+    let first = HttpReceiver::start();
+    let second = HttpReceiver::start();
+    let notifier = Notifier::start(config("", &webhook(&first.url))).expect("start");
+    let web1 = alert("HighCpu", "critical", "web-1");
+    notifier.observe(std::slice::from_ref(&web1), &[], now_ms());
+    first.wait_for("the first notification", |r| !r.is_empty());
+
+    // Same receiver name at a new address: the group remembers what "ops" was told, so only
+    // the new alert makes it notify again, at the new address.
+    notifier.reload(config("", &webhook(&second.url)));
+    notifier.observe(std::slice::from_ref(&web1), &[], now_ms());
+    settle();
+    assert!(
+        second.requests().is_empty(),
+        "nothing changed, nothing sent"
+    );
+    let web2 = alert("HighCpu", "critical", "web-2");
+    notifier.observe(&[web1, web2], &[], now_ms());
+    let requests = second.wait_for("the new alert at the new address", |r| !r.is_empty());
+    assert_eq!(
+        alertnames(&requests[0].json()),
+        ["HighCpu/critical/web-1", "HighCpu/critical/web-2"]
+    );
+    assert_eq!(first.requests().len(), 1);
+    notifier.stop();
+}
+
+#[test]
+fn a_full_group_truncates_and_says_so() {
+    let server = HttpReceiver::start();
+    let notifier =
+        Notifier::start(config("max_alerts_per_group = 2", &webhook(&server.url))).expect("start");
+    let alerts: Vec<Alert> = (1..=3)
+        .map(|i| alert("HighCpu", "critical", &format!("web-{i}")))
+        .collect();
+    notifier.observe(&alerts, &[], now_ms());
+    let requests = server.wait_for("a notification", |r| !r.is_empty());
+    let body = requests[0].json();
+    assert_eq!(body["alerts"].as_array().map(Vec::len), Some(2));
+    assert_eq!(body["truncatedAlerts"], 1);
     notifier.stop();
 }

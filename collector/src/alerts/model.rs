@@ -217,8 +217,7 @@ pub fn inhibited(alert: &Alert, alerts: &[Alert]) -> bool {
     let target = without_severity(&alert.labels);
     alerts.iter().any(|source| {
         source.state == AlertState::Firing
-            && source.labels.get(SEVERITY).map(String::as_str)
-                == Some(Severity::Critical.as_str())
+            && source.labels.get(SEVERITY).map(String::as_str) == Some(Severity::Critical.as_str())
             && without_severity(&source.labels) == target
     })
 }
@@ -261,7 +260,10 @@ mod tests {
         assert!(m("host", "web-2", false, false).matches(&alert));
         assert!(m("host", "web-.*", true, true).matches(&alert));
         assert!(!m("host", "web", true, true).matches(&alert), "anchored");
-        assert!(m("team", "", false, true).matches(&alert), "missing is empty");
+        assert!(
+            m("team", "", false, true).matches(&alert),
+            "missing is empty"
+        );
         assert!(m("host", "(", true, true).check().is_err());
     }
 

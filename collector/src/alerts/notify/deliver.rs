@@ -270,6 +270,7 @@ impl Receiver {
                 let mut builder = Message::builder()
                     .from(address(&cfg.from)?)
                     .subject(subject)
+                    .message_id(None)
                     .header(ContentType::TEXT_PLAIN);
                 for to in &cfg.to {
                     builder = builder.to(address(to)?);
