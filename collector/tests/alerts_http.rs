@@ -5,9 +5,10 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::load::Collector;
@@ -112,7 +113,7 @@ fn active<'a>(data: &'a Value, severity: &str) -> Option<&'a Value> {
         .find(|a| a["labels"]["severity"] == severity && a["labels"]["alertname"] == "ChatErrors")
 }
 
-fn write_config(path: &Path, critical: &str) {
+fn write_config(path: &Path, critical: &str, receiver: SocketAddr) {
     std::fs::write(
         path,
         format!(
@@ -121,6 +122,15 @@ fn write_config(path: &Path, critical: &str) {
 [alerts]
 evaluation_interval = "200ms"
 default_rules = false
+
+[alerts.notify]
+group_wait = "100ms"
+group_interval = "300ms"
+repeat_interval = "1h"
+
+[[alerts.notify.webhook]]
+name = "recorder"
+url = "http://{receiver}/hook"
 
 [[alerts.rules]]
 name = "ChatErrors"
@@ -136,11 +146,68 @@ summary = "{{{{ endpoint }}}} fails {{{{ value }}}}% of calls"
     .unwrap();
 }
 
+/// A webhook receiver on loopback that answers 200 and keeps every JSON body it got.
+fn start_receiver() -> (SocketAddr, Arc<Mutex<Vec<Value>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let keep = Arc::clone(&received);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+                if line == "\r\n" {
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).is_ok() {
+                        if let Ok(json) = serde_json::from_slice(&body) {
+                            keep.lock().unwrap().push(json);
+                        }
+                    }
+                    let _ = reader.get_mut().write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                    break;
+                }
+            }
+        }
+    });
+    (addr, received)
+}
+
+/// Waits until the receiver got a notification `check` accepts.
+fn until_notified(
+    received: &Mutex<Vec<Value>>,
+    what: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(found) = received.lock().unwrap().iter().find(|n| check(n)) {
+            return found.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never notified: {what}\n{:#?}",
+            received.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn a_rule_fires_is_silenced_reloaded_and_resolves() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("perfwatch.toml");
-    write_config(&config, "50");
+    let (receiver, received) = start_receiver();
+    write_config(&config, "50", receiver);
     let collector = Collector::start(
         dir.path(),
         &["--config".into(), config.display().to_string()],
@@ -169,6 +236,21 @@ fn a_rule_fires_is_silenced_reloaded_and_resolves() {
     );
     assert_eq!(data["evaluation"]["evaluating"], true);
     let warning_since = active(&data, "warning").unwrap()["active_at_ms"].clone();
+
+    // The webhook gets Alertmanager's payload with the critical alert only: the warning one is
+    // inhibited by it.
+    let firing = until_notified(&received, "ChatErrors firing", |n| n["status"] == "firing");
+    assert_eq!(firing["version"], "4");
+    assert_eq!(firing["receiver"], "recorder");
+    assert_eq!(firing["groupLabels"], json!({"alertname": "ChatErrors"}));
+    let alerts = firing["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "{firing:#}");
+    assert_eq!(alerts[0]["labels"]["severity"], "critical");
+    assert_eq!(
+        alerts[0]["annotations"]["summary"],
+        "POST /api/chat fails 60% of calls"
+    );
+    assert_eq!(alerts[0]["fingerprint"], critical["fingerprint"]);
 
     // The dashboard lists them.
     let dashboard = get(addr, "/api/v1/monitoring/dashboard?hours=1");
@@ -263,7 +345,7 @@ fn a_rule_fires_is_silenced_reloaded_and_resolves() {
 
     // Reload through the API with the critical threshold at 70: the critical alert resolves,
     // the warning one keeps its state (same episode).
-    write_config(&config, "70");
+    write_config(&config, "70", receiver);
     assert_eq!(
         request(addr, "POST", "/api/v1/monitoring/alerts/reload", &[], "").0,
         401
@@ -330,7 +412,7 @@ fn a_rule_fires_is_silenced_reloaded_and_resolves() {
         get(addr, "/api/v1/monitoring/alerts/rules")["rules"][0]["thresholds"][1],
         json!(["critical", "70"])
     );
-    write_config(&config, "55");
+    write_config(&config, "55", receiver);
     hup();
     let data = until(addr, "critical fires again after SIGHUP", |d| {
         active(d, "critical").is_some_and(|a| a["state"] == "firing")
@@ -346,6 +428,16 @@ fn a_rule_fires_is_silenced_reloaded_and_resolves() {
         d["active"].as_array().is_some_and(|a| a.is_empty())
     });
     assert!(data["history"].as_array().unwrap().len() >= 3, "{data:#}");
+    let resolved = until_notified(&received, "ChatErrors resolved", |n| {
+        n["status"] == "resolved"
+            && n["alerts"]
+                .as_array()
+                .is_some_and(|a| a.iter().all(|a| a["status"] == "resolved"))
+    });
+    assert!(resolved["alerts"][0]["endsAt"]
+        .as_str()
+        .unwrap()
+        .starts_with("20"));
 
     // /metrics counts the transitions.
     let (status, _, _) = request(addr, "GET", "/metrics", &[], "");
@@ -364,6 +456,11 @@ fn a_rule_fires_is_silenced_reloaded_and_resolves() {
     );
     assert!(
         text.contains("perfwatch_alert_transitions_total{to=\"resolved\"} 3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("perfwatch_alert_notifications_total{kind=\"webhook\"}")
+            && !text.contains("perfwatch_alert_notifications_total{kind=\"webhook\"} 0"),
         "{text}"
     );
     assert!(collector.sigterm().success());

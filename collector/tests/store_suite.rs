@@ -6,6 +6,9 @@
 
 mod common;
 
+use perfwatch_collector::alerts::model::{
+    fingerprint, Alert, AlertState, Labels, Matcher, Silence,
+};
 use std::sync::{Arc, Barrier};
 
 use perfwatch_collector::backend_stats::{
@@ -249,6 +252,7 @@ both_stores!(
     performance_entries_are_stored_with_what_they_say,
     the_apps_own_work_is_stored_with_its_outcome_error_type_and_trace_id,
     browser_errors_are_stored_once_per_event_id_grouped_exported_and_pruned,
+    alert_episodes_and_silences_are_stored_updated_and_pruned,
 );
 
 /// The records of a batch from app `a`, session `session`, page view `p` (route `/a`), sent
@@ -2260,4 +2264,164 @@ fn host_samples_and_their_hourly_rollups_are_kept_per_host(backend: &dyn Backend
     assert_eq!(backend.count("system_rollups"), rollup.len() as i64);
     on_plain_thread(|| store.prune_rollups(Tier::Hour, hour + 1, 1000)).expect("prune");
     assert_eq!(backend.count("system_rollups"), 0);
+}
+
+/// An alert of rule `name` on host `host`, as the engine hands it over.
+fn alert(name: &str, host: &str, state: AlertState, active_at_ms: i64) -> Alert {
+    let labels: Labels = [
+        ("alertname", name),
+        ("severity", "critical"),
+        ("host", host),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    Alert {
+        fingerprint: fingerprint(&labels),
+        labels,
+        annotations: Labels::from([(
+            "summary".to_owned(),
+            format!("{name} on {host} \u{1F525} \"quoted\""),
+        )]),
+        state,
+        value: Some(97.5),
+        active_at_ms,
+        starts_at_ms: (state != AlertState::Pending).then_some(active_at_ms + 60_000),
+        ends_at_ms: (state == AlertState::Resolved).then_some(active_at_ms + 120_000),
+    }
+}
+
+fn alert_episodes_and_silences_are_stored_updated_and_pruned(backend: &dyn Backend) {
+    let store = backend.open().expect("open");
+    let now = common::now_ms() as i64;
+    let firing = alert("Cpu", "a", AlertState::Firing, now - 300_000);
+    let pending = alert("Cpu", "b", AlertState::Pending, now - 10_000);
+    let old = alert("Mem", "a", AlertState::Resolved, now - 10 * 86_400_000);
+    on_plain_thread(|| {
+        store
+            .write_alerts(&[firing.clone(), pending.clone()], &[], now)
+            .unwrap();
+        store
+            .write_alerts(std::slice::from_ref(&old), &[], now - 9 * 86_400_000)
+            .unwrap();
+        // The open ones come first, whatever the window.
+        let read = store.read_alerts(i64::MAX, 100).unwrap();
+        assert_eq!(read.len(), 2);
+        assert!(
+            read.contains(&firing) && read.contains(&pending),
+            "{read:?}"
+        );
+        assert_eq!(store.read_alerts(0, 100).unwrap().len(), 3);
+        // The same episode updated in place: resolved, with its end; the pending one abandoned.
+        let mut resolved = firing.clone();
+        resolved.state = AlertState::Resolved;
+        resolved.ends_at_ms = Some(now);
+        store
+            .write_alerts(
+                &[resolved.clone()],
+                &[(pending.fingerprint.clone(), pending.active_at_ms)],
+                now + 1,
+            )
+            .unwrap();
+        let read = store.read_alerts(now - 3_600_000, 100).unwrap();
+        assert_eq!(
+            read,
+            [resolved.clone()],
+            "one row per episode, the abandoned one gone"
+        );
+        // A new episode of the same alert is a row of its own.
+        let again = alert("Cpu", "a", AlertState::Firing, now + 5_000);
+        store
+            .write_alerts(std::slice::from_ref(&again), &[], now + 5_000)
+            .unwrap();
+        assert_eq!(
+            store.read_alerts(now - 3_600_000, 100).unwrap(),
+            [again.clone(), resolved.clone()]
+        );
+        assert_eq!(
+            store.read_alerts(now - 3_600_000, 1).unwrap(),
+            std::slice::from_ref(&again),
+            "limit"
+        );
+
+        let silence = |id: &str, ends_at_ms: i64| Silence {
+            id: id.into(),
+            matchers: vec![Matcher {
+                name: "host".into(),
+                value: "a|b".into(),
+                is_regex: true,
+                is_equal: true,
+            }],
+            starts_at_ms: now - 1_000,
+            ends_at_ms,
+            created_by: "ops".into(),
+            comment: "maintenance \u{1F6E0}".into(),
+            created_at_ms: now - 1_000,
+        };
+        store
+            .write_silence(&silence("s1", now + 3_600_000))
+            .unwrap();
+        store
+            .write_silence(&silence("s2", now - 10 * 86_400_000))
+            .unwrap();
+        assert_eq!(
+            store.silences(now).unwrap(),
+            [silence("s1", now + 3_600_000)]
+        );
+        // Expiring ends it now; an unknown id says so.
+        assert!(store.expire_silence("s1", now + 10).unwrap());
+        assert!(!store.expire_silence("nope", now).unwrap());
+        assert!(store.silences(now + 10).unwrap().is_empty());
+        assert_eq!(store.silences(now).unwrap()[0].ends_at_ms, now + 10);
+
+        // Retention removes resolved alerts and silences that ended before the cut-off, not
+        // open alerts however old.
+        let ancient_open = alert("Disk", "a", AlertState::Firing, now - 30 * 86_400_000);
+        store
+            .write_alerts(std::slice::from_ref(&ancient_open), &[], now - 30 * 86_400_000)
+            .unwrap();
+        while store.prune(now - 7 * 86_400_000, 1).unwrap() > 0 {}
+        let left = store.read_alerts(0, 100).unwrap();
+        assert!(left.contains(&ancient_open), "{left:?}");
+        assert!(!left.contains(&old), "{left:?}");
+        assert_eq!(store.silences(0).unwrap().len(), 1, "the silence that ended long ago is gone");
+        // A store others share grants the alert lock to one holder at a time.
+        let first = store.try_lock_alerts().unwrap();
+        assert!(first.is_some());
+    });
+}
+
+#[test]
+fn one_postgres_collector_at_a_time_evaluates_alerts() {
+    let db = test_db();
+    let open = || -> SharedStore {
+        Arc::new(
+            on_plain_thread(|| PostgresStore::open(&db.url, PostgresOptions::default()))
+                .expect("open"),
+        )
+    };
+    let (a, b) = (open(), open());
+    on_plain_thread(move || {
+        let mut held = a
+            .try_lock_alerts()
+            .unwrap()
+            .expect("the first takes the lock");
+        assert!(held.held());
+        assert!(b.try_lock_alerts().unwrap().is_none(), "the second waits");
+        assert!(b.try_lock_alerts().unwrap().is_none(), "and keeps waiting");
+        drop(held);
+        // Released when the holder lets go (or its connection ends).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Some(mut taken) = b.try_lock_alerts().unwrap() {
+                assert!(taken.held());
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the lock was never released"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    });
 }

@@ -251,6 +251,56 @@ fn alert_families(out: &mut String, alerting: &Alerting) {
             (vec![("to", "resolved")], counter(&c.resolved)),
         ],
     );
+    let n = alerting.notify_counters();
+    let by_kind = |pick: fn(&(&'static str, u64, u64, u64)) -> u64| -> Samples<'static> {
+        n.by_receiver
+            .iter()
+            .map(|r| (vec![("kind", r.0)], pick(r) as f64))
+            .collect()
+    };
+    labelled(
+        out,
+        "perfwatch_alert_notifications_total",
+        "counter",
+        "Notifications delivered, by receiver kind.",
+        by_kind(|r| r.1),
+    );
+    labelled(
+        out,
+        "perfwatch_alert_notification_failures_total",
+        "counter",
+        "Notification attempts that failed (each retry counts), by receiver kind.",
+        by_kind(|r| r.2),
+    );
+    labelled(
+        out,
+        "perfwatch_alert_notifications_given_up_total",
+        "counter",
+        "Notifications given up after their last attempt, by receiver kind.",
+        by_kind(|r| r.3),
+    );
+    labelled(
+        out,
+        "perfwatch_alert_notifications_dropped_total",
+        "counter",
+        "Notification work dropped because a bound was reached: evaluations handed over while \
+         the notifier was behind (handover), deliveries beyond the queue (delivery), retries \
+         replaced by a newer notification of their group (superseded), alerts beyond the group \
+         limit (alert).",
+        vec![
+            (vec![("what", "handover")], n.dropped_handovers as f64),
+            (vec![("what", "delivery")], n.dropped_deliveries as f64),
+            (vec![("what", "superseded")], n.superseded as f64),
+            (vec![("what", "alert")], n.dropped_alerts as f64),
+        ],
+    );
+    family(
+        out,
+        "perfwatch_alert_groups",
+        "gauge",
+        "Alert groups the notifier follows.",
+        n.groups as f64,
+    );
     let counts = alerting.active_counts();
     labelled(
         out,
