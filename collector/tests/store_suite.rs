@@ -2378,13 +2378,21 @@ fn alert_episodes_and_silences_are_stored_updated_and_pruned(backend: &dyn Backe
         // open alerts however old.
         let ancient_open = alert("Disk", "a", AlertState::Firing, now - 30 * 86_400_000);
         store
-            .write_alerts(std::slice::from_ref(&ancient_open), &[], now - 30 * 86_400_000)
+            .write_alerts(
+                std::slice::from_ref(&ancient_open),
+                &[],
+                now - 30 * 86_400_000,
+            )
             .unwrap();
         while store.prune(now - 7 * 86_400_000, 1).unwrap() > 0 {}
         let left = store.read_alerts(0, 100).unwrap();
         assert!(left.contains(&ancient_open), "{left:?}");
         assert!(!left.contains(&old), "{left:?}");
-        assert_eq!(store.silences(0).unwrap().len(), 1, "the silence that ended long ago is gone");
+        assert_eq!(
+            store.silences(0).unwrap().len(),
+            1,
+            "the silence that ended long ago is gone"
+        );
         // A store others share grants the alert lock to one holder at a time.
         let first = store.try_lock_alerts().unwrap();
         assert!(first.is_some());

@@ -14,7 +14,7 @@
 //! warning one too: both fire, and notifications inhibit the warning). A series without data
 //! follows the rule's `no_data`; an evaluation whose reading failed changes nothing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::anomaly::Detector;
 use super::model::{fingerprint, Alert, AlertState, Labels, Severity, ALERTNAME, SEVERITY};
@@ -162,7 +162,7 @@ impl Engine {
         now_ms: i64,
         out: &mut Evaluation,
     ) {
-        let mut seen: Vec<String> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let mut any_data = false;
         for obs in observations {
             let Some(value) = self.judged_value(rule, &obs, now_ms) else {
@@ -196,7 +196,7 @@ impl Engine {
                     now_ms,
                     out,
                 );
-                seen.push(fp);
+                seen.insert(fp);
             }
         }
         // Series of this rule without data now.
@@ -209,7 +209,7 @@ impl Engine {
             .iter()
             .filter(|(fp, t)| {
                 t.alert.name() == rule.name
-                    && !seen.contains(fp)
+                    && !seen.contains(*fp)
                     && nodata_fp.as_ref().is_none_or(|(nfp, _)| nfp != *fp)
             })
             .map(|(fp, _)| fp.clone())
