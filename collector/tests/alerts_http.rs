@@ -465,3 +465,58 @@ fn a_rule_fires_is_silenced_reloaded_and_resolves() {
     );
     assert!(collector.sigterm().success());
 }
+
+/// Two collectors sharing PostgreSQL: one evaluates, both answer the same alerts; when the
+/// evaluating one dies, the other takes over with the alerts' state.
+#[test]
+fn collectors_sharing_postgres_evaluate_once_and_take_over() {
+    let db = common::postgres::test_db();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("perfwatch.toml");
+    let (receiver, _) = start_receiver();
+    write_config(&config, "50", receiver);
+    let args = [
+        "--config".to_owned(),
+        config.display().to_string(),
+        "--store".to_owned(),
+        db.url.clone(),
+    ];
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Collector::start(dir_a.path(), &args);
+    let b = Collector::start(dir_b.path(), &args);
+    a.until_healthy();
+    b.until_healthy();
+    report_calls(a.addr, 4, 6);
+    let seen_a = until(a.addr, "firing seen through A", |d| {
+        active(d, "critical").is_some_and(|x| x["state"] == "firing")
+    });
+    let seen_b = until(b.addr, "the same alert seen through B", |d| {
+        active(d, "critical").is_some_and(|x| x["state"] == "firing")
+    });
+    let critical = active(&seen_a, "critical").unwrap().clone();
+    assert_eq!(
+        active(&seen_b, "critical").unwrap()["starts_at_ms"],
+        critical["starts_at_ms"]
+    );
+    let evaluating = |d: &Value| d["evaluation"]["evaluating"] == true;
+    assert!(
+        evaluating(&seen_a) != evaluating(&seen_b),
+        "exactly one evaluates: A {} B {}",
+        seen_a["evaluation"],
+        seen_b["evaluation"]
+    );
+    // The evaluating one dies (its connection, and so its lock, with it).
+    let (dead, survivor) = if evaluating(&seen_a) { (a, b) } else { (b, a) };
+    dead.sigkill();
+    let data = until(survivor.addr, "the survivor evaluates", |d| {
+        evaluating(d)
+            && d["evaluation"]["last_evaluation_ms"].as_i64() > critical["starts_at_ms"].as_i64()
+    });
+    let taken_over = active(&data, "critical").expect("still firing");
+    assert_eq!(taken_over["state"], "firing");
+    assert_eq!(
+        taken_over["starts_at_ms"], critical["starts_at_ms"],
+        "the same episode, not a new one"
+    );
+    assert!(survivor.sigterm().success());
+}
