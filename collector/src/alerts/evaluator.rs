@@ -278,10 +278,15 @@ impl Runner {
             error.to_string()
         });
         lock(&shared.status).store_error = store_error;
-        let silences = self.store.silences(now_ms).unwrap_or_else(|error| {
-            tracing::warn!(%error, "silences not read; notifying without them");
-            Vec::new()
-        });
+        let silences = match self.store.silences(now_ms) {
+            Ok(silences) => silences,
+            Err(error) => {
+                // Notifying without them would page for silenced alerts; the notifier keeps
+                // its groups until the next evaluation hands them over.
+                tracing::warn!(%error, "silences not read; notifications wait for the next evaluation");
+                return;
+            }
+        };
         let mut notify: Vec<Alert> = evaluation
             .active
             .into_iter()
