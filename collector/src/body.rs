@@ -61,6 +61,13 @@ pub enum BodyError {
     /// `Content-Encoding: gzip` on something that is not a gzip stream (400).
     #[error("the body is not a valid gzip stream: {0}")]
     BadGzip(String),
+    /// The body did not arrive within the time allowed (408): a client that starts a request
+    /// and stalls must not hold a connection and a worker's attention for ever.
+    #[error("the body did not arrive within {seconds} s; send it whole, promptly")]
+    TimedOut {
+        /// The time allowed.
+        seconds: u64,
+    },
     /// The connection broke or the HTTP framing was wrong while reading (400).
     #[error("the body could not be read: {0}")]
     Read(#[from] PayloadError),
@@ -111,6 +118,28 @@ pub fn require_content_type(
             got: quote(text),
             accepted: in_words,
         })
+}
+
+/// How long a request body may take to arrive by default.
+pub const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// [`read_bounded`], failing with [`BodyError::TimedOut`] when the body has not arrived whole
+/// within `timeout`.
+pub async fn read_bounded_within<S>(
+    headers: &HeaderMap,
+    payload: S,
+    encoding: ContentEncoding,
+    limit: usize,
+    timeout: std::time::Duration,
+) -> Result<Vec<u8>, BodyError>
+where
+    S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
+{
+    actix_web::rt::time::timeout(timeout, read_bounded(headers, payload, encoding, limit))
+        .await
+        .map_err(|_| BodyError::TimedOut {
+            seconds: timeout.as_secs(),
+        })?
 }
 
 /// Reads the whole body from `payload`, decoding `encoding`, and fails as soon as more than

@@ -4,9 +4,11 @@
 //! The environment is passed in as a function ([`Config::resolve`]) rather than read here, so
 //! that precedence can be tested without touching the process environment.
 
-use crate::access::Token;
+use crate::access::{AccessPolicy, Token, WriteKey};
 use crate::alerts::evaluator::Alerting;
 use crate::alerts::rules::{AlertsConfig, RuleError};
+use crate::client_ip::Cidr;
+use crate::rate_limit::Rate;
 use crate::session_stats::SessionPolicy;
 use std::fmt;
 use std::net::SocketAddr;
@@ -40,7 +42,11 @@ pub const ENV_STORE: &str = "PERFWATCH_STORE";
 pub const ENV_TLS_CERT: &str = "PERFWATCH_TLS_CERT";
 /// Environment variable for the TLS key (not supported yet).
 pub const ENV_TLS_KEY: &str = "PERFWATCH_TLS_KEY";
-/// Environment variable for [`Config::admin_tokens`] (comma-separated `name:secret`).
+/// Environment variable for the write keys (comma-separated).
+pub const ENV_WRITE_KEYS: &str = "PERFWATCH_WRITE_KEYS";
+/// Environment variable for the read tokens (comma-separated `name:secret`).
+pub const ENV_READ_TOKENS: &str = "PERFWATCH_READ_TOKENS";
+/// Environment variable for the admin tokens (comma-separated `name:secret`).
 pub const ENV_ADMIN_TOKENS: &str = "PERFWATCH_ADMIN_TOKENS";
 
 /// The command line. Each flag can also come from an environment variable or the config file;
@@ -160,11 +166,36 @@ pub struct FileConfig {
     /// Minutes of inactivity after which a session's activity counts as a new session.
     /// Default 30.
     pub session_timeout_minutes: Option<u32>,
-    /// Tokens that may manage silences and reload the alert rules (and read), each
-    /// `name:secret` with a secret of at least 16 characters. `PERFWATCH_ADMIN_TOKENS`
-    /// (comma-separated) replaces them. Default none: those calls are open, as the whole
-    /// collector then is (loopback only).
+    /// Public write keys for ingest: `[[write_keys]]` tables of `key` (8 to 256 printable
+    /// characters), optional `app` (browser batches with the key must be of this app) and
+    /// `origins` (the pages that may post with it, `https://host[:port]`; default any).
+    /// `PERFWATCH_WRITE_KEYS` (comma-separated keys, any app and origin) replaces them.
+    /// Default none.
+    pub write_keys: Option<Vec<FileWriteKey>>,
+    /// Tokens that may read (`name:secret`, the secret at least 16 characters).
+    /// `PERFWATCH_READ_TOKENS` (comma-separated) replaces them. Default none.
+    pub read_tokens: Option<Vec<String>>,
+    /// Tokens that may manage silences, reload the alert rules and erase a user's data (and
+    /// read), each `name:secret`. `PERFWATCH_ADMIN_TOKENS` (comma-separated) replaces them.
+    /// Default none: on an open collector (no key and no token at all) anyone on the loopback
+    /// may; otherwise nobody may.
     pub admin_tokens: Option<Vec<String>>,
+    /// Origins whose pages may call the read API (`https://dashboard.example`). Default any
+    /// (the tokens decide).
+    pub read_origins: Option<Vec<String>>,
+    /// Serve `/metrics` without a token (for a Prometheus that cannot send one). Default false.
+    pub public_metrics: Option<bool>,
+    /// Address blocks of the reverse proxies whose `X-Forwarded-For` names the client
+    /// (`["127.0.0.1/32", "10.0.0.0/8"]`). Default none.
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Seconds a request body may take to arrive before the answer is 408. Default 30.
+    pub request_body_timeout_seconds: Option<u64>,
+    /// Requests per second per write key (`per_second`, `burst`; 0 = no limit). Default 2000,
+    /// burst 4000.
+    pub rate_limit_per_key: Option<FileRate>,
+    /// Requests per second per client address, loopback clients excepted (`per_second`,
+    /// `burst`; 0 = no limit). Default 100, burst 200.
+    pub rate_limit_per_ip: Option<FileRate>,
     /// Alert rules, evaluation and notifications: see [`crate::alerts::rules`] (checked there,
     /// with the line of each rule).
     pub alerts: Option<toml::Value>,
@@ -287,9 +318,14 @@ pub struct Config {
     /// Alert rules, evaluation and notifications (the file's `[alerts]`; default: the built-in
     /// rules, no notifications).
     pub alerts: AlertsConfig,
-    /// Tokens that may manage silences and reload rules (`PERFWATCH_ADMIN_TOKENS`, the file's
-    /// `admin_tokens`; default none).
-    pub admin_tokens: Vec<Token>,
+    /// Keys, tokens, origins, trusted proxies and rate limits (the file's `write_keys`,
+    /// `read_tokens`, `admin_tokens`, `read_origins`, `public_metrics`, `trusted_proxies`,
+    /// `rate_limit_per_key`, `rate_limit_per_ip`, and `PERFWATCH_WRITE_KEYS`,
+    /// `PERFWATCH_READ_TOKENS`, `PERFWATCH_ADMIN_TOKENS`).
+    pub access: AccessPolicy,
+    /// How long a request body may take to arrive (file: `request_body_timeout_seconds`;
+    /// default 30 s).
+    pub body_timeout: Duration,
 }
 
 /// Seconds between roll-up passes when the config file does not say.
@@ -375,14 +411,14 @@ pub enum ConfigError {
         /// Why.
         source: RuleError,
     },
-    /// An admin token that is not `name:secret`.
-    #[error("admin tokens: {0}")]
-    AdminTokens(String),
+    /// A write key, token, origin, proxy or rate that cannot be used.
+    #[error("access settings: {0}")]
+    Access(String),
     /// `--tls-cert` / `--tls-key`.
     #[error("TLS (--tls-cert/--tls-key) is not supported yet in this version; serve the collector behind a TLS-terminating proxy")]
     TlsNotSupported,
-    /// An open collector on a reachable address.
-    #[error("refusing to listen on {addr}: no access keys are configured (they arrive in a later version), so the collector is open and listens only on a loopback address such as 127.0.0.1 or [::1]")]
+    /// An unprotected collector on a reachable address.
+    #[error("refusing to listen on {addr}: a collector on a non-loopback address needs write keys (PERFWATCH_WRITE_KEYS or write_keys) and read tokens (PERFWATCH_READ_TOKENS or read_tokens); without them it listens only on a loopback address such as 127.0.0.1 or [::1]")]
     NotLoopback {
         /// The refused address.
         addr: SocketAddr,
@@ -400,16 +436,7 @@ impl Config {
             Some(path) => FileConfig::read(path)?,
             None => FileConfig::default(),
         };
-        let admin_tokens = match env(ENV_ADMIN_TOKENS) {
-            Some(list) => Token::parse_list(&list),
-            None => file
-                .admin_tokens
-                .iter()
-                .flatten()
-                .map(|t| Token::parse(t))
-                .collect(),
-        }
-        .map_err(ConfigError::AdminTokens)?;
+        let access = access_policy(&file, &env).map_err(ConfigError::Access)?;
 
         let listen = args
             .listen
@@ -561,7 +588,12 @@ impl Config {
                 }
             })?,
             config_file,
-            admin_tokens,
+            access,
+            body_timeout: seconds(
+                "request_body_timeout_seconds",
+                file.request_body_timeout_seconds,
+                crate::body::DEFAULT_BODY_TIMEOUT,
+            )?,
             sessions: SessionPolicy {
                 active_minutes: days(
                     "active_user_minutes",
@@ -590,14 +622,90 @@ impl Config {
         }
     }
 
-    /// Checks what this version can run: with no access keys (none can be configured yet) the
-    /// collector is open, so it listens on loopback addresses only.
+    /// Checks what this version can run: without write keys and read tokens the collector
+    /// listens on loopback addresses only.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if !self.listen.ip().is_loopback() {
+        let protected = !self.access.write_keys.is_empty() && !self.access.read_tokens.is_empty();
+        if !self.listen.ip().is_loopback() && !protected {
             return Err(ConfigError::NotLoopback { addr: self.listen });
         }
         Ok(())
     }
+}
+
+/// A `[[write_keys]]` table of the config file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileWriteKey {
+    pub key: String,
+    pub app: Option<String>,
+    #[serde(default)]
+    pub origins: Vec<String>,
+}
+
+/// A rate in the config file.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRate {
+    pub per_second: f64,
+    pub burst: Option<f64>,
+}
+
+/// The access policy of `file` and the environment (which replaces the file's lists).
+fn access_policy(
+    file: &FileConfig,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<AccessPolicy, String> {
+    let tokens = |var: &str, listed: &Option<Vec<String>>| match env(var) {
+        Some(list) => Token::parse_list(&list),
+        None => listed.iter().flatten().map(|t| Token::parse(t)).collect(),
+    };
+    let write_keys = match env(ENV_WRITE_KEYS) {
+        Some(list) => WriteKey::parse_list(&list)?,
+        None => file
+            .write_keys
+            .iter()
+            .flatten()
+            .map(|k| WriteKey::new(&k.key, k.app.clone(), k.origins.clone()))
+            .collect::<Result<_, _>>()?,
+    };
+    let rate = |key: &str, rate: Option<FileRate>| -> Result<Option<Rate>, String> {
+        rate.map(|r| {
+            let burst = r.burst.unwrap_or(r.per_second * 2.0);
+            if r.per_second.is_finite() && r.per_second >= 0.0 && burst.is_finite() && burst >= 1.0
+                || r.per_second == 0.0
+            {
+                Ok(Rate {
+                    per_second: r.per_second,
+                    burst,
+                })
+            } else {
+                Err(format!(
+                    "`{key}`: per_second must be 0 or more and burst at least 1"
+                ))
+            }
+        })
+        .transpose()
+    };
+    let read_origins = file.read_origins.clone().unwrap_or_default();
+    WriteKey::new("checking-origins", None, read_origins.clone())
+        .map_err(|e| format!("read_origins: {e}"))?;
+    Ok(AccessPolicy {
+        write_keys,
+        read_tokens: tokens(ENV_READ_TOKENS, &file.read_tokens)?,
+        admin_tokens: tokens(ENV_ADMIN_TOKENS, &file.admin_tokens)?,
+        read_origins,
+        public_metrics: file.public_metrics.unwrap_or(false),
+        trusted_proxies: file
+            .trusted_proxies
+            .iter()
+            .flatten()
+            .map(|c| Cidr::parse(c))
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("trusted_proxies: {e}"))?,
+        key_rate: rate("rate_limit_per_key", file.rate_limit_per_key)?,
+        ip_rate: rate("rate_limit_per_ip", file.rate_limit_per_ip)?,
+    })
 }
 
 /// `url` with every password it carries replaced by `***`: the one in the user info

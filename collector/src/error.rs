@@ -70,6 +70,21 @@ pub enum ApiError {
     /// No credential, or a wrong one, for an endpoint that needs one (401).
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// A request whose headers together pass [`crate::access::MAX_HEADER_BYTES`] (431).
+    #[error("the request's headers are larger than {limit} bytes in all")]
+    HeadersTooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// A credential or origin that may not do this (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many requests from one key or address (429 + `Retry-After`).
+    #[error("too many requests from {what}: retry in {} s", crate::access::retry_after_secs(*retry_after))]
+    RateLimited {
+        what: &'static str,
+        retry_after: std::time::Duration,
+    },
     /// The path exists but not with this method.
     #[error("{method} is not allowed on {path}; use {allowed}")]
     MethodNotAllowed {
@@ -92,6 +107,7 @@ impl ApiError {
             Self::Body(BodyError::TooLarge { .. })
             | Self::Body(BodyError::CompressedTooLarge { .. }) => "payload_too_large",
             Self::Body(BodyError::BadGzip(_)) | Self::Body(BodyError::Read(_)) => "malformed_body",
+            Self::Body(BodyError::TimedOut { .. }) => "request_timeout",
             Self::Batch(e) if e.is_malformed() => "malformed_body",
             Self::Batch(_) => "invalid_batch",
             Self::Otlp(_) => "malformed_body",
@@ -105,6 +121,9 @@ impl ApiError {
             Self::Json(_) => "malformed_body",
             Self::Unprocessable { code, .. } => code,
             Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::HeadersTooLarge { .. } => "headers_too_large",
+            Self::RateLimited { .. } => "rate_limited",
         }
     }
 }
@@ -119,6 +138,7 @@ impl ResponseError for ApiError {
             }
             Self::Body(BodyError::TooLarge { .. })
             | Self::Body(BodyError::CompressedTooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Body(BodyError::TimedOut { .. }) => StatusCode::REQUEST_TIMEOUT,
             Self::Body(BodyError::BadGzip(_)) | Self::Body(BodyError::Read(_)) => {
                 StatusCode::BAD_REQUEST
             }
@@ -132,6 +152,9 @@ impl ResponseError for ApiError {
             Self::Json(_) => StatusCode::BAD_REQUEST,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -149,6 +172,9 @@ impl ResponseError for ApiError {
             }
             Self::Unauthorized(_) => {
                 builder.insert_header((WWW_AUTHENTICATE, "Bearer"));
+            }
+            Self::RateLimited { retry_after, .. } => {
+                builder.insert_header((RETRY_AFTER, crate::access::retry_after_secs(*retry_after)));
             }
             _ => {}
         }

@@ -626,6 +626,19 @@ mod tests {
         fn try_lock_alerts(&self) -> Result<Option<Box<dyn crate::store::LeaderLock>>, StoreError> {
             self.inner.try_lock_alerts()
         }
+        fn erase_user(&self, user_id: &str) -> Result<u64, StoreError> {
+            self.inner.erase_user(user_id)
+        }
+        fn write_audit(&self, entry: &crate::store::AuditEntry) -> Result<(), StoreError> {
+            self.inner.write_audit(entry)
+        }
+        fn read_audit(
+            &self,
+            since_ms: i64,
+            limit: usize,
+        ) -> Result<Vec<crate::store::AuditEntry>, StoreError> {
+            self.inner.read_audit(since_ms, limit)
+        }
         fn host_names(&self, since_ms: i64) -> Result<Vec<String>, StoreError> {
             self.inner.host_names(since_ms)
         }

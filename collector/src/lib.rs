@@ -51,6 +51,7 @@ pub mod backend_stats;
 pub mod body;
 pub mod call_rollup;
 pub mod cli;
+pub mod client_ip;
 pub mod clock;
 pub mod config;
 pub mod entry_stats;
@@ -65,6 +66,7 @@ pub mod normalize;
 pub mod otlp;
 pub mod periodic;
 pub mod pricing;
+pub mod rate_limit;
 pub mod request_log;
 pub mod retention;
 pub mod rollup;
@@ -133,15 +135,20 @@ pub fn app(
     >,
 > {
     let own_calls = RecordApiCalls::new(state::OWN_SERVICE, state.own_calls.clone());
+    let policy = Arc::clone(&state.gate);
     App::new()
         .app_data(web::Data::new(state))
         .app_data(routes::query_config())
         .configure(routes::configure)
         .default_service(web::to(routes::not_found))
+        // Keys, tokens, origins and rate limits, before any handler (inside CORS, so that a
+        // browser can read a 401, 403 or 429).
+        .wrap(actix_web::middleware::from_fn(access::enforce))
         // Answers compressed (gzip or brotli) when the client accepts it. Request bodies are
         // not touched: ingest reads and bounds its own (see `body`).
         .wrap(Compress::default())
-        .wrap(cors())
+        .wrap(cors(&policy))
+        .wrap(actix_web::middleware::from_fn(access::refuse_preflight))
         .wrap(own_calls)
         .wrap(RequestLog)
 }
@@ -173,13 +180,24 @@ async fn store_own_calls(calls: &api_call_recorder::BufferedCalls, queue: &Inges
     }
 }
 
-/// CORS for the browser SDK and dashboards on other origins: any origin (`*`, no credentials),
-/// on every answer including errors (a browser needs the header to read a 413 or 422).
-fn cors() -> Cors {
-    Cors::default()
-        .allow_any_origin()
-        .send_wildcard()
-        .allowed_methods(["GET", "POST", "OPTIONS"])
+/// CORS for the browser SDK and dashboards on other origins, never with credentials, on every
+/// answer including errors (a browser needs the header to read a 413 or 422): on an open
+/// collector any origin (`*`); else the origins the write keys allow for ingest and
+/// `read_origins` for the rest (each checked again by [`access::enforce`], since a
+/// `text/plain` post needs no preflight).
+fn cors(gate: &access::Gate) -> Cors {
+    let unrestricted = gate.policy.write_keys.iter().all(|k| k.origins.is_empty())
+        && gate.policy.read_origins.is_empty();
+    // Forbidden origins are refused by `access::refuse_preflight` (preflights) and
+    // `access::enforce` (requests, 403 in the envelope, which the page may read); CORS itself
+    // echoes the origin of whatever gets that far.
+    let cors = Cors::default().allow_any_origin();
+    let cors = if unrestricted {
+        cors.send_wildcard()
+    } else {
+        cors
+    };
+    cors.allowed_methods(["GET", "POST", "DELETE", "OPTIONS"])
         .allowed_headers([
             CONTENT_TYPE,
             CONTENT_ENCODING,
@@ -251,7 +269,15 @@ pub async fn run(config: Config) -> io::Result<()> {
         .with_sessions(config.sessions)
         .with_retention(config.rollups, config.retention_days)
         .with_alerting(alerting.clone())
-        .with_admin_tokens(config.admin_tokens.clone());
+        .with_access(config.access.clone())
+        .with_body_timeout(config.body_timeout);
+    if config.access.is_open() {
+        tracing::warn!(
+            "no write key or token is configured: the collector is open to anyone who can reach \
+             it, and therefore listens on loopback addresses only (set PERFWATCH_WRITE_KEYS and \
+             PERFWATCH_READ_TOKENS to serve other addresses)"
+        );
+    }
     let evaluator = alerting.start(
         Arc::clone(&store),
         routes::backend_stats::Rollups::of(&state),
@@ -262,7 +288,7 @@ pub async fn run(config: Config) -> io::Result<()> {
         "alert rules loaded"
     );
     let monitor = Monitor::start(
-        store,
+        Arc::clone(&store),
         state.host.name.clone(),
         Arc::clone(&state.host.latest),
         config.monitor,
@@ -284,7 +310,7 @@ pub async fn run(config: Config) -> io::Result<()> {
     // announcement at once still stops the collector gracefully (actix registers its own only
     // once the server first runs, after this line would have gone out).
     stop_on_signals(server.handle())?;
-    reload_on_sighup(alerting.clone())?;
+    reload_on_sighup(alerting.clone(), Arc::clone(&store))?;
     announce(addr)?;
     let served = server.await;
     // The server has stopped accepting and its requests are answered: store its own last
@@ -327,19 +353,30 @@ fn stop_on_signals(server: actix_web::dev::ServerHandle) -> io::Result<()> {
 
 /// Reloads the alert rules on SIGHUP (a refused file keeps the old rules and says why in the
 /// log).
-fn reload_on_sighup(alerting: alerts::evaluator::Alerting) -> io::Result<()> {
+fn reload_on_sighup(
+    alerting: alerts::evaluator::Alerting,
+    store: store::SharedStore,
+) -> io::Result<()> {
     use actix_web::rt::signal::unix::{signal, SignalKind};
     let mut hangup = signal(SignalKind::hangup())?;
     actix_web::rt::spawn(async move {
         while hangup.recv().await.is_some() {
             tracing::info!("SIGHUP: reloading the alert rules");
             let alerting = alerting.clone();
+            let store = Arc::clone(&store);
             // Reading the file and swapping the rules waits for an evaluation in progress:
             // off the async thread.
-            let outcome = web::block(move || alerting.reload()).await;
-            if let Ok(Err(error)) = outcome {
-                tracing::error!(%error, "SIGHUP: the alert rules were not reloaded; the old ones stay");
-            }
+            let _ = web::block(move || {
+                let detail = match alerting.reload() {
+                    Ok(n) => format!("{n} rules in force"),
+                    Err(error) => {
+                        tracing::error!(%error, "SIGHUP: the alert rules were not reloaded; the old ones stay");
+                        error.to_string()
+                    }
+                };
+                routes::admin::record_blocking(&store, "SIGHUP", "rules.reload", "config file", detail);
+            })
+            .await;
         }
     });
     Ok(())

@@ -8,7 +8,7 @@ use std::time::Instant;
 use actix_web::web;
 use perfwatch_protocol::BrowserError;
 
-use crate::access::Token;
+use crate::access::{AccessPolicy, Gate};
 use crate::alerts::evaluator::Alerting;
 use crate::api_call_recorder::BufferedCalls;
 use crate::config::DEFAULT_RETENTION_DAYS;
@@ -49,8 +49,10 @@ pub struct AppState {
     /// Alert rules and their evaluation (`None` where the collector runs without them, as in
     /// most tests).
     pub alerting: Option<Alerting>,
-    /// The tokens that may manage silences and reload rules (none: anyone may).
-    pub admin_tokens: Arc<Vec<Token>>,
+    /// Who may do what, with the rate limiters ([`crate::access`]).
+    pub gate: Arc<Gate>,
+    /// How long a request body may take to arrive.
+    pub body_timeout: std::time::Duration,
 }
 
 /// What ingest has taken and refused since start. Every label set is bounded: refusals are
@@ -151,7 +153,8 @@ impl AppState {
             call_cache: Arc::default(),
             retention: (RollupPolicy::default(), DEFAULT_RETENTION_DAYS),
             alerting: None,
-            admin_tokens: Arc::default(),
+            gate: Arc::new(Gate::new(AccessPolicy::default())),
+            body_timeout: crate::body::DEFAULT_BODY_TIMEOUT,
         }
     }
 
@@ -161,9 +164,15 @@ impl AppState {
         self
     }
 
-    /// This state letting `tokens` manage silences and reload rules.
-    pub fn with_admin_tokens(mut self, tokens: Vec<Token>) -> Self {
-        self.admin_tokens = Arc::new(tokens);
+    /// This state giving request bodies `timeout` to arrive.
+    pub fn with_body_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
+    /// This state letting in whom `policy` lets in.
+    pub fn with_access(mut self, policy: AccessPolicy) -> Self {
+        self.gate = Arc::new(Gate::new(policy));
         self
     }
 

@@ -50,8 +50,10 @@ fn request(
     )
 }
 
+/// GETs `path` with the admin token (admin tokens read too).
 fn get(addr: SocketAddr, path: &str) -> Value {
-    let (status, body, _) = request(addr, "GET", path, &[], "");
+    let auth = format!("Bearer {SECRET}");
+    let (status, body, _) = request(addr, "GET", path, &[("Authorization", &auth)], "");
     assert_eq!(status, 200, "GET {path}: {body}");
     body["data"].clone()
 }
@@ -212,7 +214,7 @@ fn a_rule_fires_is_silenced_reloaded_and_resolves() {
         dir.path(),
         &["--config".into(), config.display().to_string()],
     );
-    collector.until_healthy();
+    collector.until_healthy_as(Some(SECRET));
     let addr = collector.addr;
 
     // 6 of 10 calls fail: 60 % is past both thresholds.
@@ -376,7 +378,7 @@ fn a_rule_fires_is_silenced_reloaded_and_resolves() {
         addr,
         "GET",
         "/api/v1/monitoring/alerts?state=burning",
-        &[],
+        &[("Authorization", &format!("Bearer {SECRET}"))],
         "",
     );
     assert_eq!(status, 400, "{body}");
@@ -440,12 +442,13 @@ fn a_rule_fires_is_silenced_reloaded_and_resolves() {
         .starts_with("20"));
 
     // /metrics counts the transitions.
+    // (A token is needed: the config has one, and /metrics is not made public.)
     let (status, _, _) = request(addr, "GET", "/metrics", &[], "");
-    assert_eq!(status, 200);
+    assert_eq!(status, 401);
     let mut stream = TcpStream::connect(addr).unwrap();
     write!(
         stream,
-        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SECRET}\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut text = String::new();
@@ -484,8 +487,8 @@ fn collectors_sharing_postgres_evaluate_once_and_take_over() {
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = Collector::start(dir_a.path(), &args);
     let b = Collector::start(dir_b.path(), &args);
-    a.until_healthy();
-    b.until_healthy();
+    a.until_healthy_as(Some(SECRET));
+    b.until_healthy_as(Some(SECRET));
     report_calls(a.addr, 4, 6);
     let seen_a = until(a.addr, "firing seen through A", |d| {
         active(d, "critical").is_some_and(|x| x["state"] == "firing")

@@ -136,7 +136,8 @@ fn a_non_loopback_listen_address_is_refused() {
         sessions: Default::default(),
         config_file: None,
         alerts: perfwatch_collector::alerts::rules::defaults(Default::default()),
-        admin_tokens: Vec::new(),
+        access: Default::default(),
+        body_timeout: std::time::Duration::from_secs(30),
     };
     assert!(config.validate().is_err());
 }

@@ -9,6 +9,7 @@ mod common;
 use perfwatch_collector::alerts::model::{
     fingerprint, Alert, AlertState, Labels, Matcher, Silence,
 };
+use perfwatch_collector::store::AuditEntry;
 use std::sync::{Arc, Barrier};
 
 use perfwatch_collector::backend_stats::{
@@ -253,6 +254,7 @@ both_stores!(
     the_apps_own_work_is_stored_with_its_outcome_error_type_and_trace_id,
     browser_errors_are_stored_once_per_event_id_grouped_exported_and_pruned,
     alert_episodes_and_silences_are_stored_updated_and_pruned,
+    a_users_data_is_erased_and_administrative_actions_audited,
 );
 
 /// The records of a batch from app `a`, session `session`, page view `p` (route `/a`), sent
@@ -2431,5 +2433,73 @@ fn one_postgres_collector_at_a_time_evaluates_alerts() {
             );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
+    });
+}
+
+fn a_users_data_is_erased_and_administrative_actions_audited(backend: &dyn Backend) {
+    let store = backend.open().expect("open");
+    let now = common::now_ms() as i64;
+    // u_42's browser session (a page view, a web vital, a timing) and API calls; u_7's call.
+    let mut session = records(
+        "s-erase",
+        json!([{"type": "page_view", "event_id": "pv", "start_time": 0},
+               vital("LCP", 1200.0, "m-erase", 1),
+               {"type": "measure", "event_id": "t1", "name": "render", "start_time": 1, "duration": 5}]),
+    );
+    session.user_id = Some("u_42".into());
+    let kept = records("s-kept", json!([vital("LCP", 900.0, "m-kept", 1)]));
+    write(&store, &[&session, &kept]);
+    let mut other = api_call("api", Some("e2"), 200, now);
+    other.user_id = Some("u_7".into());
+    write_batches(
+        &store,
+        &[Batch::ApiCalls(vec![
+            api_call("api", Some("e1"), 200, now),
+            other,
+        ])],
+    );
+    assert_eq!(backend.count("web_vitals"), 2);
+    assert_eq!(backend.count("api_calls"), 2);
+    on_plain_thread(|| {
+        let deleted = store.erase_user("u_42").unwrap();
+        assert!(deleted >= 4, "{deleted}");
+        // Again: nothing left to erase.
+        assert_eq!(store.erase_user("u_42").unwrap(), 0);
+    });
+    assert_eq!(
+        backend.count("web_vitals"),
+        1,
+        "the other session's vital stays"
+    );
+    assert_eq!(backend.count("api_calls"), 1, "u_7's call stays");
+    assert_eq!(backend.count("browser_timings"), 0);
+    assert_eq!(
+        backend.number("SELECT COUNT(*) FROM page_views WHERE user_id = 'u_42'"),
+        0.0
+    );
+    on_plain_thread(|| {
+        let entry = |action: &str, at_ms: i64| AuditEntry {
+            at_ms,
+            actor: "ops".into(),
+            action: action.into(),
+            target: "u_42".into(),
+            detail: "rows \u{2705}".into(),
+        };
+        store
+            .write_audit(&entry("user.erase", now - 1_000))
+            .unwrap();
+        store.write_audit(&entry("silence.create", now)).unwrap();
+        store
+            .write_audit(&entry("rules.reload", now - 90 * 86_400_000))
+            .unwrap();
+        let read = store.read_audit(now - 86_400_000, 10).unwrap();
+        assert_eq!(
+            read,
+            [
+                entry("silence.create", now),
+                entry("user.erase", now - 1_000)
+            ]
+        );
+        assert_eq!(store.read_audit(0, 1).unwrap().len(), 1);
     });
 }

@@ -22,6 +22,7 @@ use crate::body::{self, ContentEncoding};
 use crate::clock;
 use crate::envelope;
 use crate::error::ApiError;
+use crate::routes::admin;
 use crate::state::AppState;
 use crate::window::shorten;
 
@@ -280,7 +281,7 @@ pub async fn reload(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    access::require_admin(&req, &state.admin_tokens)?;
+    let who = access::caller(&req).name;
     let Some(alerting) = state.alerting.clone() else {
         return Err(ApiError::NotReady("alerting is not running".into()));
     };
@@ -290,7 +291,13 @@ pub async fn reload(
         .map_err(|e| ApiError::Unprocessable {
             code: "invalid_rules",
             message: format!("the alert rules were not reloaded (the old ones stay): {e}"),
-        })?;
+        });
+    let detail = match &count {
+        Ok(n) => format!("{n} rules in force"),
+        Err(e) => e.to_string(),
+    };
+    admin::record(&state, &who, "rules.reload", "config file", detail).await?;
+    let count = count?;
     Ok(envelope::success(&serde_json::json!({ "rules": count })))
 }
 
@@ -323,10 +330,17 @@ pub async fn create_silence(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = access::require_admin(&req, &state.admin_tokens)?;
+    let who = access::caller(&req).name;
     body::require_content_type(req.headers(), &["application/json"], "application/json")?;
     let encoding = ContentEncoding::from_headers(req.headers())?;
-    let bytes = body::read_bounded(req.headers(), payload, encoding, MAX_SILENCE_BYTES).await?;
+    let bytes = body::read_bounded_within(
+        req.headers(),
+        payload,
+        encoding,
+        MAX_SILENCE_BYTES,
+        state.body_timeout,
+    )
+    .await?;
     let posted: PostedSilence = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::Json(format!(
             "the body must be a JSON silence {{\"matchers\": [{{\"name\", \"value\", \"isRegex\", \"isEqual\"}}], \"endsAt\" or \"duration\", \"createdBy\", \"comment\"}}: {e}"
@@ -338,6 +352,12 @@ pub async fn create_silence(
         message,
     })?;
     let id = silence.id.clone();
+    let detail = format!(
+        "{} matcher(s) until {} ms: {}",
+        silence.matchers.len(),
+        silence.ends_at_ms,
+        silence.comment.chars().take(200).collect::<String>()
+    );
     state
         .with_store(move |store| {
             let in_force = store.silences(now)?;
@@ -356,6 +376,7 @@ pub async fn create_silence(
             ),
         })?;
     tracing::info!(silence = %id, by = %who, "silence created");
+    admin::record(&state, &who, "silence.create", &id, detail).await?;
     Ok(envelope::success(&serde_json::json!({ "silence_id": id })))
 }
 
@@ -365,7 +386,7 @@ pub async fn expire_silence(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = access::require_admin(&req, &state.admin_tokens)?;
+    let who = access::caller(&req).name;
     let id = path.into_inner();
     let now = clock::to_epoch_ms(clock::now_ms());
     let lookup = id.clone();
@@ -378,6 +399,7 @@ pub async fn expire_silence(
         });
     }
     tracing::info!(silence = %id, by = %who, "silence expired");
+    admin::record(&state, &who, "silence.expire", &id, "expired now".into()).await?;
     Ok(envelope::success(
         &serde_json::json!({ "silence_id": id, "expired": true }),
     ))

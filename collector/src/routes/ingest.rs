@@ -119,15 +119,16 @@ async fn read_batch(
     payload: web::Payload,
     limit: usize,
 ) -> Result<Vec<u8>, ApiError> {
-    let key = access::presented_write_key(req);
-    tracing::debug!(key_presented = key.is_some(), path = req.path(), "batch");
     body::require_content_type(
         req.headers(),
         &BATCH_CONTENT_TYPES,
         BATCH_CONTENT_TYPES_IN_WORDS,
     )?;
     let encoding = ContentEncoding::from_headers(req.headers())?;
-    Ok(body::read_bounded(req.headers(), payload, encoding, limit).await?)
+    let timeout = req
+        .app_data::<web::Data<AppState>>()
+        .map_or(body::DEFAULT_BODY_TIMEOUT, |s| s.body_timeout);
+    Ok(body::read_bounded_within(req.headers(), payload, encoding, limit, timeout).await?)
 }
 
 async fn ingest(
@@ -139,6 +140,13 @@ async fn ingest(
     let received_at_ms = clock::now_ms();
 
     let mut parsed = parse_browser_batch(&bytes)?;
+    if let Some(app) = access::caller(&req).app {
+        if parsed.header.app != app {
+            return Err(ApiError::Forbidden(format!(
+                "this write key is for the app `{app}`, not the batch's app"
+            )));
+        }
+    }
     let outcome = IngestOutcome {
         accepted: parsed.accepted.len(),
         rejected: std::mem::take(&mut parsed.rejected),

@@ -1,6 +1,7 @@
 //! The HTTP surface: which handler answers which method and path. Handlers are thin: they take
 //! the request apart, call the layer that does the work, and wrap its answer in the envelope.
 
+pub mod admin;
 pub mod alerts;
 pub mod backend_stats;
 pub mod dashboard;
@@ -50,6 +51,10 @@ pub const ALERT_RULES: &str = "/api/v1/monitoring/alerts/rules";
 pub const ALERT_RELOAD: &str = "/api/v1/monitoring/alerts/reload";
 /// `GET`: silences; `POST` (admin): create one.
 pub const SILENCES: &str = "/api/v1/monitoring/alerts/silences";
+/// `DELETE /users/{id}` (admin): erase a user's data.
+pub const USERS: &str = "/api/v1/monitoring/users";
+/// `GET`: the audit log of administrative actions.
+pub const AUDIT: &str = "/api/v1/monitoring/audit";
 /// `DELETE` (admin): expire a silence.
 pub const SILENCE: &str = "/api/v1/monitoring/alerts/silences/{id}";
 
@@ -140,6 +145,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource(SILENCE)
             .route(web::delete().to(alerts::expire_silence))
             .default_service(web::to(method_not_allowed("DELETE"))),
+    )
+    .service(
+        web::resource(format!("{USERS}/{{user_id}}"))
+            .route(web::delete().to(admin::erase_user))
+            .default_service(web::to(method_not_allowed("DELETE"))),
+    )
+    .service(
+        web::resource(AUDIT)
+            .route(web::get().to(admin::audit))
+            .default_service(web::to(method_not_allowed("GET"))),
     )
     .service(
         web::resource(METRICS)

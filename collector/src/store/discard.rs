@@ -159,6 +159,22 @@ impl Store for DiscardStore {
         Ok(Some(Box::new(())))
     }
 
+    fn erase_user(&self, _user_id: &str) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
+    fn write_audit(&self, _entry: &super::AuditEntry) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn read_audit(
+        &self,
+        _since_ms: i64,
+        _limit: usize,
+    ) -> Result<Vec<super::AuditEntry>, StoreError> {
+        Ok(Vec::new())
+    }
+
     fn host_names(&self, _since_ms: i64) -> Result<Vec<String>, StoreError> {
         Ok(Vec::new())
     }

@@ -324,6 +324,34 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// held as long as the guard lives (the alert state lives in the evaluating collector's
     /// memory, so the role does not hop between collectors). SQLite: always granted.
     fn try_lock_alerts(&self) -> Result<Option<Box<dyn LeaderLock>>, StoreError>;
+
+    /// Erases what is stored about `user_id`, in one transaction: every record carrying the id
+    /// (page views, session activity, API and AI calls, browser timings and errors), every
+    /// record of the browser sessions the user was seen in (their web vitals, pages and
+    /// navigations too), and the user's series in the call roll-ups. Counts that other roll-ups
+    /// hold without the id (per endpoint, per model) stay. Returns the rows deleted.
+    fn erase_user(&self, user_id: &str) -> Result<u64, StoreError>;
+
+    /// Appends `entry` to the audit log.
+    fn write_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+
+    /// The audit log's entries since `since_ms`, newest first, at most `limit`.
+    fn read_audit(&self, since_ms: i64, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// One administrative action, as the audit log keeps it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AuditEntry {
+    /// When, epoch ms.
+    pub at_ms: i64,
+    /// Who: the token's name (never its secret), `anonymous` on an open collector, or `SIGHUP`.
+    pub actor: String,
+    /// What: `silence.create`, `silence.expire`, `rules.reload`, `user.erase`.
+    pub action: String,
+    /// On what: a silence id, a user id, a config file.
+    pub target: String,
+    /// The outcome and details, in words.
+    pub detail: String,
 }
 
 /// A lock that makes this collector the one doing a job for every collector sharing the store

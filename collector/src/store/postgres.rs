@@ -487,6 +487,23 @@ CREATE TABLE IF NOT EXISTS silences (
 CREATE INDEX IF NOT EXISTS silences_by_end ON silences (ends_at_ms);
 ";
 
+/// Migration 15: the audit log of administrative actions, and the indexes erasure finds a
+/// user's rows by (SQLite's migration 16).
+const SCHEMA_V15: &str = "
+CREATE TABLE IF NOT EXISTS audit_log (
+    id     BIGSERIAL PRIMARY KEY,
+    at_ms  BIGINT NOT NULL,
+    actor  TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_log_by_time ON audit_log (at_ms);
+CREATE INDEX IF NOT EXISTS session_activity_by_user ON session_activity (user_id)
+    WHERE user_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS page_views_by_user ON page_views (user_id) WHERE user_id IS NOT NULL;
+";
+
 /// An alert episode, updated in place while it lasts.
 const UPSERT_ALERT: &str = "
 INSERT INTO alerts (fingerprint, active_at_ms, rule, severity, state, labels, annotations, value,
@@ -499,9 +516,9 @@ ON CONFLICT (fingerprint, active_at_ms) DO UPDATE SET
 
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one (and SQLite's alike).
-pub const MIGRATIONS: [&str; 14] = [
+pub const MIGRATIONS: [&str; 15] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
-    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14,
+    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14, SCHEMA_V15,
 ];
 
 /// The browser timings dated in `[$1, $2)`, as [`TimingRow`]s.
@@ -1284,6 +1301,89 @@ impl Store for PostgresStore {
             return Ok(None);
         }
         Ok(Some(Box::new(AlertGuard(Some(conn)))))
+    }
+
+    fn erase_user(&self, user_id: &str) -> Result<u64, StoreError> {
+        let mut conn = self.connection()?;
+        let mut tx = conn.client.transaction()?;
+        let sessions: Vec<(String, String)> = tx
+            .query(
+                "SELECT app, session_id FROM session_activity WHERE user_id = $1
+                 UNION SELECT app, session_id FROM page_views WHERE user_id = $1",
+                &[&user_id],
+            )?
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect::<Result<_, postgres::Error>>()?;
+        let mut deleted = 0u64;
+        for (app, session_id) in &sessions {
+            for table in [
+                "web_vitals",
+                "page_views",
+                "navigations",
+                "session_activity",
+                "browser_timings",
+                "browser_errors",
+            ] {
+                let sql = format!("DELETE FROM {table} WHERE app = $1 AND session_id = $2");
+                deleted += tx.execute(sql.as_str(), &[app, session_id])?;
+            }
+        }
+        for sql in [
+            "DELETE FROM page_views WHERE user_id = $1",
+            "DELETE FROM session_activity WHERE user_id = $1",
+            "DELETE FROM api_calls WHERE user_id = $1",
+            "DELETE FROM ai_calls WHERE user_id = $1",
+            "DELETE FROM browser_timings WHERE user_id = $1",
+            "DELETE FROM browser_errors WHERE user_id = $1",
+            "DELETE FROM rollup_api_calls WHERE dimension = 'user' AND key = $1",
+            "DELETE FROM rollup_ai_calls WHERE dimension = 'user' AND key = $1",
+        ] {
+            deleted += tx.execute(sql, &[&user_id])?;
+        }
+        tx.commit()?;
+        Ok(deleted)
+    }
+
+    fn write_audit(&self, entry: &super::AuditEntry) -> Result<(), StoreError> {
+        let mut conn = self.connection()?;
+        conn.client.execute(
+            "INSERT INTO audit_log (at_ms, actor, action, target, detail)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &entry.at_ms,
+                &entry.actor,
+                &entry.action,
+                &entry.target,
+                &entry.detail,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn read_audit(
+        &self,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<super::AuditEntry>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut conn = self.connection()?;
+        let rows = conn.client.query(
+            "SELECT at_ms, actor, action, target, detail FROM audit_log WHERE at_ms >= $1
+             ORDER BY at_ms DESC, id DESC LIMIT $2",
+            &[&since_ms, &limit],
+        )?;
+        rows.iter()
+            .map(|row| {
+                Ok(super::AuditEntry {
+                    at_ms: row.try_get(0)?,
+                    actor: row.try_get(1)?,
+                    action: row.try_get(2)?,
+                    target: row.try_get(3)?,
+                    detail: row.try_get(4)?,
+                })
+            })
+            .collect()
     }
 
     fn host_names(&self, since_ms: i64) -> Result<Vec<String>, StoreError> {

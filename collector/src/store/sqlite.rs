@@ -510,11 +510,27 @@ CREATE TABLE silences (
 CREATE INDEX silences_by_end ON silences (ends_at_ms);
 ";
 
+/// Migration 16: the audit log of administrative actions, and the indexes erasure finds a
+/// user's rows by.
+const SCHEMA_V16: &str = "
+CREATE TABLE audit_log (
+    id     INTEGER PRIMARY KEY,
+    at_ms  INTEGER NOT NULL,
+    actor  TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX audit_log_by_time ON audit_log (at_ms);
+CREATE INDEX session_activity_by_user ON session_activity (user_id) WHERE user_id IS NOT NULL;
+CREATE INDEX page_views_by_user ON page_views (user_id) WHERE user_id IS NOT NULL;
+";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one.
-pub const MIGRATIONS: [&str; 15] = [
+pub const MIGRATIONS: [&str; 16] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
-    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14, SCHEMA_V15,
+    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14, SCHEMA_V15, SCHEMA_V16,
 ];
 
 /// The browser timings dated in `[?1, ?2)`, as [`TimingRow`]s.
@@ -1146,6 +1162,100 @@ impl Store for SqliteStore {
     fn try_lock_alerts(&self) -> Result<Option<Box<dyn LeaderLock>>, StoreError> {
         // One collector per file: nobody to exclude.
         Ok(Some(Box::new(())))
+    }
+
+    fn erase_user(&self, user_id: &str) -> Result<u64, StoreError> {
+        let mut conn = self.writer()?;
+        let tx = conn.transaction()?;
+        let mut deleted = 0u64;
+        let sessions: Vec<(i64, String, String)> = {
+            let mut select = tx.prepare(
+                "SELECT s.id, s.app, s.session_id FROM sessions s
+                 WHERE s.id IN (SELECT session FROM session_activity WHERE user_id = ?1)
+                    OR EXISTS (SELECT 1 FROM page_views p WHERE p.user_id = ?1
+                               AND p.app = s.app AND p.session_id = s.session_id)",
+            )?;
+            let rows = select
+                .query_map(params![user_id], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows
+        };
+        for (id, app, session_id) in &sessions {
+            for sql in [
+                "DELETE FROM vitals WHERE session = ?1",
+                "DELETE FROM vital_minutes WHERE session = ?1",
+                "DELETE FROM pages WHERE session = ?1",
+                "DELETE FROM session_activity WHERE session = ?1",
+                "DELETE FROM sessions WHERE id = ?1",
+            ] {
+                deleted += tx.execute(sql, params![id])? as u64;
+            }
+            for sql in [
+                "DELETE FROM page_views WHERE app = ?1 AND session_id = ?2",
+                "DELETE FROM navigations WHERE app = ?1 AND session_id = ?2",
+                "DELETE FROM browser_timings WHERE app = ?1 AND session_id = ?2",
+                "DELETE FROM browser_errors WHERE app = ?1 AND session_id = ?2",
+            ] {
+                deleted += tx.execute(sql, params![app, session_id])? as u64;
+            }
+        }
+        for sql in [
+            "DELETE FROM page_views WHERE user_id = ?1",
+            "DELETE FROM session_activity WHERE user_id = ?1",
+            "DELETE FROM api_calls WHERE user_id = ?1",
+            "DELETE FROM ai_calls WHERE user_id = ?1",
+            "DELETE FROM browser_timings WHERE user_id = ?1",
+            "DELETE FROM browser_errors WHERE user_id = ?1",
+            "DELETE FROM rollup_api_calls WHERE dimension = 'user' AND key = ?1",
+            "DELETE FROM rollup_ai_calls WHERE dimension = 'user' AND key = ?1",
+        ] {
+            deleted += tx.execute(sql, params![user_id])? as u64;
+        }
+        tx.commit()?;
+        Ok(deleted)
+    }
+
+    fn write_audit(&self, entry: &super::AuditEntry) -> Result<(), StoreError> {
+        self.writer()?
+            .prepare_cached(
+                "INSERT INTO audit_log (at_ms, actor, action, target, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                entry.at_ms,
+                entry.actor,
+                entry.action,
+                entry.target,
+                entry.detail
+            ])?;
+        Ok(())
+    }
+
+    fn read_audit(
+        &self,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<super::AuditEntry>, StoreError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT at_ms, actor, action, target, detail FROM audit_log WHERE at_ms >= ?1
+             ORDER BY at_ms DESC, id DESC LIMIT ?2",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map(params![since_ms, limit], |row| {
+                Ok(super::AuditEntry {
+                    at_ms: row.get(0)?,
+                    actor: row.get(1)?,
+                    action: row.get(2)?,
+                    target: row.get(3)?,
+                    detail: row.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
     }
 
     fn host_names(&self, since_ms: i64) -> Result<Vec<String>, StoreError> {

@@ -60,8 +60,19 @@ impl Collector {
     /// Waits until `/health` answers 200: the store answers and the server (with its signal
     /// handlers) runs.
     pub fn until_healthy(&self) {
+        self.until_healthy_as(None);
+    }
+
+    /// [`Collector::until_healthy`] with `Authorization: Bearer <token>` (a collector with read
+    /// tokens).
+    pub fn until_healthy_as(&self, token: Option<&str>) {
         let deadline = Instant::now() + Duration::from_secs(60);
-        while get(self.addr, "/api/v1/monitoring/health") != Some(200) {
+        let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+        let request = format!(
+            "GET /api/v1/monitoring/health HTTP/1.1\r\nHost: {}\r\n{auth}Connection: close\r\n\r\n",
+            self.addr
+        );
+        while exchange(self.addr, &request) != Some(200) {
             assert!(
                 Instant::now() < deadline,
                 "the collector never became healthy"

@@ -1,0 +1,141 @@
+//! Administrative calls and their record:
+//! - `DELETE /api/v1/monitoring/users/{user_id}` (admin): erases what is stored about a user
+//!   (the right to erasure; [`crate::store::Store::erase_user`] says what goes).
+//! - `GET /api/v1/monitoring/audit?hours=&limit=`: the audit log of administrative actions
+//!   (silences, reloads, erasures): what, when, by which token's name.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use crate::access;
+use crate::clock;
+use crate::envelope;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{AuditEntry, SharedStore};
+use crate::window::shorten;
+
+/// Entries an audit answer lists at most.
+pub const MAX_AUDIT_ENTRIES: usize = 1_000;
+
+/// Appends an entry to the audit log, off the async thread; a failure is logged (the action
+/// itself has happened) and answered as the store's error.
+pub async fn record(
+    state: &AppState,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: String,
+) -> Result<(), ApiError> {
+    let entry = entry(actor, action, target, detail);
+    let logged = entry.clone();
+    let written = state
+        .with_store(move |store| store.write_audit(&entry))
+        .await;
+    if let Err(error) = &written {
+        tracing::error!(%error, action = %logged.action, actor = %logged.actor, "the audit log did not take an entry");
+    }
+    Ok(written?)
+}
+
+/// Appends an entry from a plain thread (the SIGHUP reload).
+pub fn record_blocking(
+    store: &SharedStore,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: String,
+) {
+    let entry = entry(actor, action, target, detail);
+    if let Err(error) = store.write_audit(&entry) {
+        tracing::error!(%error, action, actor, "the audit log did not take an entry");
+    }
+}
+
+fn entry(actor: &str, action: &str, target: &str, detail: String) -> AuditEntry {
+    AuditEntry {
+        at_ms: clock::to_epoch_ms(clock::now_ms()),
+        actor: actor.to_owned(),
+        action: action.to_owned(),
+        target: target.to_owned(),
+        detail,
+    }
+}
+
+/// `DELETE /api/v1/monitoring/users/{user_id}` (admin).
+pub async fn erase_user(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let who = access::caller(&req).name;
+    let user_id = path.into_inner();
+    if user_id.is_empty() || user_id.len() > 256 {
+        return Err(ApiError::Query("a user id is 1 to 256 bytes".into()));
+    }
+    let target = user_id.clone();
+    let deleted = state
+        .with_store(move |store| store.erase_user(&target))
+        .await?;
+    tracing::info!(by = %who, deleted, "a user's data was erased");
+    record(
+        &state,
+        &who,
+        "user.erase",
+        &user_id,
+        format!("{deleted} rows deleted"),
+    )
+    .await?;
+    Ok(envelope::success(
+        &serde_json::json!({ "user_id": user_id, "rows_deleted": deleted }),
+    ))
+}
+
+/// The query of `GET /audit`.
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    hours: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /api/v1/monitoring/audit`.
+pub async fn audit(
+    state: web::Data<AppState>,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let hours = match query.hours.as_deref() {
+        None => 24.0 * 30.0,
+        Some(text) => text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|h| h.is_finite() && *h > 0.0 && *h <= 24.0 * 366.0)
+            .ok_or_else(|| {
+                ApiError::Query(format!(
+                    "`hours` must be a number above 0 and at most 8784, got `{}`",
+                    shorten(text)
+                ))
+            })?,
+    };
+    let limit = match query.limit.as_deref() {
+        None => 100,
+        Some(text) => text
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_AUDIT_ENTRIES).contains(n))
+            .ok_or_else(|| {
+                ApiError::Query(format!(
+                    "`limit` must be a whole number from 1 to {MAX_AUDIT_ENTRIES}, got `{}`",
+                    shorten(text)
+                ))
+            })?,
+    };
+    let since = clock::to_epoch_ms(clock::now_ms()) - (hours * 3.6e6) as i64;
+    let entries = state
+        .with_store(move |store| store.read_audit(since, limit))
+        .await?;
+    Ok(envelope::success(
+        &serde_json::json!({ "hours": hours, "entries": entries }),
+    ))
+}
