@@ -188,6 +188,10 @@ pub struct FileConfig {
     /// Address blocks of the reverse proxies whose `X-Forwarded-For` names the client
     /// (`["127.0.0.1/32", "10.0.0.0/8"]`). Default none.
     pub trusted_proxies: Option<Vec<String>>,
+    /// Query parameters kept in the page and resource URLs of browser batches (the SDK's
+    /// `allowedQueryParams`; every other parameter, the fragment and anything that looks
+    /// secret are scrubbed again on the server). Default none.
+    pub allowed_query_params: Option<Vec<String>>,
     /// Seconds a request body may take to arrive before the answer is 408. Default 30.
     pub request_body_timeout_seconds: Option<u64>,
     /// Requests per second per write key (`per_second`, `burst`; 0 = no limit). Default 2000,
@@ -326,6 +330,9 @@ pub struct Config {
     /// How long a request body may take to arrive (file: `request_body_timeout_seconds`;
     /// default 30 s).
     pub body_timeout: Duration,
+    /// Query parameters kept when URLs are scrubbed (file: `allowed_query_params`; default
+    /// none).
+    pub allowed_query_params: Vec<String>,
 }
 
 /// Seconds between roll-up passes when the config file does not say.
@@ -589,6 +596,7 @@ impl Config {
             })?,
             config_file,
             access,
+            allowed_query_params: file.allowed_query_params.clone().unwrap_or_default(),
             body_timeout: seconds(
                 "request_body_timeout_seconds",
                 file.request_body_timeout_seconds,

@@ -71,6 +71,7 @@ pub mod request_log;
 pub mod retention;
 pub mod rollup;
 pub mod routes;
+pub mod scrub;
 pub mod session_stats;
 pub mod sketch;
 pub mod state;
@@ -79,6 +80,13 @@ pub mod store;
 pub mod system;
 pub mod timing_stats;
 pub mod window;
+
+/// What the SDK's source files expect in scope (they are `no_std` + `alloc` in the browser):
+/// [`scrub`] compiles one of them.
+mod prelude {
+    pub use std::string::String;
+    pub use std::vec::Vec;
+}
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -270,7 +278,8 @@ pub async fn run(config: Config) -> io::Result<()> {
         .with_retention(config.rollups, config.retention_days)
         .with_alerting(alerting.clone())
         .with_access(config.access.clone())
-        .with_body_timeout(config.body_timeout);
+        .with_body_timeout(config.body_timeout)
+        .with_allowed_query_params(&config.allowed_query_params);
     if config.access.is_open() {
         tracing::warn!(
             "no write key or token is configured: the collector is open to anyone who can reach \

@@ -42,6 +42,32 @@ pub struct Record {
     pub body: EventBody,
 }
 
+/// Scrubs `batch` with the SDK's rules ([`crate::scrub`]): each page URL, the names of API
+/// calls, interactions and measures, resource URLs, and error messages and stacks. Web vital
+/// attribution is kept as sent.
+pub fn scrub(batch: &mut BrowserRecords, rules: &crate::scrub::Rules) {
+    let limits = &perfwatch_protocol::LIMITS;
+    for record in &mut batch.records {
+        record.url = rules.page_url(&record.url);
+        match &mut record.body {
+            EventBody::ApiCall(call) => call.name = rules.name(&call.name),
+            EventBody::Interaction(i) => i.name = rules.name(&i.name),
+            EventBody::Measure(m) => m.name = rules.name(&m.name),
+            // As a URL of the page's own (query, fragment, credentials and secret-looking
+            // segments go), not reduced to its origin: the SDK may have been told to keep other
+            // origins' URLs (`allowedOrigins`), which the collector cannot know.
+            EventBody::Resource(r) => r.name = rules.page_url(&r.name),
+            EventBody::Error(e) => {
+                e.message = rules.text(&e.message, limits.message_bytes);
+                for text in [&mut e.stack, &mut e.component_stack].into_iter().flatten() {
+                    *text = rules.text(text, limits.stack_bytes);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// The records of `batch`, received at `received_at_ms` (collector clock).
 pub fn browser_records(batch: ParsedBatch, received_at_ms: f64) -> BrowserRecords {
     let header = batch.header;

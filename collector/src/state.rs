@@ -53,6 +53,8 @@ pub struct AppState {
     pub gate: Arc<Gate>,
     /// How long a request body may take to arrive.
     pub body_timeout: std::time::Duration,
+    /// How URLs, names and error texts of browser batches are scrubbed ([`crate::scrub`]).
+    pub scrub_rules: Arc<crate::scrub::ServerRules>,
 }
 
 /// What ingest has taken and refused since start. Every label set is bounded: refusals are
@@ -155,6 +157,7 @@ impl AppState {
             alerting: None,
             gate: Arc::new(Gate::new(AccessPolicy::default())),
             body_timeout: crate::body::DEFAULT_BODY_TIMEOUT,
+            scrub_rules: Arc::new(crate::scrub::rules(&[])),
         }
     }
 
@@ -167,6 +170,12 @@ impl AppState {
     /// This state giving request bodies `timeout` to arrive.
     pub fn with_body_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.body_timeout = timeout;
+        self
+    }
+
+    /// This state keeping the query parameters `allowed` in scrubbed URLs.
+    pub fn with_allowed_query_params(mut self, allowed: &[String]) -> Self {
+        self.scrub_rules = Arc::new(crate::scrub::rules(allowed));
         self
     }
 

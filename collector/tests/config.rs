@@ -138,6 +138,7 @@ fn a_non_loopback_listen_address_is_refused() {
         alerts: perfwatch_collector::alerts::rules::defaults(Default::default()),
         access: Default::default(),
         body_timeout: std::time::Duration::from_secs(30),
+        allowed_query_params: Vec::new(),
     };
     assert!(config.validate().is_err());
 }

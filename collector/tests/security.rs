@@ -639,6 +639,12 @@ fn hostile_inputs_get_clear_errors_and_lose_nothing() {
             "{id} is stored:\n{text}"
         );
     }
+    // The page URL was scrubbed again on the server with the SDK's rules.
+    assert!(
+        text.contains("\"url\":\"https://app.example/chat\""),
+        "{text}"
+    );
+    assert!(!text.contains("token=abc"), "{text}");
     for id in ["bad1", "bad2", "bad3", "bad4", "bad5", "bad6"] {
         assert!(
             !text.contains(&format!("\"event_id\":\"{id}\"")),

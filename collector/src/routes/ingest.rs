@@ -159,7 +159,8 @@ async fn ingest(
             })
             .collect(),
     };
-    let records = normalize::browser_records(parsed, received_at_ms);
+    let mut records = normalize::browser_records(parsed, received_at_ms);
+    normalize::scrub(&mut records, &state.scrub_rules);
     let stored = state.queue.submit(records.into(), bytes.len()).await?;
     tracing::debug!(
         stored = stored.stored,
