@@ -10,6 +10,7 @@ use crate::alerts::rules::{AlertsConfig, RuleError};
 use crate::client_ip::Cidr;
 use crate::rate_limit::Rate;
 use crate::session_stats::SessionPolicy;
+use crate::tls::TlsSettings;
 use std::fmt;
 use std::net::SocketAddr;
 use std::ops::Range;
@@ -38,9 +39,9 @@ pub const ENV_LISTEN: &str = "PERFWATCH_LISTEN";
 pub const ENV_DATA_DIR: &str = "PERFWATCH_DATA_DIR";
 /// Environment variable for the store URL.
 pub const ENV_STORE: &str = "PERFWATCH_STORE";
-/// Environment variable for the TLS certificate (not supported yet).
+/// Environment variable for the TLS certificate chain (PEM).
 pub const ENV_TLS_CERT: &str = "PERFWATCH_TLS_CERT";
-/// Environment variable for the TLS key (not supported yet).
+/// Environment variable for the TLS private key (PEM).
 pub const ENV_TLS_KEY: &str = "PERFWATCH_TLS_KEY";
 /// Environment variable for the write keys (comma-separated).
 pub const ENV_WRITE_KEYS: &str = "PERFWATCH_WRITE_KEYS";
@@ -58,7 +59,8 @@ pub const ENV_ADMIN_TOKENS: &str = "PERFWATCH_ADMIN_TOKENS";
     about = "perfwatch collector: receives browser performance batches and answers statistics"
 )]
 pub struct Args {
-    /// TOML config file with the keys `listen`, `data_dir` and `store` [env: PERFWATCH_CONFIG]
+    /// TOML config file with the keys `listen`, `data_dir`, `store`, `tls_cert`, `tls_key`, ...
+    /// [env: PERFWATCH_CONFIG]
     #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
     /// Address to listen on; port 0 picks a free one. Loopback only while access keys are not
@@ -72,10 +74,12 @@ pub struct Args {
     /// [env: PERFWATCH_STORE] [default: SQLite at DIR/perfwatch.db, DIR being the data dir]
     #[arg(long, value_name = "URL", global = true)]
     pub store: Option<String>,
-    /// TLS certificate (PEM); not supported yet [env: PERFWATCH_TLS_CERT]
+    /// Serve HTTPS with this certificate chain (PEM, the server's certificate first); needs
+    /// --tls-key [env: PERFWATCH_TLS_CERT] [default: plain HTTP]
     #[arg(long, value_name = "FILE")]
     pub tls_cert: Option<PathBuf>,
-    /// TLS private key (PEM); not supported yet [env: PERFWATCH_TLS_KEY]
+    /// The certificate's private key (PEM: PKCS#8, PKCS#1/RSA or SEC1/EC); needs --tls-cert
+    /// [env: PERFWATCH_TLS_KEY]
     #[arg(long, value_name = "FILE")]
     pub tls_key: Option<PathBuf>,
     /// What to do instead of serving (the store flags above apply to it too)
@@ -124,6 +128,11 @@ pub struct FileConfig {
     /// Store URL, `sqlite://PATH` or `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`
     /// (`postgresql://` too). Default: SQLite at `<data_dir>/perfwatch.db`.
     pub store: Option<String>,
+    /// Serve HTTPS with this certificate chain (PEM), relative to the working directory; needs
+    /// `tls_key`. Default: plain HTTP.
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of `tls_cert` (PEM: PKCS#8, PKCS#1/RSA or SEC1/EC).
+    pub tls_key: Option<PathBuf>,
     /// Days raw events (page views, web vitals, navigations) are kept. Default 7.
     pub retention_days: Option<u32>,
     /// Batches the ingest queue holds before ingest answers 503. Default 4096.
@@ -293,6 +302,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Where events are stored.
     pub store: StoreLocation,
+    /// HTTPS: the certificate chain and key, read and checked (`--tls-cert`/`--tls-key`,
+    /// `PERFWATCH_TLS_CERT`/`PERFWATCH_TLS_KEY`, the file's `tls_cert`/`tls_key`); `None`
+    /// serves plain HTTP (the default).
+    pub tls: Option<TlsSettings>,
     /// Days raw events are kept (from the file's `retention_days`; default 7).
     pub retention_days: u32,
     /// Batches the ingest queue holds (file: `queue_max_batches`; default 4096).
@@ -421,9 +434,64 @@ pub enum ConfigError {
     /// A write key, token, origin, proxy or rate that cannot be used.
     #[error("access settings: {0}")]
     Access(String),
-    /// `--tls-cert` / `--tls-key`.
-    #[error("TLS (--tls-cert/--tls-key) is not supported yet in this version; serve the collector behind a TLS-terminating proxy")]
-    TlsNotSupported,
+    /// Only one of the TLS certificate and key was given.
+    #[error("HTTPS needs both a certificate and its key: {given} was given without {missing}")]
+    TlsIncomplete {
+        /// What was given (the flag, environment variable and file key).
+        given: &'static str,
+        /// What is missing.
+        missing: &'static str,
+    },
+    /// The TLS certificate or key file cannot be read (missing, or not readable by this user).
+    #[error("cannot read the TLS {what} file {}: {source}", path.display())]
+    TlsRead {
+        /// `certificate` or `key`.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TLS certificate or key file is not well-formed PEM.
+    #[error("the TLS {what} file {} is not valid PEM: {reason}", path.display())]
+    TlsPem {
+        /// `certificate` or `key`.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (never the file's content).
+        reason: &'static str,
+    },
+    /// The certificate file holds no `CERTIFICATE` block.
+    #[error("the TLS certificate file {} holds no certificate: expected PEM `-----BEGIN CERTIFICATE-----` blocks, the server's certificate first (are --tls-cert and --tls-key swapped?)", path.display())]
+    TlsNoCertificate {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The key file holds no private key this version reads.
+    #[error("the TLS key file {} holds no private key: expected PEM `-----BEGIN PRIVATE KEY-----` (PKCS#8), `RSA PRIVATE KEY` or `EC PRIVATE KEY`; an encrypted key must be decrypted first (openssl pkey -in KEY -out KEY.pem)", path.display())]
+    TlsNoKey {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The private key is not the certificate's.
+    #[error("the TLS key {} does not match the certificate {}: the certificate's public key is not this key's", key.display(), cert.display())]
+    TlsKeyMismatch {
+        /// The certificate file.
+        cert: PathBuf,
+        /// The key file.
+        key: PathBuf,
+    },
+    /// rustls refuses the certificate or key (an unsupported key type, a malformed certificate).
+    #[error("the TLS certificate {} and key {} cannot be used: {reason}", cert.display(), key.display())]
+    TlsUnusable {
+        /// The certificate file.
+        cert: PathBuf,
+        /// The key file.
+        key: PathBuf,
+        /// rustls' reason (never key material).
+        reason: String,
+    },
     /// An unprotected collector on a reachable address.
     #[error("refusing to listen on {addr}: a collector on a non-loopback address needs write keys (PERFWATCH_WRITE_KEYS or write_keys) and read tokens (PERFWATCH_READ_TOKENS or read_tokens); without them it listens only on a loopback address such as 127.0.0.1 or [::1]")]
     NotLoopback {
@@ -435,7 +503,8 @@ pub enum ConfigError {
 impl Config {
     /// Resolves the settings from `args`, then `env` (a lookup such as
     /// `|name| std::env::var(name).ok()`; empty values count as unset), then the config file,
-    /// then the defaults; and checks that this version can run them ([`Config::validate`]).
+    /// then the defaults; reads and checks the TLS certificate and key when given
+    /// ([`TlsSettings::load`]); and checks that this version can run them ([`Config::validate`]).
     pub fn resolve(args: Args, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = |name: &str| env(name).filter(|value| !value.trim().is_empty());
         let config_file = args.config.or_else(|| env(ENV_CONFIG).map(PathBuf::from));
@@ -466,13 +535,33 @@ impl Config {
             Some(url) => StoreLocation::parse(url.trim())?,
             None => StoreLocation::Sqlite(data_dir.join(SQLITE_FILE)),
         };
-        let tls_asked = args.tls_cert.is_some()
-            || args.tls_key.is_some()
-            || env(ENV_TLS_CERT).is_some()
-            || env(ENV_TLS_KEY).is_some();
-        if tls_asked {
-            return Err(ConfigError::TlsNotSupported);
-        }
+        // Each file on its own: flag over environment over the config file.
+        let tls_cert = args
+            .tls_cert
+            .or_else(|| env(ENV_TLS_CERT).map(PathBuf::from))
+            .or(file.tls_cert);
+        let tls_key = args
+            .tls_key
+            .or_else(|| env(ENV_TLS_KEY).map(PathBuf::from))
+            .or(file.tls_key);
+        const CERT: &str = "a certificate (--tls-cert, PERFWATCH_TLS_CERT or tls_cert)";
+        const KEY: &str = "a key (--tls-key, PERFWATCH_TLS_KEY or tls_key)";
+        let tls = match (tls_cert, tls_key) {
+            (Some(cert), Some(key)) => Some(TlsSettings::load(&cert, &key)?),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError::TlsIncomplete {
+                    given: CERT,
+                    missing: KEY,
+                })
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::TlsIncomplete {
+                    given: KEY,
+                    missing: CERT,
+                })
+            }
+        };
 
         let retention_days = file.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS);
         if retention_days == 0 {
@@ -567,6 +656,7 @@ impl Config {
             listen,
             data_dir,
             store,
+            tls,
             retention_days,
             queue_max_batches: positive(
                 "queue_max_batches",

@@ -79,6 +79,7 @@ pub mod stats;
 pub mod store;
 pub mod system;
 pub mod timing_stats;
+pub mod tls;
 pub mod window;
 
 /// What the SDK's source files expect in scope (they are `no_std` + `alloc` in the browser):
@@ -117,17 +118,6 @@ const CORS_MAX_AGE_SECS: usize = 86_400;
 
 /// Seconds in-flight requests get to finish after SIGTERM / Ctrl-C.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
-
-/// Turns Nagle's algorithm off on an accepted connection. With it on, an answer written in
-/// two parts (head, then a body of a few kilobytes) waits for the client's delayed ACK of the
-/// first: 40 ms on every keep-alive request after the first (measured, BENCHMARKS.md).
-fn no_delay(connection: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
-    if let Some(socket) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
-        if let Err(error) = socket.set_nodelay(true) {
-            tracing::debug!(%error, "TCP_NODELAY not set");
-        }
-    }
-}
 
 /// The whole application over `state`: routes, query error handling, the 404 fallback, CORS and
 /// the request log. The binary and the tests build the same app with it.
@@ -217,7 +207,8 @@ fn cors(gate: &access::Gate) -> Cors {
 }
 
 /// Runs the collector until SIGTERM or Ctrl-C: opens the store, binds, prints
-/// `perfwatch-collector listening on http://IP:PORT` (the bound address) on stdout, and serves.
+/// `perfwatch-collector listening on http://IP:PORT` (the bound address; `https://` when
+/// `config.tls` is set) on stdout, and serves.
 ///
 /// On a signal actix stops accepting and lets in-flight requests finish (each waits for its
 /// batch's commit); then the ingest queue is closed and the writer drains it, and the process
@@ -305,10 +296,21 @@ pub async fn run(config: Config) -> io::Result<()> {
     let own_calls = Arc::clone(&state.own_calls);
     let flusher = actix_web::rt::spawn(flush_own_calls(Arc::clone(&own_calls), queue.clone()));
     let server = HttpServer::new(move || app(state.clone()))
-        .on_connect(no_delay)
+        // Nagle's algorithm off on every accepted connection, plain or TLS. With it on, an
+        // answer written in two parts (head, then a body of a few kilobytes) waits for the
+        // client's delayed ACK of the first: 40 ms on every keep-alive request after the first
+        // (measured, BENCHMARKS.md).
+        .tcp_nodelay(true)
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
-        .disable_signals()
-        .bind(config.listen)?;
+        .disable_signals();
+    // With a certificate: HTTPS only (HTTP/2 or HTTP/1.1 by ALPN); without: plain HTTP/1.1.
+    let (server, scheme) = match &config.tls {
+        Some(tls) => (
+            server.bind_rustls_0_23(config.listen, tls.server_config())?,
+            "https",
+        ),
+        None => (server.bind(config.listen)?, "http"),
+    };
     let addr = server
         .addrs()
         .first()
@@ -320,7 +322,7 @@ pub async fn run(config: Config) -> io::Result<()> {
     // once the server first runs, after this line would have gone out).
     stop_on_signals(server.handle())?;
     reload_on_sighup(alerting.clone(), Arc::clone(&store))?;
-    announce(addr)?;
+    announce(scheme, addr)?;
     let served = server.await;
     // The server has stopped accepting and its requests are answered: store its own last
     // calls, refuse what is left, let the writer commit everything queued, then exit.
@@ -391,12 +393,13 @@ fn reload_on_sighup(
     Ok(())
 }
 
-/// Tells the world where the collector listens: one line on stdout (end-to-end tests wait for
-/// it, so it is flushed at once) and the same in the log.
-fn announce(addr: SocketAddr) -> io::Result<()> {
+/// Tells the world where the collector listens: one line on stdout,
+/// `perfwatch-collector listening on http://IP:PORT` (`https://` with TLS; end-to-end tests
+/// wait for it, so it is flushed at once), and the same in the log.
+fn announce(scheme: &str, addr: SocketAddr) -> io::Result<()> {
     let mut stdout = io::stdout().lock();
-    writeln!(stdout, "perfwatch-collector listening on http://{addr}")?;
+    writeln!(stdout, "perfwatch-collector listening on {scheme}://{addr}")?;
     stdout.flush()?;
-    tracing::info!(%addr, "perfwatch-collector listening on http://{addr}");
+    tracing::info!(%addr, "perfwatch-collector listening on {scheme}://{addr}");
     Ok(())
 }

@@ -124,6 +124,7 @@ fn a_non_loopback_listen_address_is_refused() {
         listen: addr("0.0.0.0:0"),
         data_dir: "unused".into(),
         store: StoreLocation::Sqlite("unused.db".into()),
+        tls: None,
         retention_days: 7,
         queue_max_batches: 1,
         queue_max_bytes: 1,
@@ -191,16 +192,6 @@ fn postgres_urls_select_postgresql_and_never_show_their_password() {
 
 #[test]
 fn what_this_version_cannot_do_is_refused_clearly() {
-    let err =
-        Config::resolve(args(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]), no_env).unwrap_err();
-    assert!(matches!(err, ConfigError::TlsNotSupported), "{err}");
-    assert!(err.to_string().contains("not supported yet"));
-    let env = env_of(&[("PERFWATCH_TLS_KEY", "k.pem")]);
-    assert!(matches!(
-        Config::resolve(args(&[]), env).unwrap_err(),
-        ConfigError::TlsNotSupported
-    ));
-
     let err = Config::resolve(args(&["--listen", "localhost:8001"]), no_env).unwrap_err();
     assert!(matches!(err, ConfigError::Listen { .. }), "{err}");
     let err = Config::resolve(args(&["--store", "mysql://x"]), no_env).unwrap_err();
@@ -366,4 +357,216 @@ fn session_counting_comes_from_the_file_and_is_never_0() {
         let err = Config::resolve(args(&["--config", &flag]), no_env).unwrap_err();
         assert!(err.to_string().contains(key), "{err}");
     }
+}
+
+/// A fresh self-signed certificate and key written as `<name>.crt` and `<name>.key` in `dir`;
+/// their paths.
+fn tls_pair(dir: &std::path::Path, name: &str) -> (PathBuf, PathBuf) {
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
+        .expect("rcgen makes a certificate");
+    let (cert, key) = (
+        dir.join(format!("{name}.crt")),
+        dir.join(format!("{name}.key")),
+    );
+    std::fs::write(&cert, made.cert.pem()).expect("write cert");
+    std::fs::write(&key, made.signing_key.serialize_pem()).expect("write key");
+    (cert, key)
+}
+
+fn text(path: &std::path::Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn tls_is_off_by_default_and_its_files_come_from_flags_over_env_over_file() {
+    assert_eq!(Config::resolve(args(&[]), no_env).unwrap().tls, None);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (file_cert, file_key) = tls_pair(dir.path(), "file");
+    let (env_cert, env_key) = tls_pair(dir.path(), "env");
+    let (flag_cert, flag_key) = tls_pair(dir.path(), "flag");
+    let file = dir.path().join("collector.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "tls_cert = {:?}\ntls_key = {:?}\n",
+            text(&file_cert),
+            text(&file_key)
+        ),
+    )
+    .expect("write config");
+    let file_flag = text(&file);
+    let files_of = |config: Config| {
+        let tls = config.tls.expect("TLS on");
+        (tls.cert, tls.key)
+    };
+
+    // The file alone.
+    let config = Config::resolve(args(&["--config", &file_flag]), no_env).expect("file");
+    assert_eq!(files_of(config), (file_cert.clone(), file_key.clone()));
+
+    // The environment over the file.
+    let (env_cert_text, env_key_text) = (text(&env_cert), text(&env_key));
+    let env = env_of(&[
+        ("PERFWATCH_CONFIG", &file_flag),
+        ("PERFWATCH_TLS_CERT", &env_cert_text),
+        ("PERFWATCH_TLS_KEY", &env_key_text),
+    ]);
+    let config = Config::resolve(args(&[]), &env).expect("env");
+    assert_eq!(files_of(config), (env_cert.clone(), env_key.clone()));
+
+    // Flags over both.
+    let flags = args(&[
+        "--tls-cert",
+        &text(&flag_cert),
+        "--tls-key",
+        &text(&flag_key),
+    ]);
+    let config = Config::resolve(flags, &env).expect("flags");
+    assert_eq!(files_of(config), (flag_cert.clone(), flag_key.clone()));
+
+    // Each file on its own: a certificate from a flag and its key from the environment.
+    let env = env_of(&[("PERFWATCH_TLS_KEY", &env_key_text)]);
+    let config =
+        Config::resolve(args(&["--tls-cert", &env_cert_text]), &env).expect("flag and env");
+    assert_eq!(files_of(config), (env_cert.clone(), env_key.clone()));
+    // ... and they must belong together.
+    let err = Config::resolve(args(&["--tls-cert", &text(&flag_cert)]), &env).unwrap_err();
+    assert!(matches!(err, ConfigError::TlsKeyMismatch { .. }), "{err}");
+
+    // Neither the config's Debug nor an error shows the key.
+    let key_pem = std::fs::read_to_string(&flag_key).expect("key");
+    let secret = key_pem
+        .lines()
+        .find(|line| !line.starts_with("-----"))
+        .expect("a base64 line");
+    let config = Config::resolve(
+        args(&[
+            "--tls-cert",
+            &text(&flag_cert),
+            "--tls-key",
+            &text(&flag_key),
+        ]),
+        no_env,
+    )
+    .expect("flags");
+    assert!(!format!("{config:?}").contains(secret));
+    assert!(!err.to_string().contains(secret));
+}
+
+#[test]
+fn one_tls_file_without_the_other_or_a_missing_one_is_refused() {
+    let env = env_of(&[("PERFWATCH_TLS_KEY", "k.pem")]);
+    let err = Config::resolve(args(&[]), env).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConfigError::TlsIncomplete {
+                missing: "a certificate (--tls-cert, PERFWATCH_TLS_CERT or tls_cert)",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = Config::resolve(args(&["--tls-cert", "c.pem"]), no_env).unwrap_err();
+    assert!(matches!(err, ConfigError::TlsIncomplete { .. }), "{err}");
+    assert!(err.to_string().contains("was given without a key"), "{err}");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("collector.toml");
+    std::fs::write(&file, "tls_key = \"k.pem\"\n").expect("write config");
+    let err = Config::resolve(args(&["--config", &text(&file)]), no_env).unwrap_err();
+    assert!(matches!(err, ConfigError::TlsIncomplete { .. }), "{err}");
+
+    let missing = text(&dir.path().join("missing.crt"));
+    let err = Config::resolve(
+        args(&["--tls-cert", &missing, "--tls-key", "k.pem"]),
+        no_env,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConfigError::TlsRead {
+                what: "certificate",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains(&missing), "{err}");
+}
+
+/// The DER element at `at` in `der`: (its tag, where its content starts, where it ends).
+fn der_element(der: &[u8], at: usize) -> (u8, usize, usize) {
+    let (tag, first) = (der[at], der[at + 1]);
+    let (len, start) = if first < 0x80 {
+        (first as usize, at + 2)
+    } else {
+        let n = (first & 0x7f) as usize;
+        let len = der[at + 2..at + 2 + n]
+            .iter()
+            .fold(0, |acc, b| acc * 256 + *b as usize);
+        (len, at + 2 + n)
+    };
+    (tag, start, start + len)
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (*b as u32) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn tls_keys_are_read_as_pkcs8_and_as_sec1() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
+        .expect("rcgen makes a certificate");
+    let cert = dir.path().join("c.crt");
+    std::fs::write(&cert, made.cert.pem()).expect("write cert");
+    // rcgen writes PKCS#8 (`BEGIN PRIVATE KEY`).
+    let pkcs8 = dir.path().join("pkcs8.key");
+    std::fs::write(&pkcs8, made.signing_key.serialize_pem()).expect("write key");
+    assert!(Config::resolve(
+        args(&["--tls-cert", &text(&cert), "--tls-key", &text(&pkcs8)]),
+        no_env
+    )
+    .is_ok());
+    // The same EC key as SEC1 (`BEGIN EC PRIVATE KEY`, what `openssl ec` writes): the
+    // ECPrivateKey inside the PKCS#8 OCTET STRING (version, algorithm, then the key).
+    let der = made.signing_key.serialize_der();
+    let (_, body, _) = der_element(&der, 0);
+    let (_, _, after_version) = der_element(&der, body);
+    let (_, _, after_algorithm) = der_element(&der, after_version);
+    let (tag, key_start, key_end) = der_element(&der, after_algorithm);
+    assert_eq!(tag, 0x04, "an OCTET STRING");
+    let sec1 = dir.path().join("sec1.key");
+    std::fs::write(
+        &sec1,
+        format!(
+            "-----BEGIN EC PRIVATE KEY-----\n{}\n-----END EC PRIVATE KEY-----\n",
+            base64(&der[key_start..key_end])
+        ),
+    )
+    .expect("write key");
+    let config = Config::resolve(
+        args(&["--tls-cert", &text(&cert), "--tls-key", &text(&sec1)]),
+        no_env,
+    )
+    .expect("a SEC1 key");
+    assert_eq!(config.tls.expect("TLS").key, sec1);
 }

@@ -474,7 +474,7 @@ fn hostile_inputs_get_clear_errors_and_lose_nothing() {
     assert_eq!(
         post_batch(
             addr,
-            &batch("ai-hub", "h", json!([measure("before")])),
+            &batch("ai-hub", "h", json!([{"type": "page_view", "event_id": "pv-h", "navigation_type": "navigate", "start_time": 0}, measure("before")])),
             None
         )
         .status,
