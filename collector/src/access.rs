@@ -60,12 +60,15 @@ pub fn presented_write_key(req: &HttpRequest) -> Option<String> {
         .and_then(|q| q.into_inner().key)
 }
 
-/// A named secret (`name:secret`), as `PERFWATCH_ADMIN_TOKENS` lists them. Its `Debug` hides
-/// the secret.
+/// A named secret (`name:secret`, or `name:secret:expires=2027-01-01T00:00:00Z` for one that
+/// stops working then), as `PERFWATCH_READ_TOKENS` and `PERFWATCH_ADMIN_TOKENS` list them. Its
+/// `Debug` hides the secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Token {
     pub name: String,
     secret: String,
+    /// When it stops working, epoch ms.
+    pub expires_at_ms: Option<i64>,
 }
 
 impl std::fmt::Debug for Token {
@@ -75,12 +78,22 @@ impl std::fmt::Debug for Token {
 }
 
 impl Token {
-    /// Parses `name:secret`; the error says what is wrong without showing the secret.
+    /// Parses `name:secret[:expires=RFC3339]`; the error says what is wrong without showing
+    /// the secret.
     pub fn parse(text: &str) -> Result<Token, String> {
-        let (name, secret) = text
+        let (name, rest) = text
             .trim()
             .split_once(':')
-            .ok_or("a token must be `name:secret`")?;
+            .ok_or("a token must be `name:secret` (or `name:secret:expires=RFC3339`)")?;
+        let (secret, expires_at_ms) = match rest.split_once(":expires=") {
+            None => (rest, None),
+            Some((secret, when)) => {
+                let at = crate::clock::parse_time(when).ok_or_else(|| {
+                    format!("token `{name}`: `expires=` must be an RFC 3339 time such as 2027-01-01T00:00:00Z")
+                })?;
+                (secret, Some(at))
+            }
+        };
         if name.is_empty() || secret.len() < 16 {
             return Err(format!(
                 "token `{name}`: a name and a secret of at least 16 characters are needed"
@@ -89,6 +102,7 @@ impl Token {
         Ok(Token {
             name: name.to_owned(),
             secret: secret.to_owned(),
+            expires_at_ms,
         })
     }
 
@@ -332,7 +346,7 @@ impl Gate {
                         .or_else(|| find(&p.admin_tokens, token))
                         .ok_or(ApiError::Unauthorized(
                             "the bearer token is not a read or admin token of this collector",
-                        ))?
+                        ))??
                 }
             }
             Role::Admin => {
@@ -347,7 +361,7 @@ impl Gate {
                         "this endpoint needs an admin token: send `Authorization: Bearer <secret>`",
                     ))?;
                     match find(&p.admin_tokens, token) {
-                        Some(caller) => caller,
+                        Some(caller) => caller?,
                         None if find(&p.read_tokens, token).is_some() => {
                             return Err(ApiError::Forbidden(
                                 "a read token may not do this: it needs an admin token".into(),
@@ -448,18 +462,27 @@ fn bearer(req: &ServiceRequest) -> Option<&str> {
         .map(str::trim)
 }
 
-/// The caller whose token in `tokens` is `presented`, comparing every one in constant time.
-fn find(tokens: &[Token], presented: &str) -> Option<Caller> {
+/// The caller whose token in `tokens` is `presented`, comparing every one in constant time; an
+/// expired token is refused by name.
+fn find(tokens: &[Token], presented: &str) -> Option<Result<Caller, ApiError>> {
     let mut found = None;
     for token in tokens {
         if same_secret(token.secret.as_bytes(), presented.as_bytes()) && found.is_none() {
-            found = Some(Caller {
-                name: token.name.clone(),
-                app: None,
-            });
+            found = Some(token);
         }
     }
-    found
+    let token = found?;
+    let now = crate::clock::to_epoch_ms(crate::clock::now_ms());
+    Some(match token.expires_at_ms {
+        Some(at) if at <= now => Err(ApiError::TokenExpired(format!(
+            "the token `{}` has expired; ask for a new one",
+            token.name
+        ))),
+        _ => Ok(Caller {
+            name: token.name.clone(),
+            app: None,
+        }),
+    })
 }
 
 /// An origin for a message: at most 100 characters, control characters dropped.

@@ -76,6 +76,9 @@ pub enum ApiError {
         /// The limit.
         limit: usize,
     },
+    /// A token that has expired (401).
+    #[error("{0}")]
+    TokenExpired(String),
     /// A credential or origin that may not do this (403).
     #[error("{0}")]
     Forbidden(String),
@@ -122,6 +125,7 @@ impl ApiError {
             Self::Unprocessable { code, .. } => code,
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
+            Self::TokenExpired(_) => "token_expired",
             Self::HeadersTooLarge { .. } => "headers_too_large",
             Self::RateLimited { .. } => "rate_limited",
         }
@@ -153,6 +157,7 @@ impl ResponseError for ApiError {
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::TokenExpired(_) => StatusCode::UNAUTHORIZED,
             Self::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
@@ -172,6 +177,9 @@ impl ResponseError for ApiError {
             }
             Self::Unauthorized(_) => {
                 builder.insert_header((WWW_AUTHENTICATE, "Bearer"));
+            }
+            Self::TokenExpired(_) => {
+                builder.insert_header((WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""));
             }
             Self::RateLimited { retry_after, .. } => {
                 builder.insert_header((RETRY_AFTER, crate::access::retry_after_secs(*retry_after)));

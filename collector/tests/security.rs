@@ -17,6 +17,7 @@ const WEB_KEY: &str = "pk_web_0123456789";
 const BACKEND_KEY: &str = "pk_backend_0123456789";
 const READ_SECRET: &str = "read-secret-0123456789";
 const ADMIN_SECRET: &str = "admin-secret-0123456789";
+const EXPIRED_SECRET: &str = "expired-secret-0123456789";
 const APP_ORIGIN: &str = "https://app.example";
 const DASH_ORIGIN: &str = "https://dash.example";
 const EVIL_ORIGIN: &str = "https://evil.example";
@@ -122,7 +123,7 @@ fn write_config(dir: &Path, extra: &str) -> std::path::PathBuf {
     std::fs::write(
         &path,
         format!(
-            r#"read_tokens = ["grafana:{READ_SECRET}"]
+            r#"read_tokens = ["grafana:{READ_SECRET}", "old-ci:{EXPIRED_SECRET}:expires=2020-01-01T00:00:00Z"]
 admin_tokens = ["ops:{ADMIN_SECRET}"]
 read_origins = ["{DASH_ORIGIN}"]
 trusted_proxies = ["127.0.0.1/32"]
@@ -238,6 +239,10 @@ fn keys_tokens_and_origins_decide_who_gets_in() {
         !String::from_utf8_lossy(&a.body).contains("not-a-token"),
         "never echoed"
     );
+    let a = get(addr, path, &bearer(EXPIRED_SECRET));
+    assert_eq!((a.status, a.code().as_str()), (401, "token_expired"));
+    assert!(a.message().contains("`old-ci`"), "{}", a.message());
+    assert!(!String::from_utf8_lossy(&a.body).contains(EXPIRED_SECRET));
     assert_eq!(get(addr, path, &bearer(READ_SECRET)).status, 200);
     assert_eq!(get(addr, path, &bearer(ADMIN_SECRET)).status, 200);
     assert_eq!(get(addr, "/metrics", "").status, 401);
