@@ -322,6 +322,8 @@ impl Gate {
         if role == Role::Public || req.method() == Method::OPTIONS {
             return Ok(anonymous());
         }
+        // First, so that guessing keys and tokens is limited too.
+        self.limit_ip(req, now)?;
         let p = &self.policy;
         let origin = req.headers().get(ORIGIN).and_then(|v| v.to_str().ok());
         let caller = match role {
@@ -377,7 +379,6 @@ impl Gate {
             }
             Role::Public => anonymous(),
         };
-        self.limit_ip(req, now)?;
         Ok(caller)
     }
 
