@@ -11,9 +11,9 @@ use crate::access;
 use crate::clock;
 use crate::envelope;
 use crate::error::ApiError;
+use crate::routes::query_param;
 use crate::state::AppState;
 use crate::store::{AuditEntry, SharedStore};
-use crate::window::shorten;
 
 /// Entries an audit answer lists at most.
 pub const MAX_AUDIT_ENTRIES: usize = 1_000;
@@ -103,34 +103,20 @@ pub async fn audit(
     state: web::Data<AppState>,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let hours = match query.hours.as_deref() {
-        None => 24.0 * 30.0,
-        Some(text) => text
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|h| h.is_finite() && *h > 0.0 && *h <= 24.0 * 366.0)
-            .ok_or_else(|| {
-                ApiError::Query(format!(
-                    "`hours` must be a number above 0 and at most 8784, got `{}`",
-                    shorten(text)
-                ))
-            })?,
-    };
-    let limit = match query.limit.as_deref() {
-        None => 100,
-        Some(text) => text
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_AUDIT_ENTRIES).contains(n))
-            .ok_or_else(|| {
-                ApiError::Query(format!(
-                    "`limit` must be a whole number from 1 to {MAX_AUDIT_ENTRIES}, got `{}`",
-                    shorten(text)
-                ))
-            })?,
-    };
+    let hours = query_param(
+        query.hours.as_deref(),
+        "hours",
+        24.0 * 30.0,
+        |h: &f64| h.is_finite() && *h > 0.0 && *h <= 24.0 * 366.0,
+        "a number of hours above 0 and at most 8784",
+    )?;
+    let limit = query_param(
+        query.limit.as_deref(),
+        "limit",
+        100,
+        |n| (1..=MAX_AUDIT_ENTRIES).contains(n),
+        &format!("a whole number from 1 to {MAX_AUDIT_ENTRIES}"),
+    )?;
     let since = clock::to_epoch_ms(clock::now_ms()) - (hours * 3.6e6) as i64;
     let entries = state
         .with_store(move |store| store.read_audit(since, limit))

@@ -22,7 +22,7 @@ use crate::body::{self, ContentEncoding};
 use crate::clock;
 use crate::envelope;
 use crate::error::ApiError;
-use crate::routes::admin;
+use crate::routes::{admin, query_param};
 use crate::state::AppState;
 use crate::window::shorten;
 
@@ -127,34 +127,20 @@ pub async fn alerts(
     state: web::Data<AppState>,
     query: web::Query<AlertsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let hours = match query.hours.as_deref() {
-        None => DEFAULT_HOURS,
-        Some(text) => text
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|h| h.is_finite() && *h > 0.0 && *h <= 720.0)
-            .ok_or_else(|| {
-                ApiError::Query(format!(
-                    "`hours` must be a number of hours above 0 and at most 720, got `{}`",
-                    shorten(text)
-                ))
-            })?,
-    };
-    let limit = match query.limit.as_deref() {
-        None => DEFAULT_LIMIT,
-        Some(text) => text
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ApiError::Query(format!(
-                    "`limit` must be a whole number from 1 to {MAX_LIMIT}, got `{}`",
-                    shorten(text)
-                ))
-            })?,
-    };
+    let hours = query_param(
+        query.hours.as_deref(),
+        "hours",
+        DEFAULT_HOURS,
+        |h: &f64| h.is_finite() && *h > 0.0 && *h <= 720.0,
+        "a number of hours above 0 and at most 720",
+    )?;
+    let limit = query_param(
+        query.limit.as_deref(),
+        "limit",
+        DEFAULT_LIMIT,
+        |n| (1..=MAX_LIMIT).contains(n),
+        &format!("a whole number from 1 to {MAX_LIMIT}"),
+    )?;
     let wanted_state = match query.state.as_deref() {
         None => None,
         Some(text) => Some(AlertState::parse(text.trim()).ok_or_else(|| {

@@ -179,6 +179,26 @@ pub fn query_config() -> web::QueryConfig {
     })
 }
 
+/// A query parameter `name` parsed as `T` and checked by `valid`, `default` when absent; the
+/// error says what is expected (`expected`, such as "a whole number from 1 to 1000").
+pub fn query_param<T: std::str::FromStr>(
+    text: Option<&str>,
+    name: &str,
+    default: T,
+    valid: impl Fn(&T) -> bool,
+    expected: &str,
+) -> Result<T, ApiError> {
+    let Some(text) = text else {
+        return Ok(default);
+    };
+    text.trim().parse::<T>().ok().filter(valid).ok_or_else(|| {
+        ApiError::Query(format!(
+            "`{name}` must be {expected}, got `{}`",
+            crate::window::shorten(text)
+        ))
+    })
+}
+
 /// Anything no route matches (404).
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound {
