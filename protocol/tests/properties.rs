@@ -36,22 +36,33 @@ const PLACEHOLDER: &str = "__perfwatch_generated_value__";
 // ---------------------------------------------------------------------------------------------
 // Invariants shared by the properties
 
-/// The items of a browser batch (`events`) or a backend batch (`calls`), read without decoding
-/// them: serde_json lets an escaped lone surrogate (`"\ud800"`) pass where it skips a value or
-/// a key, as the parser does with unknown fields, but refuses it in a `serde_json::Value`.
+/// The items of a browser batch (`events`), read without decoding them: serde_json lets an
+/// escaped lone surrogate (`"\ud800"`) or a number out of f64's range pass where it skips a
+/// value or a key, as the parser does with unknown fields, but refuses it in a
+/// `serde_json::Value`.
 #[derive(serde::Deserialize)]
-struct Items<'a> {
-    #[serde(borrow, alias = "calls")]
+struct Events<'a> {
+    #[serde(borrow)]
     events: Vec<&'a serde_json::value::RawValue>,
 }
 
-/// The number of items in a body the parser took: the parser only takes a JSON object whose
-/// `events` (`calls`) is an array.
+/// The records of a backend batch (`calls`), read as [`Events`].
+#[derive(serde::Deserialize)]
+struct Calls<'a> {
+    #[serde(borrow)]
+    calls: Vec<&'a serde_json::value::RawValue>,
+}
+
+/// The number of items in `events` (`key` "events") or `calls` of a body the parser took: the
+/// parser only takes a JSON object whose `events` (`calls`) is an array.
 fn item_count(body: &[u8], key: &str) -> usize {
     let text = std::str::from_utf8(body).expect("a taken body is UTF-8");
-    let items: Items<'_> = serde_json::from_str(text).expect("a taken body has its array");
-    assert!(text.contains(key));
-    items.events.len()
+    let count = if key == "events" {
+        serde_json::from_str::<Events<'_>>(text).map(|b| b.events.len())
+    } else {
+        serde_json::from_str::<Calls<'_>>(text).map(|b| b.calls.len())
+    };
+    count.expect("a taken body has its array")
 }
 
 /// Every index below `count` is accepted or rejected, exactly once, and every rejection says
@@ -1118,4 +1129,17 @@ fn too_many_items_refuse_the_envelope() {
         parse_backend_batch::<ApiCall>(body.as_bytes(), RECEIVED),
         Err(BatchError::TooManyRecords { .. })
     ));
+}
+
+/// Found by the `browser_batch` fuzz target (its harness counted items wrongly): a browser
+/// batch that also carries a `calls` field, unknown to it, keeps all its events.
+#[test]
+fn fuzz_browser_batch_with_a_calls_field_keeps_its_events() {
+    let mut batch = header(json!(every_event_type()));
+    set(&mut batch, "calls", json!("/chat/:id"));
+    let body = batch.to_string();
+    let parsed = parse_browser_batch(body.as_bytes()).expect("a sound batch");
+    accounted_batch(&parsed, body.as_bytes());
+    assert_eq!(parsed.accepted.len(), every_event_type().len());
+    assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
 }
