@@ -2,10 +2,12 @@
 //! here (rcgen), a client that trusts exactly that certificate, a plain-HTTP client and a client
 //! that trusts something else on the same port, and the files that stop the binary at start-up.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -13,6 +15,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use serde_json::{json, Value};
 use tempfile::TempDir;
+
+use common::load::Collector;
 
 const HEALTH: &str = "/api/v1/monitoring/health";
 const INGEST: &str = "/api/v1/monitoring/frontend-metrics?key=pk_test";
@@ -59,62 +63,23 @@ impl Files {
     }
 }
 
-/// The collector binary serving HTTPS on a free loopback port.
-struct Collector {
-    child: Child,
-    addr: SocketAddr,
+/// The collector binary serving HTTPS with `files`' certificate on a free loopback port.
+fn start_https(files: &Files) -> Collector {
+    let arg = |name: &str| files.path(name).display().to_string();
+    Collector::start(
+        &files.path("data"),
+        &[
+            "--tls-cert".into(),
+            arg("cert.pem"),
+            "--tls-key".into(),
+            arg("key.pem"),
+        ],
+    )
 }
 
-impl Collector {
-    fn start(files: &Files) -> Collector {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_perfwatch-collector"))
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(files.path("data"))
-            .arg("--tls-cert")
-            .arg(files.path("cert.pem"))
-            .arg("--tls-key")
-            .arg(files.path("key.pem"))
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("collector starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("collector prints its address");
-        let addr = line
-            .trim()
-            .strip_prefix("perfwatch-collector listening on https://")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .parse()
-            .expect("an address");
-        Collector { child, addr }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("https://127.0.0.1:{}{path}", self.addr.port())
-    }
-
-    /// Sends SIGTERM and waits for the exit.
-    fn sigterm(mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success());
-        self.child.wait().expect("exits")
-    }
-}
-
-impl Drop for Collector {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// `path` on `collector`, over HTTPS.
+fn url(collector: &Collector, path: &str) -> String {
+    format!("https://127.0.0.1:{}{path}", collector.addr.port())
 }
 
 /// An HTTPS client whose only trusted root is `cert_pem`.
@@ -192,11 +157,11 @@ fn handshake(
 #[test]
 fn serves_https_to_a_client_that_trusts_its_certificate_and_stops_gracefully() {
     let files = Files::new();
-    let collector = Collector::start(&files);
+    let collector = start_https(&files);
     let client = client_trusting(&files.pair.cert);
 
     let mut health = client
-        .get(collector.url(HEALTH))
+        .get(url(&collector, HEALTH))
         .call()
         .expect("GET /health over HTTPS");
     assert_eq!(health.status(), 200);
@@ -204,7 +169,7 @@ fn serves_https_to_a_client_that_trusts_its_certificate_and_stops_gracefully() {
     assert_eq!(body["success"], true, "{body}");
 
     let mut posted = client
-        .post(collector.url(INGEST))
+        .post(url(&collector, INGEST))
         .header("Content-Type", "text/plain;charset=UTF-8")
         .send(small_batch())
         .expect("POST a browser batch over HTTPS");
@@ -237,7 +202,7 @@ fn serves_https_to_a_client_that_trusts_its_certificate_and_stops_gracefully() {
 #[test]
 fn plain_http_to_the_tls_port_gets_no_http_answer() {
     let files = Files::new();
-    let collector = Collector::start(&files);
+    let collector = start_https(&files);
     let mut tcp = TcpStream::connect(collector.addr).expect("connects");
     tcp.set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");
@@ -260,10 +225,10 @@ fn plain_http_to_the_tls_port_gets_no_http_answer() {
 #[test]
 fn a_client_that_does_not_trust_the_certificate_fails_the_handshake() {
     let files = Files::new();
-    let collector = Collector::start(&files);
+    let collector = start_https(&files);
     let stranger = self_signed();
     let error = client_trusting(&stranger.cert)
-        .get(collector.url(HEALTH))
+        .get(url(&collector, HEALTH))
         .call()
         .expect_err("an untrusted certificate");
     let message = error.to_string();
@@ -273,7 +238,7 @@ fn a_client_that_does_not_trust_the_certificate_fails_the_handshake() {
     );
     // Nor does a client with the public web roots trust it.
     let error = ureq::Agent::new_with_config(ureq::Agent::config_builder().proxy(None).build())
-        .get(collector.url(HEALTH))
+        .get(url(&collector, HEALTH))
         .call()
         .expect_err("a self-signed certificate");
     assert!(
@@ -282,7 +247,7 @@ fn a_client_that_does_not_trust_the_certificate_fails_the_handshake() {
     );
     // The collector still serves a client that trusts it.
     let health = client_trusting(&files.pair.cert)
-        .get(collector.url(HEALTH))
+        .get(url(&collector, HEALTH))
         .call()
         .expect("GET /health");
     assert_eq!(health.status(), 200);

@@ -32,7 +32,8 @@ pub struct Collector {
 }
 
 impl Collector {
-    /// Starts the binary with `--data-dir data_dir` and `extra` arguments (e.g. `--store`).
+    /// Starts the binary with `--data-dir data_dir` and `extra` arguments (e.g. `--store`,
+    /// `--tls-cert`: the announced address is taken with either scheme).
     pub fn start(data_dir: &Path, extra: &[String]) -> Collector {
         let mut child = Command::new(env!("CARGO_BIN_EXE_perfwatch-collector"))
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
@@ -48,9 +49,10 @@ impl Collector {
         BufReader::new(stdout)
             .read_line(&mut line)
             .expect("collector prints its address");
-        let addr = line
-            .trim()
+        let announced = line.trim();
+        let addr = announced
             .strip_prefix("perfwatch-collector listening on http://")
+            .or_else(|| announced.strip_prefix("perfwatch-collector listening on https://"))
             .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
             .parse()
             .expect("an address");
