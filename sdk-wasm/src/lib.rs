@@ -213,15 +213,19 @@ pub fn init(options: JsValue, early: JsValue, host: JsValue) -> Result<Monitor, 
     });
     // So is a soft navigation the browser reports; this observer runs before the metrics'.
     if core.soft_navigations {
-        observe::observe(
-            observe::Observe::buffered(&["soft-navigation"]),
-            move |entries| {
-                for entry in entries {
-                    let url = core.page_url(&entry.name());
-                    core.start_page_view("soft-navigation", entry.start_time(), Some(url));
-                }
-            },
-        );
+        let start = move |entries: alloc::vec::Vec<bindings::Entry>| {
+            for entry in entries {
+                let url = core.page_url(&entry.name());
+                core.start_page_view("soft-navigation", entry.start_time(), Some(url));
+            }
+        };
+        if let Some(observer) =
+            observe::observe(observe::Observe::buffered(&["soft-navigation"]), start)
+        {
+            // The browser may not have delivered the last route change when the user leaves:
+            // it goes out with the final flush, which runs after this.
+            lifecycle::on_hidden(move || start(observe::sorted(observer.take_records(), false)));
+        }
     }
     vitals::fcp::observe_fcp(core, move || vitals::cls::observe_cls(core));
     vitals::lcp::observe_lcp(core);
