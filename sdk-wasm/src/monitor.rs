@@ -37,6 +37,9 @@ pub struct Core {
     /// Whether the browser reports soft navigations that the metrics follow (decided once).
     pub soft_navigations: bool,
     header: RefCell<Header>,
+    /// The document's URL (as sent) when the app last named the route: a soft navigation the
+    /// browser reports after the app has named its route keeps that name.
+    route_named_at: RefCell<Option<String>>,
     page_view_id: RefCell<Rc<str>>,
     /// The tab's session; whether it reports at all is decided with it (`sampleRate`).
     session: RefCell<Session>,
@@ -88,6 +91,7 @@ impl Core {
             soft_navigations: crate::vitals::soft_navigations_enabled(),
             options,
             header: RefCell::new(header),
+            route_named_at: RefCell::new(None),
             page_view_id: RefCell::new(page_view_id),
             session: RefCell::new(session),
             page_origin: web_sys::window()
@@ -134,7 +138,9 @@ impl Core {
 
     /// Starts a new page view: what is queued goes out with the old one, then events carry the
     /// new id. A bfcache restore keeps the document's URL and route (`url` `None`); a route
-    /// change has a new URL and no route until the app names it.
+    /// change has a new URL and no route until the app names it, unless the app named it at
+    /// that URL already (a soft navigation is reported after the new route has painted, so
+    /// after a router has named it).
     pub fn start_page_view(
         &'static self,
         navigation_type: &str,
@@ -147,8 +153,10 @@ impl Core {
             let mut header = self.header.borrow_mut();
             header.page_view_id = String::from(&*id);
             if let Some(url) = url {
+                if self.route_named_at.borrow().as_deref() != Some(url.as_str()) {
+                    header.route = None;
+                }
                 header.url = url;
-                header.route = None;
             }
         }
         *self.page_view_id.borrow_mut() = id;
@@ -212,6 +220,7 @@ impl Core {
 
     /// Names the current page view's route (e.g. `/chat/:id`).
     pub fn set_route(&self, route: Option<String>) {
+        *self.route_named_at.borrow_mut() = Some(self.page_url(&location_href()));
         self.header.borrow_mut().route = route;
     }
 

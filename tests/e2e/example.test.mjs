@@ -4,45 +4,12 @@
 // headless Chromium; then the collector's API must show the page views, the vitals, the page's
 // API calls and interaction, the long task it caused, and the backend's API and AI calls.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { eventually, freePort, launchChromium, root, startCollector, stopCleanly } from './harness.mjs';
+import { eventually, launchChromium, startBackend, startCollector, stopCleanly } from './harness.mjs';
 
 let collector;
 let backend;
 let browser;
-
-/** Starts `perfwatch-example-backend` on a free port, reporting to `collectorUrl`. */
-async function startBackend(collectorUrl) {
-  const bin = process.env.PERFWATCH_EXAMPLE_BACKEND_BIN ?? join(root, 'target/debug/perfwatch-example-backend');
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const logs = [];
-  const proc = spawn(
-    bin,
-    ['--listen', `127.0.0.1:${port}`, '--collector', collectorUrl, '--static-dir', join(root, 'examples/react-app/dist')],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  proc.stdout.on('data', (d) => logs.push(String(d)));
-  proc.stderr.on('data', (d) => logs.push(String(d)));
-  await eventually(async () => {
-    try {
-      return (await fetch(`${url}/api/models`)).ok;
-    } catch {
-      return false;
-    }
-  }, 30_000, `the example backend to answer; logs:\n${logs.join('')}`);
-  return {
-    url,
-    logs,
-    stop: async () => {
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 before(async () => {
   collector = await startCollector();
@@ -133,6 +100,15 @@ test('a visit to the AI hub reaches the collector from the page and from the bac
   }, 30_000, 'the page views at the collector').catch(() => {});
   assert.equal(sessions.sessions_started, 1, 'one visit, one session');
   assert.ok(sessions.page_views.total >= 3, `page views: load, chat, back home (${JSON.stringify(sessions.page_views)})`);
+
+  // Every page view is named by the route the app gave (usePageViewRoute), also those the
+  // browser reported as soft navigations after the app had named the new route.
+  const byPage = await api('/api/v1/monitoring/frontend/vitals?hours=1&group_by=page');
+  assert.deepEqual(
+    byPage.pages.map((p) => p.page).sort(),
+    ['/', '/chat/:model'],
+    `pages by route: ${JSON.stringify(byPage.pages.map((p) => [p.page, p.page_views]))}`,
+  );
 
   // The backend's own records of the same requests, and the model calls behind the chat.
   const backendCalls = await eventually(async () => {

@@ -16,14 +16,15 @@ export const root = resolve(fileURLToPath(import.meta.url), '../../..');
 /**
  * Starts `perfwatch-collector --listen 127.0.0.1:<port>` (a free port by default) and waits for
  * the address it prints. With `dataDir`, that directory is used and kept on `stop({ keep: true
- * })`, so that a test can stop the collector and start it again on the same port and data.
+ * })`, so that a test can stop the collector and start it again on the same port and data;
+ * `env` adds environment variables (`PERFWATCH_READ_TOKENS`, say).
  */
-export async function startCollector({ port = 0, dataDir: given } = {}) {
+export async function startCollector({ port = 0, dataDir: given, env = {} } = {}) {
   const bin = process.env.PERFWATCH_COLLECTOR_BIN ?? join(root, 'target/debug/perfwatch-collector');
   const dataDir = given ?? (await mkdtemp(join(tmpdir(), 'perfwatch-e2e-')));
   const proc = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' },
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info', ...env },
   });
   const logs = [];
   createInterface({ input: proc.stderr }).on('line', (line) => logs.push(line));
@@ -52,6 +53,37 @@ export async function startCollector({ port = 0, dataDir: given } = {}) {
       const result = await exited;
       if (!keep) await rm(dataDir, { recursive: true, force: true });
       return result;
+    },
+  };
+}
+
+/** Starts `perfwatch-example-backend` on a free port, reporting to `collectorUrl`. */
+export async function startBackend(collectorUrl) {
+  const bin = process.env.PERFWATCH_EXAMPLE_BACKEND_BIN ?? join(root, 'target/debug/perfwatch-example-backend');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const logs = [];
+  const proc = spawn(
+    bin,
+    ['--listen', `127.0.0.1:${port}`, '--collector', collectorUrl, '--static-dir', join(root, 'examples/react-app/dist')],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  proc.stdout.on('data', (d) => logs.push(String(d)));
+  proc.stderr.on('data', (d) => logs.push(String(d)));
+  await eventually(async () => {
+    try {
+      return (await fetch(`${url}/api/models`)).ok;
+    } catch {
+      return false;
+    }
+  }, 30_000, `the example backend to answer; logs:\n${logs.join('')}`);
+  return {
+    url,
+    logs,
+    stop: async () => {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
     },
   };
 }
