@@ -9,7 +9,7 @@
 //
 // Run after `npm run build`. web-vitals comes from ../tests/node_modules (scripts/setup-test.sh).
 import { build } from 'esbuild';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,9 +39,10 @@ const sizes = (bytes) => ({
 /**
  * Bundles `source` (an ES module) minified, resolving packages from `from`, with code splitting
  * as an app's bundler does it: `{ entry, lazy }`, the chunk the page loads and the chunks only
- * a dynamic import loads (perfwatch's fetch/XHR instrumentation, when switched on).
+ * a dynamic import loads (perfwatch's fetch/XHR instrumentation, when switched on). `external`:
+ * packages left out (React, which a React app ships anyway).
  */
-async function bundle(source, from) {
+async function bundle(source, from, external = []) {
   const dir = await mkdtemp(join(tmpdir(), 'perfwatch-size-'));
   try {
     const entry = join(from, `.size-entry-${process.pid}.mjs`);
@@ -58,6 +59,8 @@ async function bundle(source, from) {
         write: false,
         logLevel: 'silent',
         outdir: dir,
+        external,
+        jsx: 'automatic',
       });
       // The entry chunk and what it imports statically load with the page; the rest only
       // when a dynamic import asks for it.
@@ -69,7 +72,7 @@ async function bundle(source, from) {
       const visit = (k) => {
         if (eager.has(k)) return;
         eager.add(k);
-        for (const i of outputs[k].imports) if (i.kind === 'import-statement') visit(i.path);
+        for (const i of outputs[k].imports) if (i.kind === 'import-statement' && !i.external) visit(i.path);
       };
       visit(entryKey);
       const join = (files) => Buffer.concat(files.map((f) => Buffer.from(f.contents)));
@@ -104,6 +107,19 @@ const webVitals = sizes(
   )).entry,
 );
 
+// The dashboard entry, without React (the app has it), and the collector's own page (all in).
+const dashboard = sizes(
+  (await bundle(
+    "import { PerformanceDashboard } from './dist/dashboard.js'; console.log(PerformanceDashboard);",
+    pkg,
+    ['react', 'react-dom', 'react/jsx-runtime'],
+  )).entry,
+);
+const pageScripts = await readdir(join(pkg, 'dist/dashboard-app/assets')).catch(() => []);
+const page = pageScripts.filter((f) => f.endsWith('.js'));
+const collectorPage =
+  page.length > 0 ? sizes(Buffer.concat(await Promise.all(page.map((f) => readFile(join(pkg, 'dist/dashboard-app/assets', f)))))) : undefined;
+
 const kb = (n) => (n / 1024).toFixed(1).padStart(6);
 const row = (name, s) => `| ${name.padEnd(44)} | ${kb(s.raw)} | ${kb(s.gzip)} | ${kb(s.brotli)} |`;
 console.log('| what (KB = 1024 bytes)                       |    raw |   gzip | brotli |');
@@ -113,9 +129,17 @@ console.log(row('perfwatch: wasm module', ours.wasm));
 console.log(row('perfwatch: total', total));
 console.log(row('web-vitals 6 attribution build (baseline)', webVitals));
 console.log(row('loaded only with instrumentFetch/instrumentXhr', sizes(lazy)));
+console.log(row('perfwatch/dashboard (uPlot in; React not)', dashboard));
+if (collectorPage) console.log(row("collector's dashboard page (React in)", collectorPage));
 console.log(
   `\nbudget ${kb(SIZE_BUDGET_GZIP).trim()} KB gzip: ${total.gzip <= SIZE_BUDGET_GZIP ? 'met' : `NOT met (${kb(total.gzip - SIZE_BUDGET_GZIP).trim()} KB over)`}`,
 );
+
+// The charts live in their own entry point: an app that only monitors never downloads them.
+if (/u-cursor|uPlot/.test(Buffer.from(js).toString())) {
+  console.error("init()'s bundle holds the dashboard's charts (uPlot): they must stay in perfwatch/dashboard");
+  process.exit(1);
+}
 
 if (process.argv.includes('--check') && total.gzip > SIZE_CEILING_GZIP) {
   console.error(
