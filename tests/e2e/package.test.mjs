@@ -64,13 +64,14 @@ test('the tarball installs into a new Vite + React app, which builds and reports
   await writeFile(
     join(app, 'index.html'),
     '<!doctype html><html><head><meta charset="utf-8"><title>new app</title></head>' +
-      '<body><div id="root"></div><script type="module" src="/src/main.jsx"></script></body></html>',
+      '<body><div id="root"></div><div id="dashboard"></div><script type="module" src="/src/main.jsx"></script></body></html>',
   );
   await writeFile(
     join(app, 'src/main.jsx'),
     `import { createRoot } from 'react-dom/client';
 import { init } from 'perfwatch';
 import { PerformanceMonitorProvider, usePerformanceMonitor } from 'perfwatch/react';
+import { PerformanceDashboard } from 'perfwatch/dashboard';
 const started = init({ endpoint: ${JSON.stringify(collector.url)}, app: 'new-app' });
 started.then((m) => { window.__monitor = m; window.__started = true; }, (e) => { window.__failed = String(e); });
 function App() {
@@ -79,6 +80,9 @@ function App() {
 }
 createRoot(document.getElementById('root')).render(
   <PerformanceMonitorProvider monitor={started}><App /></PerformanceMonitorProvider>,
+);
+createRoot(document.getElementById('dashboard')).render(
+  <PerformanceDashboard endpoint={${JSON.stringify(collector.url)}} refreshSeconds={0} />,
 );
 `,
   );
@@ -93,6 +97,12 @@ createRoot(document.getElementById('root')).render(
   const site = await serveStatic(join(app, 'dist'));
   try {
     await visit(site.url, 'new-vite-app');
+    // perfwatch/dashboard in the same app reads the collector from the app's origin.
+    const page = await browser.context.newPage();
+    await page.goto(site.url);
+    await page.getByTestId('card-system').waitFor({ timeout: 20_000 });
+    assert.ok((await page.locator('.pw-plot canvas').count()) >= 1, 'the dashboard drew a chart');
+    await page.close();
   } finally {
     await site.close();
   }
