@@ -78,6 +78,7 @@ pub mod state;
 pub mod stats;
 pub mod store;
 pub mod system;
+pub mod timeseries;
 pub mod timing_stats;
 pub mod tls;
 pub mod window;

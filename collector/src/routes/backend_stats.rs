@@ -109,10 +109,10 @@ fn from_raw(window: Window) -> bool {
 }
 
 /// What a statistics request needs to read the call roll-ups: the range cache the collector
-/// shares, and the retention that says which finer sources still hold a bucket whole.
+/// shares (if used), and the retention that says which finer sources still hold a bucket whole.
 #[derive(Debug, Clone)]
 pub struct Rollups {
-    cache: Arc<CallRangeCache>,
+    cache: Option<Arc<CallRangeCache>>,
     retention: (RollupPolicy, u32),
 }
 
@@ -120,13 +120,22 @@ impl Rollups {
     /// The collector's cache and retention.
     pub fn of(state: &AppState) -> Rollups {
         Rollups {
-            cache: Arc::clone(&state.call_cache),
+            cache: Some(Arc::clone(&state.call_cache)),
             retention: state.retention,
         }
     }
 
+    /// The same, reading without the range cache: for many short ranges, each cheap to read
+    /// again, which would only push the long windows' merged ranges out of it.
+    pub fn without_cache(self) -> Rollups {
+        Rollups {
+            cache: None,
+            ..self
+        }
+    }
+
     /// The series of `window` for `dimensions` (API, AI), merged from the roll-ups.
-    fn read(
+    pub(crate) fn read(
         &self,
         store: &dyn Store,
         window: Window,
@@ -137,7 +146,7 @@ impl Rollups {
         let (policy, raw_days) = self.retention;
         rollup::read_call_window(
             store,
-            Some(&self.cache),
+            self.cache.as_deref(),
             rollup::Kept::at(policy, raw_days, clock::now_ms() as i64),
             (window.since_ms, window.until_ms),
             dimensions,

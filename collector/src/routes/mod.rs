@@ -13,6 +13,7 @@ pub mod otlp;
 pub mod sessions;
 pub mod system;
 pub mod system_metrics;
+pub mod timeseries;
 pub mod vitals;
 
 use actix_web::error::QueryPayloadError;
@@ -31,6 +32,8 @@ pub const OTLP_TRACES: &str = "/v1/traces";
 pub const API_STATS: &str = "/api/v1/monitoring/api/stats";
 pub const DASHBOARD: &str = "/api/v1/monitoring/dashboard";
 pub const AI_STATS: &str = "/api/v1/monitoring/ai/stats";
+/// `GET`: the API, AI and web-vitals numbers of a window over time, in columns for charts.
+pub const TIMESERIES: &str = "/api/v1/monitoring/timeseries";
 /// `GET`: liveness and readiness.
 pub const HEALTH: &str = "/api/v1/monitoring/health";
 /// `GET`: the host's facts.
@@ -93,6 +96,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource(AI_STATS)
             .route(web::get().to(backend_stats::ai_stats))
+            .default_service(web::to(method_not_allowed("GET"))),
+    )
+    .service(
+        web::resource(TIMESERIES)
+            .route(web::get().to(timeseries::timeseries))
             .default_service(web::to(method_not_allowed("GET"))),
     )
     .service(

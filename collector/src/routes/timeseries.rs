@@ -1,0 +1,90 @@
+//! `GET /api/v1/monitoring/timeseries?hours=` (or `from=&to=`): the window's API, AI and
+//! web-vitals numbers over time, in columns for charts ([`crate::timeseries`] cuts the window
+//! and builds the columns).
+//!
+//! Per bucket (its part inside the window):
+//! - **API and AI calls**: the code `api/stats` and `ai/stats` run for a long window,
+//!   [`ApiStatsBuilder`] and [`AiStatsBuilder`] fed by [`rollup::read_call_window`]: whole
+//!   minutes, hours and days from the roll-ups, the minutes not rolled since their calls
+//!   changed and the minutes the window's edges cut from the raw calls. So each bucket's
+//!   numbers are the raw calls' (counts exact, percentiles within 1 %) and fresh to the last
+//!   commit, as `api/stats?from=&to=` answers for the same range.
+//! - **Web vitals**: p75 and count from the per-minute roll-ups ([`rollup::read_window`]; a
+//!   minute the window cuts counts whole), so the newest minute shows once the roll-up pass
+//!   has rolled it (every `rollup_interval_seconds`, default 60), and a p75 is within 1 % of
+//!   the exact nearest-rank value `frontend/vitals` gives for a recent window.
+//!
+//! All of it is read in one task on the blocking pool.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use crate::backend_stats::{AiGroupBy, AiStatsBuilder, ApiStatsBuilder, MAX_TRACKED_GROUPS};
+use crate::call_rollup::{AiDimension, ApiDimension};
+use crate::clock::{self, MS_PER_HOUR};
+use crate::envelope;
+use crate::error::ApiError;
+use crate::rollup;
+use crate::routes::backend_stats::Rollups;
+use crate::state::AppState;
+use crate::stats::VitalsReport;
+use crate::store::{Store, StoreError};
+use crate::timeseries::{Timeseries, TimeseriesBuilder};
+use crate::window::{Window, WindowParams};
+
+/// The query parameters: the window, as every statistics endpoint takes it.
+#[derive(Debug, Deserialize)]
+pub struct TimeseriesQuery {
+    #[serde(flatten)]
+    pub window: WindowParams,
+}
+
+/// The series of `window`, bucket by bucket. Blocking: call it on the blocking pool or a
+/// thread of its own.
+pub fn read_timeseries(
+    store: &dyn Store,
+    rollups: &Rollups,
+    window: Window,
+) -> Result<Timeseries, StoreError> {
+    let mut series = TimeseriesBuilder::new(window);
+    for (from_ms, to_ms) in series.buckets().ranges() {
+        let bucket = Window {
+            hours: (to_ms - from_ms) as f64 / MS_PER_HOUR,
+            since_ms: from_ms,
+            until_ms: to_ms,
+        };
+        // The status series make the API totals, the model series the AI totals and the
+        // per-model costs: no other dimension is read.
+        let mut api = ApiStatsBuilder::new((to_ms - from_ms) as f64 / 1000.0, None);
+        let mut ai = AiStatsBuilder::new(Some(AiGroupBy::Model)).with_top(MAX_TRACKED_GROUPS);
+        rollups.read(
+            store,
+            bucket,
+            (&[ApiDimension::Status], &[AiDimension::Model]),
+            &mut |s| api.add_series(s),
+            &mut |s| ai.add_series(s),
+        )?;
+        let vitals = rollup::read_window(store, from_ms, to_ms)?;
+        let vitals = VitalsReport::from_rollup(bucket.hours, vitals, false).vitals;
+        series.push(&api.finish(), &ai.finish(), &vitals);
+    }
+    Ok(series.finish())
+}
+
+/// The window's values over time.
+pub async fn timeseries(
+    state: web::Data<AppState>,
+    query: web::Query<TimeseriesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let window = query.window.window_at(clock::now_ms())?;
+    // Without the shared range cache: it keeps 256 ranges and empties itself when full, and a
+    // series reads up to 180 ranges per request, so two charts of different windows would
+    // empty it every refresh, losing the merged 30-day ranges the dashboard's statistics
+    // reuse. A bucket reads at most 15 minute, 6 hour or 1 day roll-up rows per series, cheap
+    // to read again, so caching it would save little.
+    let rollups = Rollups::of(&state).without_cache();
+    let series = state
+        .with_store(move |store| read_timeseries(store, &rollups, window))
+        .await?;
+    Ok(envelope::success(&series))
+}
