@@ -240,7 +240,7 @@ pub enum Role {
     Read,
     /// Changing the collector's state: silences, reloads, erasure.
     Admin,
-    /// The dashboard page's HTML (it asks for a token itself).
+    /// The dashboard page and its assets (the page asks for a token itself).
     Public,
 }
 
@@ -255,7 +255,7 @@ pub fn classify(method: &Method, path: &str) -> Role {
     if ingest.contains(&path) {
         return Role::Ingest;
     }
-    if path == "/" {
+    if path == routes::DASHBOARD_PAGE || path.starts_with(routes::DASHBOARD_ASSETS) {
         return Role::Public;
     }
     let changes = *method != Method::GET && *method != Method::HEAD && *method != Method::OPTIONS;
@@ -551,4 +551,31 @@ pub async fn refuse_preflight(
 /// How long a client should wait, in whole seconds (at least 1), for `Retry-After`.
 pub fn retry_after_secs(wait: Duration) -> u64 {
     wait.as_secs_f64().ceil().max(1.0) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dashboard_page_and_its_assets_are_public_and_the_api_is_not() {
+        for method in [Method::GET, Method::HEAD] {
+            assert_eq!(classify(&method, "/"), Role::Public);
+            assert_eq!(classify(&method, "/assets/index-3f2a9c.js"), Role::Public);
+            assert_eq!(classify(&method, "/assets/nope.css"), Role::Public);
+        }
+        for path in [
+            routes::DASHBOARD,
+            routes::TIMESERIES,
+            routes::API_STATS,
+            routes::FRONTEND_VITALS,
+            routes::METRICS,
+            "/assetsx/index.js",
+            "/api/v1/monitoring/assets/x.js",
+        ] {
+            assert_eq!(classify(&Method::GET, path), Role::Read, "{path}");
+        }
+        assert_eq!(classify(&Method::POST, routes::API_CALLS), Role::Ingest);
+        assert_eq!(classify(&Method::POST, routes::SILENCES), Role::Admin);
+    }
 }

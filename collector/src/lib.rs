@@ -54,6 +54,7 @@ pub mod cli;
 pub mod client_ip;
 pub mod clock;
 pub mod config;
+pub mod dashboard_assets;
 pub mod entry_stats;
 pub mod envelope;
 pub mod error;

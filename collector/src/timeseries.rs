@@ -178,9 +178,11 @@ pub struct ApiColumns {
     pub requests_per_second: Vec<f64>,
     /// Share of calls answered 5xx, percent (`null` without calls).
     pub error_rate_percent: Vec<Option<f64>>,
-    /// Latency percentiles, ms (`null` without calls), within 1 %.
+    /// Median latency, ms (`null` without calls), within 1 %.
     pub latency_p50_ms: Vec<Option<f64>>,
+    /// 95th percentile latency, ms (`null` without calls), within 1 %.
     pub latency_p95_ms: Vec<Option<f64>>,
+    /// 99th percentile latency, ms (`null` without calls), within 1 %.
     pub latency_p99_ms: Vec<Option<f64>>,
 }
 
@@ -231,15 +233,19 @@ impl Serialize for VitalColumns {
 pub struct Timeseries {
     /// The window's length, hours.
     pub hours: f64,
-    /// The window, epoch ms (`to_ms` excluded).
+    /// The window's start, epoch ms.
     pub from_ms: i64,
+    /// The window's end (excluded), epoch ms.
     pub to_ms: i64,
     /// A bucket's length, ms.
     pub step_ms: i64,
     /// Each bucket's start, ascending, a multiple of `step_ms`.
     pub times_ms: Vec<i64>,
+    /// Backend API calls per bucket.
     pub api: ApiColumns,
+    /// AI model calls per bucket.
     pub ai: AiColumns,
+    /// Web vitals per bucket, from the per-minute roll-ups.
     pub vitals: VitalColumns,
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP surface around the endpoints: CORS (preflights and error answers too), 404/405 in the
-//! envelope, health, system info, the placeholder page, and 503 when the store cannot write.
+//! envelope, health, system info, and 503 when the store cannot write (the dashboard page:
+//! `dashboard_page.rs`).
 
 mod common;
 
@@ -159,19 +160,6 @@ async fn system_info_describes_the_host() {
     ] {
         assert!(data.get(key).is_some(), "{key} missing in {data}");
     }
-}
-
-#[actix_web::test]
-async fn the_index_page_is_a_placeholder_with_links() {
-    let (_dir, app) = service!();
-    let reply = get(&app, "/").await;
-    assert_eq!(reply.status, StatusCode::OK);
-    assert!(reply.header("content-type").starts_with("text/html"));
-    assert!(reply.text.contains("<title>perfwatch collector</title>"));
-    assert!(reply.text.contains("href=\"/api/v1/monitoring/health\""));
-    assert!(reply
-        .text
-        .contains("href=\"/api/v1/monitoring/frontend/vitals?hours=1\""));
 }
 
 #[actix_web::test]

@@ -252,6 +252,37 @@ fn keys_tokens_and_origins_decide_who_gets_in() {
         200,
         "the dashboard page asks for a token itself"
     );
+    // Its assets are public too (whichever the binary embeds: the npm build's, or none beside
+    // the built-in page), while the data they show still needs a token.
+    let page = send(addr, "HEAD / HTTP/1.1", b"");
+    assert_eq!(page.status, 200);
+    assert!(page.body.is_empty(), "HEAD has no body");
+    let a = get(addr, "/assets/nope.js", "");
+    assert_eq!((a.status, a.code().as_str()), (404, "not_found"));
+    let embedded = perfwatch_collector::dashboard_assets::ASSETS
+        .iter()
+        .filter(|asset| asset.path.starts_with("assets/"));
+    for asset in embedded {
+        let a = get(addr, &format!("/{}", asset.path), "");
+        assert_eq!(a.status, 200, "{}", asset.path);
+        assert_eq!(
+            a.header("content-type").as_deref(),
+            Some(asset.content_type)
+        );
+    }
+    assert_eq!(
+        get(addr, "/api/v1/monitoring/timeseries?hours=1", "").status,
+        401
+    );
+    assert_eq!(
+        get(
+            addr,
+            "/api/v1/monitoring/timeseries?hours=1",
+            &bearer(READ_SECRET)
+        )
+        .status,
+        200
+    );
     // Read origins.
     let a = get(
         addr,

@@ -5,8 +5,8 @@ pub mod admin;
 pub mod alerts;
 pub mod backend_stats;
 pub mod dashboard;
+pub mod dashboard_page;
 pub mod health;
-pub mod index;
 pub mod ingest;
 pub mod metrics;
 pub mod otlp;
@@ -60,6 +60,10 @@ pub const USERS: &str = "/api/v1/monitoring/users";
 pub const AUDIT: &str = "/api/v1/monitoring/audit";
 /// `DELETE` (admin): expire a silence.
 pub const SILENCE: &str = "/api/v1/monitoring/alerts/silences/{id}";
+/// `GET`, `HEAD`: the dashboard web page (public: it asks for a token itself).
+pub const DASHBOARD_PAGE: &str = "/";
+/// `GET`, `HEAD`: the page's assets under this prefix (public, like the page).
+pub const DASHBOARD_ASSETS: &str = "/assets/";
 
 /// Registers every route. A known path asked with another method answers 405 with `Allow`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -170,9 +174,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(web::to(method_not_allowed("GET"))),
     )
     .service(
-        web::resource("/")
-            .route(web::get().to(index::index))
-            .default_service(web::to(method_not_allowed("GET"))),
+        web::resource(DASHBOARD_PAGE)
+            .route(web::get().to(dashboard_page::page))
+            .route(web::head().to(dashboard_page::page))
+            .default_service(web::to(method_not_allowed("GET, HEAD"))),
+    )
+    .service(
+        web::resource(format!("{DASHBOARD_ASSETS}{{path:.*}}"))
+            .route(web::get().to(dashboard_page::asset))
+            .route(web::head().to(dashboard_page::asset))
+            .default_service(web::to(method_not_allowed("GET, HEAD"))),
     );
 }
 
