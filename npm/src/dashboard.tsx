@@ -31,7 +31,7 @@ export interface PerformanceDashboardProps {
   endpoint: string;
   /** The time range shown first, in hours (decimals allowed: 0.25 is 15 minutes); default 1. */
   hours?: number;
-  /** A read token (`name:secret`), sent as `Authorization: Bearer`. */
+  /** A read token's secret (of the collector's `read_tokens` or `admin_tokens`), sent as `Authorization: Bearer`. */
   token?: string;
   /** Ask for a token when the collector wants one and `token` is not given (default true). */
   askForToken?: boolean;
@@ -122,7 +122,7 @@ function TokenForm({ problem, onToken }: { problem: Problem; onToken: (token: st
       </p>
       <form onSubmit={submit}>
         <label>
-          Read token (name:secret)
+          Read token
           <input type="password" autoComplete="current-password" value={value} onChange={(e) => setValue(e.target.value)} required />
         </label>
         <button type="submit">Show the dashboard</button>

@@ -190,7 +190,7 @@ describe('PerformanceDashboard', () => {
   });
 
   it('asks for a read token, sends it as Bearer, and says when it is rejected', async () => {
-    const good = 'dash:secret-1';
+    const good = 'dashboard-read-secret-1';
     answer = (key, _url, init) => {
       const auth = ((init.headers ?? {}) as Record<string, string>).authorization;
       if (auth === `Bearer ${good}`) return json(200, { success: true, data: answers[key]!.data });
@@ -200,11 +200,11 @@ describe('PerformanceDashboard', () => {
     await screen.findByRole('heading', { name: 'Read token needed' });
     expect(screen.getByRole('alert').textContent).toContain('needs a read token');
 
-    fireEvent.change(screen.getByLabelText('Read token (name:secret)'), { target: { value: 'dash:wrong' } });
+    fireEvent.change(screen.getByLabelText('Read token'), { target: { value: 'not-the-secret' } });
     fireEvent.click(screen.getByRole('button', { name: 'Show the dashboard' }));
     await screen.findByText(/rejected the read token/);
 
-    fireEvent.change(screen.getByLabelText('Read token (name:secret)'), { target: { value: good } });
+    fireEvent.change(screen.getByLabelText('Read token'), { target: { value: good } });
     fireEvent.click(screen.getByRole('button', { name: 'Show the dashboard' }));
     await loaded();
     expect(requests.at(-1)?.authorization).toBe(`Bearer ${good}`);

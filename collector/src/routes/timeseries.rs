@@ -9,10 +9,10 @@
 //!   changed and the minutes the window's edges cut from the raw calls. So each bucket's
 //!   numbers are the raw calls' (counts exact, percentiles within 1 %) and fresh to the last
 //!   commit, as `api/stats?from=&to=` answers for the same range.
-//! - **Web vitals**: p75 and count from the per-minute roll-ups ([`rollup::read_window`]; a
-//!   minute the window cuts counts whole), so the newest minute shows once the roll-up pass
-//!   has rolled it (every `rollup_interval_seconds`, default 60), and a p75 is within 1 % of
-//!   the exact nearest-rank value `frontend/vitals` gives for a recent window.
+//! - **Web vitals**: p75 and count as `frontend/vitals` reads them ([`read_vitals`]): from the
+//!   raw reports for a bucket within the last day (the exact nearest-rank p75, the newest
+//!   minute included), from the per-minute roll-ups beyond (within 1 %). One bucket is read
+//!   at a time, so memory holds one bucket's reports, not the window's.
 //!
 //! All of it is read in one task on the blocking pool.
 
@@ -24,10 +24,9 @@ use crate::call_rollup::{AiDimension, ApiDimension};
 use crate::clock::{self, MS_PER_HOUR};
 use crate::envelope;
 use crate::error::ApiError;
-use crate::rollup;
 use crate::routes::backend_stats::Rollups;
+use crate::routes::vitals::read_vitals;
 use crate::state::AppState;
-use crate::stats::VitalsReport;
 use crate::store::{Store, StoreError};
 use crate::timeseries::{Timeseries, TimeseriesBuilder};
 use crate::window::{Window, WindowParams};
@@ -39,12 +38,13 @@ pub struct TimeseriesQuery {
     pub window: WindowParams,
 }
 
-/// The series of `window`, bucket by bucket. Blocking: call it on the blocking pool or a
-/// thread of its own.
+/// The series of `window`, bucket by bucket, at `now_ms` (which says which vitals are still
+/// kept raw). Blocking: call it on the blocking pool or a thread of its own.
 pub fn read_timeseries(
     store: &dyn Store,
     rollups: &Rollups,
     window: Window,
+    now_ms: f64,
 ) -> Result<Timeseries, StoreError> {
     let mut series = TimeseriesBuilder::new(window);
     for (from_ms, to_ms) in series.buckets().ranges() {
@@ -64,8 +64,7 @@ pub fn read_timeseries(
             &mut |s| api.add_series(s),
             &mut |s| ai.add_series(s),
         )?;
-        let vitals = rollup::read_window(store, from_ms, to_ms)?;
-        let vitals = VitalsReport::from_rollup(bucket.hours, vitals, false).vitals;
+        let vitals = read_vitals(store, bucket, now_ms, false)?.vitals;
         series.push(&api.finish(), &ai.finish(), &vitals);
     }
     Ok(series.finish())
@@ -76,7 +75,8 @@ pub async fn timeseries(
     state: web::Data<AppState>,
     query: web::Query<TimeseriesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let window = query.window.window_at(clock::now_ms())?;
+    let now = clock::now_ms();
+    let window = query.window.window_at(now)?;
     // Without the shared range cache: it keeps 256 ranges and empties itself when full, and a
     // series reads up to 180 ranges per request, so two charts of different windows would
     // empty it every refresh, losing the merged 30-day ranges the dashboard's statistics
@@ -84,7 +84,7 @@ pub async fn timeseries(
     // to read again, so caching it would save little.
     let rollups = Rollups::of(&state).without_cache();
     let series = state
-        .with_store(move |store| read_timeseries(store, &rollups, window))
+        .with_store(move |store| read_timeseries(store, &rollups, window, now))
         .await?;
     Ok(envelope::success(&series))
 }

@@ -260,8 +260,8 @@ function problemOf(response: Response, said: string | undefined, hadToken: boole
   const detail = said ? ` The collector said: ${said}` : '';
   if (status === 401) {
     return hadToken
-      ? { kind: 'token_rejected', status, message: `The collector rejected the read token. Enter a valid one (a name:secret pair from its read_tokens or admin_tokens).${detail}` }
-      : { kind: 'token_needed', status, message: `The collector needs a read token. Enter one of its read_tokens or admin_tokens (name:secret).${detail}` };
+      ? { kind: 'token_rejected', status, message: `The collector rejected the read token. Enter a valid one: the secret of one of its read_tokens or admin_tokens.${detail}` }
+      : { kind: 'token_needed', status, message: `The collector needs a read token: the secret of one of its read_tokens or admin_tokens.${detail}` };
   }
   if (status === 403) {
     return { kind: 'forbidden', status, message: `The collector refused this page's request: allow this origin in its read_origins, or use a token with read access.${detail}` };

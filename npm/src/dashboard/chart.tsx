@@ -23,6 +23,8 @@ export interface ChartProps {
   unit: Unit;
   /** Bucket starts (or sample times), epoch ms, ascending. */
   times_ms: number[];
+  /** The window shown, epoch ms: every chart spans all of it, however few its points. */
+  window_ms: readonly [number, number];
   lines: Line[];
   /** web-vitals' thresholds `[good, poor]`: the bands drawn behind the lines. */
   bands?: readonly [number, number];
@@ -93,17 +95,27 @@ function drawBands(u: uPlot, [good, poor]: readonly [number, number]) {
   ctx.restore();
 }
 
+/** Time labels: the hour and minute within two days, the day beyond (24-hour clock). */
+function timeLabels(window: readonly [number, number]) {
+  const long = window[1] - window[0] > 2 * 24 * 3.6e6;
+  const format = long
+    ? new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short' })
+    : new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hour12: false });
+  return (_u: uPlot, splits: number[]) => splits.map((s) => format.format(new Date(s * 1000)));
+}
+
 /** The chart's uPlot options for `width`. */
 function options(props: ChartProps, width: number, height: number): uPlot.Options {
   const format = formatter(props.unit);
   const bands = props.bands;
+  const [from, to] = props.window_ms;
   return {
     width,
     height,
     legend: { show: false },
     cursor: { drag: { x: false, y: false } },
     scales: {
-      x: { time: true },
+      x: { time: true, range: () => [from / 1000, to / 1000] },
       y: {
         range: (_u, min, max) => {
           // From zero; with bands, up to just past "poor"; percentages within 0-100.
@@ -113,7 +125,7 @@ function options(props: ChartProps, width: number, height: number): uPlot.Option
       },
     },
     axes: [
-      { stroke: '#4b5563', grid: { stroke: '#e5e7eb' } },
+      { stroke: '#4b5563', grid: { stroke: '#e5e7eb' }, values: timeLabels(props.window_ms) },
       {
         stroke: '#4b5563',
         grid: { stroke: '#e5e7eb' },
@@ -151,7 +163,7 @@ export function Chart(props: ChartProps): ReactNode {
   const height = props.height ?? 200;
   const empty = props.lines.every((l) => l.values.every((v) => v === null));
   // The shape (lines, unit, bands) decides the options; new values only replace the data.
-  const shape = JSON.stringify([props.unit, props.bands, props.lines.map((l) => l.label)]);
+  const shape = JSON.stringify([props.unit, props.bands, props.lines.map((l) => l.label), props.window_ms]);
 
   useEffect(() => {
     const element = holder.current;

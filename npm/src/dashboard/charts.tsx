@@ -22,6 +22,7 @@ function Unavailable({ title, problem }: { title: string; problem: Problem }) {
 /** The charts of one refresh. */
 export function Charts({ data }: { data: DashboardData }): ReactNode {
   const { system, timeseries: series } = data;
+  const window_ms = [data.dashboard.from_ms, data.dashboard.to_ms] as const;
   const step = isProblem(series) ? undefined : series.step_ms;
   const per = step ? `per ${step >= 3.6e6 ? `${step / 3.6e6} h` : `${step / 6e4} min`}` : '';
   return (
@@ -32,7 +33,8 @@ export function Charts({ data }: { data: DashboardData }): ReactNode {
         <Chart
           title="CPU and memory"
           unit="percent"
-          note={`Host ${system.host}, ${system.history.samples} samples`}
+          note={`Host ${system.host}, ${system.history.samples} ${system.history.samples === 1 ? 'sample' : 'samples'}`}
+          window_ms={window_ms}
           times_ms={system.history.points.map((p) => p.at_ms)}
           lines={[
             { label: 'CPU', values: system.history.points.map((p) => p.cpu_percent) },
@@ -52,6 +54,7 @@ export function Charts({ data }: { data: DashboardData }): ReactNode {
             unit="ms"
             note={`Backend calls, percentiles ${per}`}
             times_ms={series.times_ms}
+            window_ms={window_ms}
             lines={[
               { label: 'p50', values: series.api.latency_p50_ms },
               { label: 'p95', values: series.api.latency_p95_ms },
@@ -63,6 +66,7 @@ export function Charts({ data }: { data: DashboardData }): ReactNode {
             unit="percent"
             note={`Share of calls answered 5xx, ${per}`}
             times_ms={series.times_ms}
+            window_ms={window_ms}
             lines={[{ label: '5xx', values: series.api.error_rate_percent }]}
           />
           <Chart
@@ -70,6 +74,7 @@ export function Charts({ data }: { data: DashboardData }): ReactNode {
             unit="usd"
             note={`US dollars ${per}`}
             times_ms={series.times_ms}
+            window_ms={window_ms}
             lines={series.ai.cost_usd_by_model.map((m) => ({ label: m.model, values: m.values }))}
           />
           {(['LCP', 'INP', 'CLS'] as VitalName[]).map((name) => (
@@ -84,6 +89,7 @@ export function Charts({ data }: { data: DashboardData }): ReactNode {
                   : `Good up to ${duration(THRESHOLDS[name][0])}, poor above ${duration(THRESHOLDS[name][1])}`
               }
               times_ms={series.times_ms}
+              window_ms={window_ms}
               lines={[{ label: `${name} p75`, values: series.vitals[name]?.p75 ?? [] }]}
             />
           ))}
