@@ -188,14 +188,10 @@ impl Alerting {
     }
 
     /// Stops the notifier, once no evaluation runs any more ([`Evaluator::stop`] first): what
-    /// it is delivering gets a moment to finish.
-    pub fn stop(self) {
-        match Arc::try_unwrap(self.0) {
-            Ok(shared) => shared.notifier.stop(),
-            Err(_) => {
-                tracing::debug!("alerting still shared at stop; the notifier ends with the process")
-            }
-        }
+    /// it is delivering gets a moment to finish. Clones held elsewhere (the SIGHUP handler's)
+    /// stay valid; their notifications are dropped from then on.
+    pub fn stop(&self) {
+        self.0.notifier.stop();
     }
 
     /// Starts evaluating on a thread of its own: each interval, if this collector holds (or

@@ -77,7 +77,8 @@ impl Handover {
 pub struct Notifier {
     handover: Arc<Handover>,
     counters: Arc<Counters>,
-    thread: Option<JoinHandle<()>>,
+    /// The dispatcher, until [`Notifier::stop`] has joined it.
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -115,7 +116,7 @@ impl Notifier {
         Ok(Notifier {
             handover,
             counters,
-            thread: Some(thread),
+            thread: Mutex::new(Some(thread)),
         })
     }
 
@@ -160,9 +161,16 @@ impl Notifier {
 
     /// Stops delivering (what is in flight is given a moment to finish; waiting notifications
     /// are dropped).
-    pub fn stop(mut self) {
+    /// Shared references may still exist (a signal handler's, say): stopping takes none of them,
+    /// and a second call does nothing.
+    pub fn stop(&self) {
         self.signal_stop();
-        if let Some(thread) = self.thread.take() {
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(thread) = thread {
             let _ = thread.join();
         }
     }
@@ -175,7 +183,11 @@ impl Notifier {
 
 impl Drop for Notifier {
     fn drop(&mut self) {
-        if self.thread.is_some() {
+        let running = self
+            .thread
+            .get_mut()
+            .map_or(true, |thread| thread.is_some());
+        if running {
             self.signal_stop();
         }
     }
