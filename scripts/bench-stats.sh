@@ -2,7 +2,8 @@
 # Statistics latency with a month of backend calls stored (not part of CI; results go to
 # BENCHMARKS.md by hand): CALLS (default 10 000 000) API and AI calls spread over DAYS (30),
 # rolled up as a live collector would have, then GET /api/stats, /ai/stats and /dashboard over
-# the last hour and the last 30 days (both from the roll-ups) are timed by oha, one request at
+# the last hour and the last 30 days (both from the roll-ups), and /timeseries (the dashboard's
+# charts) over the last hour, day and 30 days, are timed by oha, one request at
 # a time, against /health (the cheapest handler) in the same run; and each once on a freshly
 # started collector (cold: nothing cached).
 #
@@ -58,7 +59,9 @@ paths=( /api/v1/monitoring/health \
             "/api/v1/monitoring/dashboard?hours=1" \
             "/api/v1/monitoring/api/stats?hours=$hours" "/api/v1/monitoring/api/stats?hours=$hours&group_by=user" \
             "/api/v1/monitoring/ai/stats?hours=$hours" "/api/v1/monitoring/ai/stats?hours=$hours&group_by=model" \
-            "/api/v1/monitoring/dashboard?hours=$hours")
+            "/api/v1/monitoring/dashboard?hours=$hours" \
+            "/api/v1/monitoring/timeseries?hours=1" "/api/v1/monitoring/timeseries?hours=24" \
+            "/api/v1/monitoring/timeseries?hours=$hours")
 
 # Cold: the first request a fresh collector answers (nothing cached; a dashboard polling a
 # sliding window meets this once a minute for its oldest minutes, once an hour for its hours).

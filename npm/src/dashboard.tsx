@@ -15,7 +15,7 @@
  */
 import { useCallback, useEffect, useId, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 
-import { Client, DashboardError, loadDashboard, type DashboardData, type Problem } from './dashboard/api.js';
+import { Client, DashboardError, isProblem, loadDashboard, soonestRetry, type DashboardData, type Problem } from './dashboard/api.js';
 import { Cards } from './dashboard/cards.js';
 import { Charts } from './dashboard/charts.js';
 import { clock, RANGES, rangeLabel } from './dashboard/format.js';
@@ -94,6 +94,16 @@ function useDashboard(client: Client, hours: number, refreshSeconds: number): Lo
     refresh();
     return () => running.current?.abort();
   }, [refresh]);
+
+  // A busy collector said when to come back (Retry-After): the dashboard does, once.
+  const retry = state.loading
+    ? undefined
+    : soonestRetry([state.problem, ...Object.values(state.data ?? {}).filter(isProblem)]);
+  useEffect(() => {
+    if (retry === undefined) return;
+    const timer = setTimeout(refresh, retry * 1000);
+    return () => clearTimeout(timer);
+  }, [retry, refresh, state.data, state.problem]);
 
   useEffect(() => {
     if (!(refreshSeconds > 0)) return;

@@ -211,6 +211,35 @@ describe('PerformanceDashboard', () => {
     expect(sessionStorage.getItem('perfwatch.dashboard.token')).toBe(good);
   });
 
+  it('asks a busy collector again when it said to (Retry-After), not before', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: false });
+    let busy = true;
+    answer = (key) =>
+      busy
+        ? json(429, { success: false, error: { code: 'rate_limited', message: 'too many requests' } }, { 'retry-after': '7' })
+        : json(200, { success: true, data: answers[key]!.data });
+    render(<PerformanceDashboard endpoint={ENDPOINT} refreshSeconds={0} />);
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(0);
+    });
+    expect(screen.getByTestId('problem').textContent).toContain('busy (429). Trying again in 7 s.');
+    const asked = requests.length;
+    busy = false;
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(6_000);
+    });
+    expect(requests.length).toBe(asked);
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(1_000);
+    });
+    expect(requests.length).toBe(asked + 7);
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(0);
+    });
+    expect(screen.queryByTestId('problem')).toBeNull();
+    expect(screen.getByTestId('card-system')).toBeTruthy();
+  });
+
   it('keeps showing the rest when one part fails', async () => {
     answer = (key) =>
       key === 'timeseries'

@@ -2,10 +2,11 @@
 // the collector's binary) in headless Chromium, over a real collector filled by the example
 // backend and a browser visit to the example app: the page loads without console errors, every
 // card shows a number the API answers, the charts draw, the range selector changes the
-// requests, the layout fits a laptop and a phone (screenshots saved under tests/output/), and
+// requests, axe-core finds no WCAG 2.1 A/AA violation, keyboard focus reaches the controls, the
+// layout fits a laptop and a phone (screenshots saved under tests/output/), and
 // with read tokens configured the page asks for one and sends it as a Bearer token.
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { eventually, launchChromium, root, startBackend, startCollector, stopCleanly } from './harness.mjs';
@@ -141,6 +142,15 @@ test('the dashboard page shows the collector\'s numbers, charts and tables', { t
   const models = await page.getByTestId('table-models').locator('tbody th').allTextContents();
   const byModel = await api('/api/v1/monitoring/ai/stats?hours=1&group_by=model');
   assert.deepEqual(new Set(models), new Set(byModel.groups.map((g) => g.key)), 'the models the API lists');
+
+  // Accessible as axe-core (the engine behind Lighthouse's accessibility audit) checks WCAG 2
+  // A and AA: headings, labels, names, contrast, landmarks inside the component.
+  await page.evaluate(await readFile(join(root, 'tests/node_modules/axe-core/axe.min.js'), 'utf8'));
+  const audit = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }),
+  );
+  const violations = audit.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  assert.deepEqual(violations, [], 'axe-core finds no WCAG 2.1 A/AA violation');
 
   // Reachable by keyboard: the first stops are the range selector and the refresh button.
   const focused = () =>

@@ -187,6 +187,14 @@ export interface Problem {
   message: string;
   /** The HTTP status, when there was an answer. */
   status?: number;
+  /** Seconds the collector asked to wait (`Retry-After`), when busy. */
+  retryAfterSeconds?: number;
+}
+
+/** The soonest `Retry-After` among `problems`, in seconds. */
+export function soonestRetry(problems: Array<Problem | undefined>): number | undefined {
+  const waits = problems.flatMap((p) => (p?.retryAfterSeconds === undefined ? [] : [p.retryAfterSeconds]));
+  return waits.length ? Math.min(...waits) : undefined;
 }
 
 export function isProblem(value: unknown): value is Problem {
@@ -254,6 +262,9 @@ export class Client {
   }
 }
 
+/** The longest `Retry-After` the dashboard waits for before trying again by itself. */
+export const MAX_RETRY_AFTER_SECONDS = 300;
+
 /** What an unsuccessful answer means for the person looking at the dashboard. */
 function problemOf(response: Response, said: string | undefined, hadToken: boolean): Problem {
   const status = response.status;
@@ -267,9 +278,11 @@ function problemOf(response: Response, said: string | undefined, hadToken: boole
     return { kind: 'forbidden', status, message: `The collector refused this page's request: allow this origin in its read_origins, or use a token with read access.${detail}` };
   }
   if (status === 429 || status === 503) {
-    const retry = response.headers.get('retry-after');
-    const when = retry ? ` Trying again in ${retry} s.` : ' Trying again at the next refresh.';
-    return { kind: 'busy', status, message: `The collector is busy (${status}).${when}${detail}` };
+    const retry = Number(response.headers.get('retry-after'));
+    if (Number.isInteger(retry) && retry >= 0 && retry <= MAX_RETRY_AFTER_SECONDS) {
+      return { kind: 'busy', status, retryAfterSeconds: retry, message: `The collector is busy (${status}). Trying again in ${retry} s.${detail}` };
+    }
+    return { kind: 'busy', status, message: `The collector is busy (${status}). Trying again at the next refresh.${detail}` };
   }
   if (status === 404) {
     return { kind: 'failed', status, message: `The collector does not know this request (404): it may be older than this dashboard; update it.${detail}` };

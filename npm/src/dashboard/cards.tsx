@@ -41,7 +41,12 @@ export function Cards({ data }: { data: DashboardData }): ReactNode {
   const status = system.status;
   return (
     <div className="pw-cards">
-      <Card title="System" testId="card-system" tone={status}>
+      <Card
+        title="System"
+        testId="card-system"
+        tone={status}
+        footer={system.reasons && system.reasons.length > 0 && <p className="pw-note">{system.reasons.join('; ')}</p>}
+      >
         <div className="pw-figure">
           <dt>Status</dt>
           <dd data-metric="status" data-value={status ?? ''}>
@@ -51,19 +56,24 @@ export function Cards({ data }: { data: DashboardData }): ReactNode {
         <Figure label="CPU" name="cpu_usage" value={system.current?.cpu_usage} text={percent(system.current?.cpu_usage)} />
         <Figure label="Memory" name="memory_usage" value={system.current?.memory_usage} text={percent(system.current?.memory_usage)} />
         <Figure label="Fullest disk" name="disk_usage" value={system.current?.disk_usage} text={percent(system.current?.disk_usage)} />
-        {system.reasons && system.reasons.length > 0 && <p className="pw-note">{system.reasons.join('; ')}</p>}
       </Card>
       <Card title="API requests" testId="card-api">
         <Figure label="Requests per second" name="requests_per_second" value={api.requests_per_second} text={number(api.requests_per_second, 2)} />
         <Figure label="Error rate (5xx)" name="error_rate_percent" value={api.error_rate_percent} text={percent(api.error_rate_percent)} />
         <Figure label="p95 latency" name="latency_p95_ms" value={api.latency_ms.p95} text={duration(api.latency_ms.p95)} />
       </Card>
-      <Card title="AI today" testId="card-ai">
-        {isProblem(today) ? (
-          <p className="pw-problem" role="alert">
-            {today.message}
-          </p>
-        ) : (
+      <Card
+        title="AI today"
+        testId="card-ai"
+        footer={
+          isProblem(today) && (
+            <p className="pw-problem" role="alert">
+              {today.message}
+            </p>
+          )
+        }
+      >
+        {!isProblem(today) && (
           <>
             <Figure label="Calls" name="total_calls" value={today.total_calls} text={number(today.total_calls, 0)} />
             <Figure label="Tokens" name="tokens" value={today.tokens.input + today.tokens.output} text={number(today.tokens.input + today.tokens.output, 0)} />
@@ -97,10 +107,14 @@ export function Cards({ data }: { data: DashboardData }): ReactNode {
           );
         })}
       </Card>
-      <Card title="Alerts" testId="card-alerts" tone={firing > 0 ? 'critical' : pending > 0 ? 'warning' : undefined}>
+      <Card
+        title="Alerts"
+        testId="card-alerts"
+        tone={firing > 0 ? 'critical' : pending > 0 ? 'warning' : undefined}
+        footer={alerts[0] && <p className="pw-note">{alerts[0].annotations.summary ?? alerts[0].name}</p>}
+      >
         <Figure label="Firing" name="firing" value={firing} text={number(firing, 0)} />
         <Figure label="Pending" name="pending" value={pending} text={number(pending, 0)} />
-        {alerts[0] && <p className="pw-note">{alerts[0].annotations.summary ?? alerts[0].name}</p>}
       </Card>
     </div>
   );
