@@ -202,7 +202,8 @@ pub struct AiColumns {
 /// One web vital's columns.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct VitalColumn {
-    /// The 75th percentile (ms, unitless for CLS; `null` without measurements), within 1 %.
+    /// The 75th percentile (ms, unitless for CLS; `null` without measurements): exact within
+    /// the last day, within 1 % beyond.
     pub p75: Vec<Option<f64>>,
     /// Measurements.
     pub count: Vec<u64>,
@@ -245,7 +246,7 @@ pub struct Timeseries {
     pub api: ApiColumns,
     /// AI model calls per bucket.
     pub ai: AiColumns,
-    /// Web vitals per bucket, from the per-minute roll-ups.
+    /// Web vitals per bucket, as `frontend/vitals` reads the bucket (raw within the last day).
     pub vitals: VitalColumns,
 }
 
