@@ -572,8 +572,13 @@ mod tests {
             }
             self.inner.sync()
         }
-        fn vital_rows(&self, since_ms: i64, until_ms: i64) -> Result<VitalRows, StoreError> {
-            self.inner.vital_rows(since_ms, until_ms)
+        fn vital_rows(
+            &self,
+            since_ms: i64,
+            until_ms: i64,
+            max_samples: usize,
+        ) -> Result<VitalRows, StoreError> {
+            self.inner.vital_rows(since_ms, until_ms, max_samples)
         }
         fn export(
             &self,
@@ -777,7 +782,14 @@ mod tests {
         let retried = spawn_submit(&queue, "e1", 10).await.unwrap().unwrap();
         assert_eq!(retried.stored, 1);
         assert!(queue.stats().store_ok);
-        assert_eq!(store.vital_rows(0, i64::MAX).unwrap().page_views.len(), 1);
+        assert_eq!(
+            store
+                .vital_rows(0, i64::MAX, usize::MAX)
+                .unwrap()
+                .page_views
+                .len(),
+            1
+        );
         let count: i64 = rusqlite::Connection::open(dir.path().join("perfwatch.db"))
             .unwrap()
             .query_row("SELECT COUNT(*) FROM page_views", [], |r| r.get(0))

@@ -132,7 +132,13 @@ mod tests {
         store
             .write_group(&[&old.clone().into(), &new.clone().into()])
             .unwrap();
-        let vitals = || store.vital_rows(0, i64::MAX).unwrap().samples.len();
+        let vitals = || {
+            store
+                .vital_rows(0, i64::MAX, usize::MAX)
+                .unwrap()
+                .samples
+                .len()
+        };
         let errors = || {
             let mut errors = Vec::new();
             store
@@ -161,7 +167,7 @@ mod tests {
         }
         // Stopping does not wait for the next run, an hour away.
         pruner.stop();
-        let left = store.vital_rows(0, i64::MAX).unwrap().samples;
+        let left = store.vital_rows(0, i64::MAX, usize::MAX).unwrap().samples;
         assert_eq!(
             left.len(),
             1,

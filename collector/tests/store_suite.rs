@@ -26,11 +26,14 @@ use perfwatch_collector::rollup::{
     RollupPolicy, Tier,
 };
 use perfwatch_collector::rollup::{CallRangeCache, Kept};
+use perfwatch_collector::routes::vitals::read_vitals_within;
 use perfwatch_collector::session_stats::{ActiveUsers, SessionStats, SessionStatsBuilder};
+use perfwatch_collector::stats::ReportSource;
 use perfwatch_collector::store::{
     self, postgres as pg_store, sqlite as sqlite_store, ActiveCounts, PostgresOptions,
     PostgresStore, SharedStore, Store, StoreError, StoreOutcome, TimingRow,
 };
+use perfwatch_collector::window::Window;
 use perfwatch_protocol::{parse_browser_batch, VitalName};
 use serde_json::{json, Value};
 use tempfile::TempDir;
@@ -332,7 +335,7 @@ fn batches_are_stored_and_read_back(backend: &dyn Backend) {
     assert_eq!(write(&store, &[&first, &second]), [outcome(4), outcome(2)]);
 
     let rows = store
-        .vital_rows(an_hour_ago(), i64::MAX)
+        .vital_rows(an_hour_ago(), i64::MAX, usize::MAX)
         .expect("vital_rows");
     let mut samples: Vec<(VitalName, f64, String)> = rows
         .samples
@@ -354,9 +357,33 @@ fn batches_are_stored_and_read_back(backend: &dyn Backend) {
         page_views,
         [("/a".to_owned(), 1), ("https://x.example/b".to_owned(), 1)]
     );
+    // Asked for fewer than there are: that many, and it says there were more.
+    let capped = store
+        .vital_rows(an_hour_ago(), i64::MAX, 2)
+        .expect("vital_rows");
+    assert_eq!((capped.samples.len(), capped.truncated), (2, true));
+    assert_eq!(capped.page_views.len(), 2, "page views are counted whole");
+    let exact = store
+        .vital_rows(an_hour_ago(), i64::MAX, 3)
+        .expect("vital_rows");
+    assert_eq!((exact.samples.len(), exact.truncated), (3, false));
+    // A report over more raw vitals than it may hold reads the roll-ups instead.
+    let window = Window {
+        hours: 2.0,
+        since_ms: an_hour_ago(),
+        until_ms: an_hour_ago() + 2 * 3_600_000,
+    };
+    let now = (an_hour_ago() + 3_600_000) as f64;
+    let report = on_plain_thread(|| read_vitals_within(store.as_ref(), window, now, false, 3))
+        .expect("raw report");
+    assert_eq!(report.source, ReportSource::Raw);
+    assert_eq!(report.vitals.get(VitalName::LCP).map(|s| s.count), Some(1));
+    let report = on_plain_thread(|| read_vitals_within(store.as_ref(), window, now, false, 2))
+        .expect("report from the roll-ups");
+    assert_eq!(report.source, ReportSource::Rollups);
     // Nothing measured after now.
     let later = store
-        .vital_rows(an_hour_ago() + 2 * 3_600_000, i64::MAX)
+        .vital_rows(an_hour_ago() + 2 * 3_600_000, i64::MAX, usize::MAX)
         .expect("vital_rows");
     assert!(later.samples.is_empty() && later.page_views.is_empty());
 
@@ -1198,7 +1225,7 @@ fn a_nul_character_does_not_poison_a_batch(backend: &dyn Backend) {
     assert_eq!(write(&store, &[&batch]), [outcome(3)]);
     write(&store, &[&batch, &batch]);
     let rows = store
-        .vital_rows(an_hour_ago(), i64::MAX)
+        .vital_rows(an_hour_ago(), i64::MAX, usize::MAX)
         .expect("vital_rows");
     assert_eq!(rows.samples.len(), 1);
     assert_eq!(rows.page_views.len(), 1);

@@ -36,23 +36,41 @@ pub enum GroupBy {
 /// are kept at least a day), others from the roll-ups.
 pub const RAW_WINDOW_HOURS: f64 = 24.0;
 
+/// Most raw vitals one report reads (about 80 bytes each in memory, with its page): a window
+/// holding more is read from the roll-ups instead, so that a busy day is never held whole.
+pub const RAW_VITALS_MAX: usize = 250_000;
+
 /// The vitals alone of `window` (no timings, no errors): from the raw events when it lies
-/// within the last [`RAW_WINDOW_HOURS`] of `now_ms`, else from the roll-ups. Blocking.
+/// within the last [`RAW_WINDOW_HOURS`] of `now_ms` and holds at most [`RAW_VITALS_MAX`] of
+/// them (exact nearest-rank p75, the newest minute included), else from the roll-ups (within
+/// 1 %, the newest minute once rolled; `source` says which). Blocking.
 pub fn read_vitals(
     store: &dyn Store,
     window: Window,
     now_ms: f64,
     by_page: bool,
 ) -> Result<VitalsReport, StoreError> {
+    read_vitals_within(store, window, now_ms, by_page, RAW_VITALS_MAX)
+}
+
+/// [`read_vitals`], reading at most `max_raw` raw vitals.
+pub fn read_vitals_within(
+    store: &dyn Store,
+    window: Window,
+    now_ms: f64,
+    by_page: bool,
+    max_raw: usize,
+) -> Result<VitalsReport, StoreError> {
     // Raw events are kept at least a day: a window inside the last day reads them.
     let raw_kept_since = clock::to_epoch_ms(now_ms - RAW_WINDOW_HOURS * 3.6e6);
     if window.since_ms >= raw_kept_since {
-        let rows = store.vital_rows(window.since_ms, window.until_ms)?;
-        Ok(VitalsReport::new(window.hours, rows, by_page))
-    } else {
-        let rollup = rollup::read_window(store, window.since_ms, window.until_ms)?;
-        Ok(VitalsReport::from_rollup(window.hours, rollup, by_page))
+        let rows = store.vital_rows(window.since_ms, window.until_ms, max_raw)?;
+        if !rows.truncated {
+            return Ok(VitalsReport::new(window.hours, rows, by_page));
+        }
     }
+    let rollup = rollup::read_window(store, window.since_ms, window.until_ms)?;
+    Ok(VitalsReport::from_rollup(window.hours, rollup, by_page))
 }
 
 /// The vitals of `window`: from the raw events when it lies within the last

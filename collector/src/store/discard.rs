@@ -113,7 +113,12 @@ impl Store for DiscardStore {
         Ok(())
     }
 
-    fn vital_rows(&self, _since_ms: i64, _until_ms: i64) -> Result<VitalRows, StoreError> {
+    fn vital_rows(
+        &self,
+        _since_ms: i64,
+        _until_ms: i64,
+        _max_samples: usize,
+    ) -> Result<VitalRows, StoreError> {
         Ok(VitalRows::default())
     }
 

@@ -186,8 +186,14 @@ pub trait Store: Send + Sync + Debug + 'static {
     fn active_users(&self, since_ms: i64) -> Result<ActiveCounts, StoreError>;
 
     /// The web vitals first measured, and the page views started, in `[since_ms, until_ms)`
-    /// (epoch ms).
-    fn vital_rows(&self, since_ms: i64, until_ms: i64) -> Result<VitalRows, StoreError>;
+    /// (epoch ms): at most `max_samples` vitals, [`VitalRows::truncated`] saying whether there
+    /// were more (so a busy day is never read into memory whole).
+    fn vital_rows(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        max_samples: usize,
+    ) -> Result<VitalRows, StoreError>;
 
     /// Hands every API call dated in `[since_ms, until_ms)` (epoch ms) to `each`, one at a
     /// time, so that statistics over any window take bounded memory.
@@ -553,8 +559,16 @@ pub struct VitalSample {
 /// The rows a vitals report is computed from.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VitalRows {
-    /// Every metric's latest report measured in the window.
+    /// Every metric's latest report measured in the window (at most the number asked).
     pub samples: Vec<VitalSample>,
     /// Page views started in the window, per page (route, or URL when it has no route).
     pub page_views: Vec<(String, u64)>,
+    /// The window held more vitals than were asked for: `samples` is not all of them.
+    pub truncated: bool,
+}
+
+/// The `LIMIT` that reads `max_samples` rows and one more, which tells whether there were
+/// more (saturating: `usize::MAX` reads everything).
+pub fn limit_beyond(max_samples: usize) -> i64 {
+    i64::try_from(max_samples).map_or(i64::MAX, |n| n.saturating_add(1))
 }

@@ -61,9 +61,9 @@ use std::path::Path;
 use postgres::types::Type;
 
 use super::{
-    export, labels_from_json, labels_to_json, matchers_from_json, matchers_to_json, ActiveCounts,
-    ErrorRow, ErrorSample, LeaderLock, Store, StoreError, StoreOutcome, TimingRow, VitalRows,
-    VitalSample, ERROR_ROW_COLUMNS, TIMING_ROW_COLUMNS,
+    export, labels_from_json, labels_to_json, limit_beyond, matchers_from_json, matchers_to_json,
+    ActiveCounts, ErrorRow, ErrorSample, LeaderLock, Store, StoreError, StoreOutcome, TimingRow,
+    VitalRows, VitalSample, ERROR_ROW_COLUMNS, TIMING_ROW_COLUMNS,
 };
 use crate::alerts::model::{Alert, AlertState, Silence, SEVERITY};
 use crate::backend_stats::{AiAggregate, AiCallRow, ApiAggregate, ApiCallRow, Cost, Tokens};
@@ -689,7 +689,8 @@ WHERE excluded.completeness > navigations.completeness";
 
 const SELECT_VITALS: &str = "
 SELECT name, value, COALESCE(NULLIF(route, ''), url) FROM web_vitals
-WHERE measured_at_ms >= $1 AND measured_at_ms < $2";
+WHERE measured_at_ms >= $1 AND measured_at_ms < $2
+LIMIT $3";
 
 const COUNT_PAGE_VIEWS: &str = "
 SELECT COALESCE(NULLIF(route, ''), url), COUNT(*) FROM page_views
@@ -1191,12 +1192,25 @@ impl Store for PostgresStore {
         })
     }
 
-    fn vital_rows(&self, since_ms: i64, until_ms: i64) -> Result<VitalRows, StoreError> {
+    fn vital_rows(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        max_samples: usize,
+    ) -> Result<VitalRows, StoreError> {
         let mut conn = self.connection()?;
         let select_vitals = conn.prepare_cached(SELECT_VITALS)?;
         let count_page_views = conn.prepare_cached(COUNT_PAGE_VIEWS)?;
         let mut rows = VitalRows::default();
-        for row in conn.client.query(&select_vitals, &[&since_ms, &until_ms])? {
+        let limit = limit_beyond(max_samples);
+        for row in conn
+            .client
+            .query(&select_vitals, &[&since_ms, &until_ms, &limit])?
+        {
+            if rows.samples.len() == max_samples {
+                rows.truncated = true;
+                break;
+            }
             let name: &str = row.try_get(0)?;
             // A name this collector does not know (written by a newer one) is skipped.
             if let Some(name) = VitalName::from_wire(name) {

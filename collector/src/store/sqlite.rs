@@ -24,9 +24,9 @@ use std::io::Write;
 use rusqlite::types::ValueRef;
 
 use super::{
-    export, labels_from_json, labels_to_json, matchers_from_json, matchers_to_json, ActiveCounts,
-    ErrorRow, ErrorSample, LeaderLock, Store, StoreError, StoreOutcome, TimingRow, VitalRows,
-    VitalSample, ERROR_ROW_COLUMNS, TIMING_ROW_COLUMNS,
+    export, labels_from_json, labels_to_json, limit_beyond, matchers_from_json, matchers_to_json,
+    ActiveCounts, ErrorRow, ErrorSample, LeaderLock, Store, StoreError, StoreOutcome, TimingRow,
+    VitalRows, VitalSample, ERROR_ROW_COLUMNS, TIMING_ROW_COLUMNS,
 };
 use std::time::Duration;
 
@@ -1074,14 +1074,25 @@ impl Store for SqliteStore {
         )
     }
 
-    fn vital_rows(&self, since_ms: i64, until_ms: i64) -> Result<VitalRows, StoreError> {
+    fn vital_rows(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        max_samples: usize,
+    ) -> Result<VitalRows, StoreError> {
         let conn = self.reader()?;
         let mut rows = VitalRows::default();
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT v.name, v.value, COALESCE(NULLIF(p.route, ''), p.url) {VITALS_MEASURED_IN}"
+            "SELECT v.name, v.value, COALESCE(NULLIF(p.route, ''), p.url) {VITALS_MEASURED_IN}
+             LIMIT ?4"
         ))?;
-        let mut cursor = stmt.query(measured_in(since_ms, until_ms))?;
+        let [from, to, minute] = measured_in(since_ms, until_ms);
+        let mut cursor = stmt.query([from, to, minute, limit_beyond(max_samples)])?;
         while let Some(row) = cursor.next()? {
+            if rows.samples.len() == max_samples {
+                rows.truncated = true;
+                break;
+            }
             let name: String = row.get(0)?;
             // A name this collector does not know (written by a newer one) is skipped.
             if let Some(name) = VitalName::from_wire(&name) {
