@@ -1,7 +1,7 @@
 /**
  * The collector's own dashboard page (served at `/` from the collector's binary): the
- * `PerformanceDashboard` component over the collector that serves it. `?hours=` picks the
- * first range.
+ * `PerformanceDashboard` component over the collector that serves it. `?hours=` holds the
+ * range, so a reload or a shared link shows the same one.
  */
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
@@ -15,7 +15,16 @@ const root = document.getElementById('root');
 if (root) {
   createRoot(root).render(
     <StrictMode>
-      <PerformanceDashboard endpoint={endpoint} hours={hours} title="perfwatch" />
+      <PerformanceDashboard
+        endpoint={endpoint}
+        hours={hours}
+        title="perfwatch"
+        onHoursChange={(chosen) => {
+          const url = new URL(location.href);
+          url.searchParams.set('hours', String(chosen));
+          history.replaceState(null, '', url);
+        }}
+      />
     </StrictMode>,
   );
 }

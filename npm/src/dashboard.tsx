@@ -39,6 +39,8 @@ export interface PerformanceDashboardProps {
   refreshSeconds?: number;
   /** The heading (default "Performance"). */
   title?: string;
+  /** Called with the range the person chose (to keep it in the page's URL, say). */
+  onHoursChange?: (hours: number) => void;
 }
 
 /** Where the token typed into the dashboard is kept for the tab. */
@@ -165,7 +167,14 @@ export function PerformanceDashboard(props: PerformanceDashboardProps): ReactNod
         <div className="pw-controls">
           <label>
             Time range{' '}
-            <select value={String(hours)} onChange={(e) => setHours(Number(e.target.value))}>
+            <select
+              value={String(hours)}
+              onChange={(e) => {
+                const chosen = Number(e.target.value);
+                setHours(chosen);
+                props.onHoursChange?.(chosen);
+              }}
+            >
               {ranges.map((r) => (
                 <option key={r.hours} value={String(r.hours)}>
                   Last {r.label}

@@ -180,6 +180,11 @@ test('the dashboard page shows the collector\'s numbers, charts and tables', { t
     assert.ok(urls.some((u) => u.pathname === path && u.searchParams.get(param) === expected), `${path}?${param}=${expected}`);
   }
   assert.ok(!urls.some((u) => u.searchParams.get('hours') === '1'), 'nothing asked for the old range');
+  // The page keeps the range in its URL: a reload shows the same one.
+  assert.equal(new URL(page.url()).searchParams.get('hours'), '6');
+  await page.reload({ waitUntil: 'load' });
+  await page.getByTestId('card-ai').waitFor({ timeout: 15_000 });
+  assert.equal(await page.getByLabel('Time range').inputValue(), '6', 'the range after a reload');
 
   assert.deepEqual(problems, [], 'no console errors or warnings');
   await page.close();
