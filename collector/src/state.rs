@@ -44,6 +44,8 @@ pub struct AppState {
     pub sessions: SessionPolicy,
     /// Merged call roll-ups of ranges read lately ([`crate::rollup::read_call_window`]).
     pub call_cache: Arc<CallRangeCache>,
+    /// The timeseries buckets read lately (see [`crate::timeseries::BucketCache`]).
+    pub timeseries_cache: Arc<crate::timeseries::BucketCache>,
     /// How long each roll-up tier is kept, and raw events (days): what a window can read.
     pub retention: (RollupPolicy, u32),
     /// Alert rules and their evaluation (`None` where the collector runs without them, as in
@@ -153,6 +155,7 @@ impl AppState {
             own_calls: Arc::new(BufferedCalls::new(OWN_CALLS_BUFFERED)),
             sessions: SessionPolicy::default(),
             call_cache: Arc::default(),
+            timeseries_cache: Arc::default(),
             retention: (RollupPolicy::default(), DEFAULT_RETENTION_DAYS),
             alerting: None,
             gate: Arc::new(Gate::new(AccessPolicy::default())),

@@ -17,6 +17,10 @@
 //! The edge buckets hold only their part inside the window, so a bucket's numbers are those
 //! `api/stats` and `ai/stats` answer for `from`/`to` set to that part.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
@@ -250,6 +254,113 @@ pub struct Timeseries {
     pub vitals: VitalColumns,
 }
 
+/// What a series keeps of one bucket's statistics (and what [`BucketCache`] holds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BucketPoint {
+    pub requests: u64,
+    pub requests_per_second: f64,
+    /// `None` without calls.
+    pub error_rate_percent: Option<f64>,
+    /// p50, p95, p99.
+    pub latency_ms: [Option<f64>; 3],
+    pub ai_calls: u64,
+    pub cost_usd: f64,
+    /// Input plus output.
+    pub tokens: u64,
+    /// Every model's cost in the bucket.
+    pub models: Vec<ModelCost>,
+    /// Each vital's p75 and count, in [`VitalName::ALL`] order.
+    pub vitals: [(Option<f64>, u64); 5],
+}
+
+impl BucketPoint {
+    /// The numbers of a bucket's API statistics, AI statistics grouped by model, and vitals.
+    pub fn of(api: &ApiStats, ai: &AiStats, vitals: &VitalSummaries) -> Self {
+        Self {
+            requests: api.total_requests,
+            requests_per_second: api.requests_per_second,
+            error_rate_percent: (api.total_requests > 0).then_some(api.error_rate_percent),
+            latency_ms: [api.latency_ms.p50, api.latency_ms.p95, api.latency_ms.p99],
+            ai_calls: ai.total_calls,
+            cost_usd: ai.cost.cost_usd,
+            tokens: ai.tokens.input.saturating_add(ai.tokens.output),
+            models: ai
+                .groups
+                .iter()
+                .flatten()
+                .map(|group| ModelCost {
+                    model: group.key.clone(),
+                    cost_usd: group.cost.cost_usd,
+                    calls: group.calls,
+                })
+                .collect(),
+            vitals: VitalName::ALL.map(|name| {
+                let summary = vitals.get(name);
+                (
+                    summary.and_then(|s| s.p75),
+                    summary.map_or(0, |s| u64::try_from(s.count).unwrap_or(u64::MAX)),
+                )
+            }),
+        }
+    }
+}
+
+/// Buckets that ended at least this long ago are cached: newer ones may still be written to.
+pub const CACHE_STABLE_AFTER_MS: i64 = 2 * 60_000;
+/// How long a cached bucket is used while it ended less than [`CACHE_OLD_AFTER_MS`] ago: a
+/// late call or vital shows after this (as in the statistics' range cache).
+pub const CACHE_TTL: Duration = Duration::from_secs(60);
+/// Buckets that ended this long ago change only with calls or vitals dated that far back
+/// (a page's offline store sending the next day): they are kept [`CACHE_TTL_OLD`].
+pub const CACHE_OLD_AFTER_MS: i64 = 3_600_000;
+/// How long a cached bucket that ended over an hour ago is used.
+pub const CACHE_TTL_OLD: Duration = Duration::from_secs(600);
+/// Buckets kept at most (a point is a few hundred bytes, more with many models): when full,
+/// expired ones go, and if none has, all.
+pub const CACHE_ENTRIES: usize = 2048;
+
+/// A cached point and when it was read.
+type Cached = (Instant, Arc<BucketPoint>);
+
+/// The points of buckets read lately, by their range: a dashboard refreshing a 30-day chart
+/// every 30 seconds reads its 121 buckets again, of which only the newest changes.
+#[derive(Debug, Default)]
+pub struct BucketCache {
+    entries: Mutex<HashMap<(i64, i64), Cached>>,
+}
+
+impl BucketCache {
+    /// The point of `[from_ms, to_ms)` cached at `now_ms`, if still fresh.
+    pub fn get(&self, (from_ms, to_ms): (i64, i64), now_ms: i64) -> Option<Arc<BucketPoint>> {
+        let entries = self.entries.lock().ok()?;
+        let (at, point) = entries.get(&(from_ms, to_ms))?;
+        let ttl = if now_ms - to_ms >= CACHE_OLD_AFTER_MS {
+            CACHE_TTL_OLD
+        } else {
+            CACHE_TTL
+        };
+        (at.elapsed() < ttl).then(|| Arc::clone(point))
+    }
+
+    /// Keeps `point` for `[from_ms, to_ms)` when that range ended [`CACHE_STABLE_AFTER_MS`]
+    /// before `now_ms`.
+    pub fn put(&self, (from_ms, to_ms): (i64, i64), now_ms: i64, point: Arc<BucketPoint>) {
+        if now_ms - to_ms < CACHE_STABLE_AFTER_MS {
+            return;
+        }
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if entries.len() >= CACHE_ENTRIES {
+            entries.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
+            if entries.len() >= CACHE_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert((from_ms, to_ms), (Instant::now(), point));
+    }
+}
+
 /// Builds a [`Timeseries`] from each bucket's statistics, bucket after bucket.
 #[derive(Debug)]
 pub struct TimeseriesBuilder {
@@ -283,34 +394,25 @@ impl TimeseriesBuilder {
     /// them: the groups are folded over the whole window by [`fold_top_models`]) and its
     /// vitals.
     pub fn push(&mut self, api: &ApiStats, ai: &AiStats, vitals: &VitalSummaries) {
-        let called = api.total_requests > 0;
+        self.push_point(&BucketPoint::of(api, ai, vitals));
+    }
+
+    /// Adds the next bucket's numbers.
+    pub fn push_point(&mut self, point: &BucketPoint) {
         let a = &mut self.api;
-        a.requests.push(api.total_requests);
-        a.requests_per_second.push(api.requests_per_second);
-        a.error_rate_percent
-            .push(called.then_some(api.error_rate_percent));
-        a.latency_p50_ms.push(api.latency_ms.p50);
-        a.latency_p95_ms.push(api.latency_ms.p95);
-        a.latency_p99_ms.push(api.latency_ms.p99);
-
-        self.ai.calls.push(ai.total_calls);
-        self.ai.cost_usd.push(ai.cost.cost_usd);
-        self.ai
-            .tokens
-            .push(ai.tokens.input.saturating_add(ai.tokens.output));
-        let by_model = ai.groups.iter().flatten().map(|group| ModelCost {
-            model: group.key.clone(),
-            cost_usd: group.cost.cost_usd,
-            calls: group.calls,
-        });
-        self.models.push(by_model.collect());
-
-        for (name, column) in &mut self.vitals.0 {
-            let summary = vitals.get(*name);
-            column.p75.push(summary.and_then(|s| s.p75));
-            column
-                .count
-                .push(summary.map_or(0, |s| u64::try_from(s.count).unwrap_or(u64::MAX)));
+        a.requests.push(point.requests);
+        a.requests_per_second.push(point.requests_per_second);
+        a.error_rate_percent.push(point.error_rate_percent);
+        a.latency_p50_ms.push(point.latency_ms[0]);
+        a.latency_p95_ms.push(point.latency_ms[1]);
+        a.latency_p99_ms.push(point.latency_ms[2]);
+        self.ai.calls.push(point.ai_calls);
+        self.ai.cost_usd.push(point.cost_usd);
+        self.ai.tokens.push(point.tokens);
+        self.models.push(point.models.clone());
+        for ((_, column), (p75, count)) in self.vitals.0.iter_mut().zip(point.vitals) {
+            column.p75.push(p75);
+            column.count.push(count);
         }
     }
 
@@ -335,6 +437,40 @@ impl TimeseriesBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn point(requests: u64) -> Arc<BucketPoint> {
+        Arc::new(BucketPoint {
+            requests,
+            requests_per_second: 0.0,
+            error_rate_percent: None,
+            latency_ms: [None; 3],
+            ai_calls: 0,
+            cost_usd: 0.0,
+            tokens: 0,
+            models: Vec::new(),
+            vitals: [(None, 0); 5],
+        })
+    }
+
+    #[test]
+    fn the_cache_keeps_buckets_that_ended_minutes_ago_and_no_more_than_its_bound() {
+        let cache = BucketCache::default();
+        let now = T0 + HOUR;
+        // The newest minute may still be written to: not kept.
+        cache.put((now - MINUTE, now), now, point(1));
+        assert_eq!(cache.get((now - MINUTE, now), now), None);
+        // One that ended two minutes ago is.
+        let old = (now - 3 * MINUTE, now - 2 * MINUTE);
+        cache.put(old, now, point(2));
+        assert_eq!(cache.get(old, now).map(|p| p.requests), Some(2));
+        assert_eq!(cache.get((old.0, old.1 + 1), now), None, "by exact range");
+        // Full: what has not expired is dropped whole, never more than the bound kept.
+        for i in 0..CACHE_ENTRIES as i64 + 10 {
+            cache.put((i, i + 1), now, point(3));
+        }
+        let kept = cache.entries.lock().map(|e| e.len()).unwrap_or(usize::MAX);
+        assert!(kept <= CACHE_ENTRIES, "{kept}");
+    }
     use crate::backend_stats::{
         AiCallRow, AiGroupBy, AiStatsBuilder, ApiCallRow, ApiStatsBuilder, MAX_TRACKED_GROUPS,
     };

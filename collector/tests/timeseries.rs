@@ -232,14 +232,24 @@ async fn each_bucket_holds_what_was_posted_in_it() {
     assert!(array(&data["vitals"]["CLS"]["p75"])
         .iter()
         .all(Value::is_null));
+    let rolling = Arc::clone(&store);
     let rolled = actix_web::web::block(move || {
-        roll_once(store.as_ref(), RollupPolicy::default(), 7, now_ms() as i64)
+        roll_once(
+            rolling.as_ref(),
+            RollupPolicy::default(),
+            7,
+            now_ms() as i64,
+        )
     })
     .await
     .expect("blocking")
     .expect("roll-up pass");
     assert!(rolled.ran, "{rolled:?}");
-    let after = get(&app, &format!("{TIMESERIES}?hours=1")).await;
+    // A collector started now (its bucket cache empty) reads the roll-ups afresh.
+    let fresh =
+        actix_web::test::init_service(perfwatch_collector::app(state_over(Arc::clone(&store))))
+            .await;
+    let after = get(&fresh, &format!("{TIMESERIES}?hours=1")).await;
     let after = after.data().clone();
     assert_eq!(counts(&after, "LCP"), 4);
     // Once rolled, the calls read from the roll-ups give the same numbers.

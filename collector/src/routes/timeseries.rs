@@ -16,6 +16,8 @@
 //!
 //! All of it is read in one task on the blocking pool.
 
+use std::sync::Arc;
+
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
@@ -28,7 +30,7 @@ use crate::routes::backend_stats::Rollups;
 use crate::routes::vitals::read_vitals;
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
-use crate::timeseries::{Timeseries, TimeseriesBuilder};
+use crate::timeseries::{BucketCache, BucketPoint, Timeseries, TimeseriesBuilder};
 use crate::window::{Window, WindowParams};
 
 /// The query parameters: the window, as every statistics endpoint takes it.
@@ -39,35 +41,61 @@ pub struct TimeseriesQuery {
 }
 
 /// The series of `window`, bucket by bucket, at `now_ms` (which says which vitals are still
-/// kept raw). Blocking: call it on the blocking pool or a thread of its own.
+/// kept raw), taking the buckets that ended minutes ago from `cache` when it has them.
+/// Blocking: call it on the blocking pool or a thread of its own.
 pub fn read_timeseries(
     store: &dyn Store,
     rollups: &Rollups,
+    cache: &BucketCache,
     window: Window,
     now_ms: f64,
 ) -> Result<Timeseries, StoreError> {
     let mut series = TimeseriesBuilder::new(window);
-    for (from_ms, to_ms) in series.buckets().ranges() {
-        let bucket = Window {
-            hours: (to_ms - from_ms) as f64 / MS_PER_HOUR,
-            since_ms: from_ms,
-            until_ms: to_ms,
+    let now = clock::to_epoch_ms(now_ms);
+    let step_ms = series.buckets().step_ms;
+    for range in series.buckets().ranges() {
+        // A bucket the window's edge cuts is another range at the next request: not kept.
+        let whole = range.1 - range.0 == step_ms;
+        let point = match cache.get(range, now).filter(|_| whole) {
+            Some(point) => point,
+            None => {
+                let point = Arc::new(read_bucket(store, rollups, range, now_ms)?);
+                if whole {
+                    cache.put(range, now, Arc::clone(&point));
+                }
+                point
+            }
         };
-        // The status series make the API totals, the model series the AI totals and the
-        // per-model costs: no other dimension is read.
-        let mut api = ApiStatsBuilder::new((to_ms - from_ms) as f64 / 1000.0, None);
-        let mut ai = AiStatsBuilder::new(Some(AiGroupBy::Model)).with_top(MAX_TRACKED_GROUPS);
-        rollups.read(
-            store,
-            bucket,
-            (&[ApiDimension::Status], &[AiDimension::Model]),
-            &mut |s| api.add_series(s),
-            &mut |s| ai.add_series(s),
-        )?;
-        let vitals = read_vitals(store, bucket, now_ms, false)?.vitals;
-        series.push(&api.finish(), &ai.finish(), &vitals);
+        series.push_point(&point);
     }
     Ok(series.finish())
+}
+
+/// The numbers of the bucket `[from_ms, to_ms)`.
+fn read_bucket(
+    store: &dyn Store,
+    rollups: &Rollups,
+    (from_ms, to_ms): (i64, i64),
+    now_ms: f64,
+) -> Result<BucketPoint, StoreError> {
+    let bucket = Window {
+        hours: (to_ms - from_ms) as f64 / MS_PER_HOUR,
+        since_ms: from_ms,
+        until_ms: to_ms,
+    };
+    // The status series make the API totals, the model series the AI totals and the
+    // per-model costs: no other dimension is read.
+    let mut api = ApiStatsBuilder::new((to_ms - from_ms) as f64 / 1000.0, None);
+    let mut ai = AiStatsBuilder::new(Some(AiGroupBy::Model)).with_top(MAX_TRACKED_GROUPS);
+    rollups.read(
+        store,
+        bucket,
+        (&[ApiDimension::Status], &[AiDimension::Model]),
+        &mut |s| api.add_series(s),
+        &mut |s| ai.add_series(s),
+    )?;
+    let vitals = read_vitals(store, bucket, now_ms, false)?.vitals;
+    Ok(BucketPoint::of(&api.finish(), &ai.finish(), &vitals))
 }
 
 /// The window's values over time.
@@ -84,7 +112,10 @@ pub async fn timeseries(
     // to read again, so caching it would save little.
     let rollups = Rollups::of(&state).without_cache();
     let series = state
-        .with_store(move |store| read_timeseries(store, &rollups, window, now))
+        .with_store({
+            let cache = Arc::clone(&state.timeseries_cache);
+            move |store| read_timeseries(store, &rollups, &cache, window, now)
+        })
         .await?;
     Ok(envelope::success(&series))
 }
