@@ -107,13 +107,23 @@ function useDashboard(client: Client, hours: number, refreshSeconds: number): Lo
     return () => clearTimeout(timer);
   }, [retry, refresh, state.data, state.problem]);
 
+  // Refreshes while visible; a tab shown again after a refresh was due refreshes at once.
+  const receivedAt = state.data?.at_ms;
   useEffect(() => {
     if (!(refreshSeconds > 0)) return;
     const timer = setInterval(() => {
       if (document.visibilityState === 'visible') refresh();
     }, refreshSeconds * 1000);
-    return () => clearInterval(timer);
-  }, [refresh, refreshSeconds]);
+    const shown = () => {
+      const due = receivedAt === undefined || Date.now() - receivedAt >= refreshSeconds * 1000;
+      if (document.visibilityState === 'visible' && due) refresh();
+    };
+    document.addEventListener('visibilitychange', shown);
+    return () => {
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', shown);
+    };
+  }, [refresh, refreshSeconds, receivedAt]);
 
   return { ...state, refresh };
 }

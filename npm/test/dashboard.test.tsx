@@ -178,6 +178,27 @@ describe('PerformanceDashboard', () => {
     expect(screen.getByRole('status').textContent).toContain('every 10 s');
   });
 
+  it('does not refresh a hidden tab, and refreshes at once when it is shown again', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    const visibility = (state: string) => Object.defineProperty(document, 'visibilityState', { value: state, configurable: true });
+    try {
+      render(<PerformanceDashboard endpoint={ENDPOINT} refreshSeconds={10} />);
+      await loaded();
+      expect(requests.length).toBe(7);
+      visibility('hidden');
+      document.dispatchEvent(new Event('visibilitychange'));
+      await act(async () => {
+        await vi.advanceTimersByTimeAsync(25_000);
+      });
+      expect(requests.length).toBe(7);
+      visibility('visible');
+      document.dispatchEvent(new Event('visibilitychange'));
+      await vi.waitFor(() => expect(requests.length).toBe(14));
+    } finally {
+      delete (document as { visibilityState?: string }).visibilityState;
+    }
+  });
+
   it('says the collector is unreachable, and where it looked', async () => {
     answer = () => {
       throw new TypeError('Failed to fetch');
