@@ -620,6 +620,13 @@ pub struct CallRangeCache {
 }
 
 impl CallRangeCache {
+    /// Forgets every range (a user's data was erased: no merged series may still name them).
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+
     fn get(&self, key: &RangeKey) -> Option<MergedSeries> {
         let entries = self.entries.lock().ok()?;
         entries

@@ -330,6 +330,13 @@ pub struct BucketCache {
 }
 
 impl BucketCache {
+    /// Forgets every bucket (a user's data was erased).
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+
     /// The point of `[from_ms, to_ms)` cached at `now_ms`, if still fresh.
     pub fn get(&self, (from_ms, to_ms): (i64, i64), now_ms: i64) -> Option<Arc<BucketPoint>> {
         let entries = self.entries.lock().ok()?;

@@ -336,3 +336,69 @@ async fn long_windows_come_from_rollups_with_the_same_numbers() {
         assert!(reply.text.contains("`top`"), "{}", reply.text);
     }
 }
+
+#[actix_web::test]
+async fn an_erased_user_leaves_the_cached_statistics_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store: perfwatch_collector::store::SharedStore = std::sync::Arc::new(
+        perfwatch_collector::store::SqliteStore::open(&dir.path().join("perfwatch.db"))
+            .expect("store"),
+    );
+    let app = actix_web::test::init_service(perfwatch_collector::app(state_over(
+        std::sync::Arc::clone(&store),
+    )))
+    .await;
+    // Calls half an hour ago, rolled up: an hour's statistics merge that minute's roll-up
+    // and cache the merged range (it ended more than two minutes ago).
+    let at = now_ms() as i64 - 30 * 60_000;
+    let calls: Vec<Value> = ["u_gone", "u_gone", "u_stays"]
+        .iter()
+        .map(|user| {
+            json!({"model": "gpt-4o", "provider": "openai", "input_tokens": 100,
+                   "output_tokens": 10, "duration_ms": 300.0, "user_id": user, "timestamp": at})
+        })
+        .collect();
+    let reply = send(
+        &app,
+        post("/api/v1/monitoring/ai-calls", &json!({ "calls": calls })).to_request(),
+    )
+    .await;
+    assert_eq!(reply.data()["accepted"], json!(3), "{}", reply.text);
+    let rolling = std::sync::Arc::clone(&store);
+    actix_web::web::block(move || {
+        perfwatch_collector::rollup::roll_once(
+            rolling.as_ref(),
+            perfwatch_collector::rollup::RollupPolicy::default(),
+            7,
+            now_ms() as i64,
+        )
+    })
+    .await
+    .expect("blocking")
+    .expect("roll-up pass");
+
+    let users = |reply: &Reply| -> Vec<String> {
+        reply.data()["groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|g| g["key"].as_str().map(str::to_owned))
+            .collect()
+    };
+    const BY_USER: &str = "/api/v1/monitoring/ai/stats?hours=1&group_by=user";
+    let before = get(&app, BY_USER).await;
+    assert_eq!(before.data()["source"], json!("rollups"));
+    assert_eq!(users(&before), ["u_gone", "u_stays"]);
+
+    let erased = send(
+        &app,
+        TestRequest::delete()
+            .uri("/api/v1/monitoring/users/u_gone")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(erased.status, StatusCode::OK, "{}", erased.text);
+    // The same request at once: no cached range may still name the user.
+    let after = get(&app, BY_USER).await;
+    assert_eq!(users(&after), ["u_stays"], "{}", after.text);
+}
