@@ -392,19 +392,13 @@ impl TimeseriesBuilder {
         }
     }
 
-    /// The buckets, whose statistics [`TimeseriesBuilder::push`] takes in order.
+    /// The buckets, whose statistics [`TimeseriesBuilder::push_point`] takes in order.
     pub fn buckets(&self) -> Buckets {
         self.buckets
     }
 
-    /// Adds the next bucket: its API statistics, its AI statistics grouped by model (all of
-    /// them: the groups are folded over the whole window by [`fold_top_models`]) and its
-    /// vitals.
-    pub fn push(&mut self, api: &ApiStats, ai: &AiStats, vitals: &VitalSummaries) {
-        self.push_point(&BucketPoint::of(api, ai, vitals));
-    }
-
-    /// Adds the next bucket's numbers.
+    /// Adds the next bucket's numbers (its models' costs are folded over the whole window by
+    /// [`fold_top_models`] when the series is finished).
     pub fn push_point(&mut self, point: &BucketPoint) {
         let a = &mut self.api;
         a.requests.push(point.requests);
@@ -631,15 +625,15 @@ mod tests {
         let mut vitals =
             VitalSummaries(VitalName::ALL.map(|name| (name, VitalSummary::of(name, Vec::new()))));
         vitals.0[0].1 = VitalSummary::of(VitalName::LCP, vec![1000.0, 2000.0, 3000.0, 4000.0]);
-        builder.push(&api.finish(), &ai.finish(), &vitals);
+        builder.push_point(&BucketPoint::of(&api.finish(), &ai.finish(), &vitals));
 
         let empty =
             VitalSummaries(VitalName::ALL.map(|name| (name, VitalSummary::of(name, Vec::new()))));
-        builder.push(
+        builder.push_point(&BucketPoint::of(
             &ApiStatsBuilder::new(60.0, None).finish(),
             &AiStatsBuilder::new(Some(AiGroupBy::Model)).finish(),
             &empty,
-        );
+        ));
         let series = builder.finish();
 
         assert_eq!(series.times_ms, [T0, T0 + MINUTE]);

@@ -339,11 +339,7 @@ async fn long_windows_come_from_rollups_with_the_same_numbers() {
 
 #[actix_web::test]
 async fn an_erased_user_leaves_the_cached_statistics_at_once() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store: perfwatch_collector::store::SharedStore = std::sync::Arc::new(
-        perfwatch_collector::store::SqliteStore::open(&dir.path().join("perfwatch.db"))
-            .expect("store"),
-    );
+    let (_dir, store) = fresh_store();
     let app = actix_web::test::init_service(perfwatch_collector::app(state_over(
         std::sync::Arc::clone(&store),
     )))

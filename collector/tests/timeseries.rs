@@ -12,7 +12,6 @@ use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
 use common::*;
 use perfwatch_collector::rollup::{roll_once, RollupPolicy};
-use perfwatch_collector::store::{SharedStore, SqliteStore};
 use perfwatch_collector::timeseries::MAX_BUCKETS;
 use perfwatch_protocol::VitalName;
 use serde_json::{json, Value};
@@ -50,9 +49,7 @@ fn int(value: &Value) -> i64 {
 
 #[actix_web::test]
 async fn each_bucket_holds_what_was_posted_in_it() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store: SharedStore =
-        Arc::new(SqliteStore::open(&dir.path().join("perfwatch.db")).expect("store"));
+    let (_dir, store) = fresh_store();
     let app =
         actix_web::test::init_service(perfwatch_collector::app(state_over(Arc::clone(&store))))
             .await;

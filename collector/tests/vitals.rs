@@ -232,11 +232,9 @@ async fn bad_windows_are_400_in_the_envelope() {
 #[actix_web::test]
 async fn long_windows_are_answered_from_the_rollups() {
     use perfwatch_collector::rollup::{roll_once, RollupPolicy};
-    use perfwatch_collector::store::{SharedStore, SqliteStore};
+    use perfwatch_collector::store::SharedStore;
 
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store: SharedStore =
-        Arc::new(SqliteStore::open(&dir.path().join("perfwatch.db")).expect("store"));
+    let (_dir, store) = fresh_store();
     let app =
         actix_web::test::init_service(perfwatch_collector::app(state_over(Arc::clone(&store))))
             .await;

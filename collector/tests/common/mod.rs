@@ -27,12 +27,18 @@ pub const HEALTH: &str = "/api/v1/monitoring/health";
 pub const VITALS: &str = "/api/v1/monitoring/frontend/vitals";
 pub const SYSTEM_INFO: &str = "/api/v1/monitoring/system/info";
 
-/// A fresh data directory and the state over a SQLite store in it, with its writer thread
-/// running (keep the directory alive).
-pub fn fresh_state() -> (TempDir, AppState) {
+/// A fresh data directory and a SQLite store in it (keep the directory alive).
+pub fn fresh_store() -> (TempDir, SharedStore) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store: SharedStore =
         Arc::new(SqliteStore::open(&dir.path().join("perfwatch.db")).expect("store"));
+    (dir, store)
+}
+
+/// A fresh data directory and the state over a SQLite store in it, with its writer thread
+/// running (keep the directory alive).
+pub fn fresh_state() -> (TempDir, AppState) {
+    let (dir, store) = fresh_store();
     (dir, state_over(store))
 }
 
