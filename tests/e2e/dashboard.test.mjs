@@ -9,35 +9,26 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { eventually, launchChromium, root, startBackend, startCollector, stopCleanly } from './harness.mjs';
+import { eventually, root, startCollector, startExampleStack, stopCleanly } from './harness.mjs';
 
 const OUTPUT = join(root, 'tests/output');
 const SECRET = 'e2e-read-secret-0123';
 
+let stack;
 let collector;
 let backend;
 let browser;
 
 before(async () => {
-  collector = await startCollector();
-  backend = await startBackend(collector.url);
-  browser = await launchChromium();
+  stack = await startExampleStack();
+  ({ collector, backend, browser } = stack);
   await mkdir(OUTPUT, { recursive: true });
 });
 
-after(async () => {
-  await browser?.close();
-  await backend?.stop();
-  await stopCleanly(collector);
-});
+after(() => stack?.stop());
 
-const api = async (path) => {
-  const { status, body } = await collector.api(path);
-  assert.equal(status, 200, `${path}: ${JSON.stringify(body)}`);
-  return body.data;
-};
 
-/** A visit to the example app (page load, the chat, one message, back home), then chats from a script. */
+/** A visit to the example app (page load, the chat, one message), then a chat with every model from a script. */
 async function fillCollector() {
   const page = await browser.context.newPage();
   await page.addInitScript({ content: `window.__PERFWATCH_ENDPOINT__ = ${JSON.stringify(collector.url)};` });
@@ -60,7 +51,7 @@ async function fillCollector() {
     });
   }
   await eventually(async () => {
-    const d = await api('/api/v1/monitoring/dashboard?hours=1');
+    const d = await collector.data('/api/v1/monitoring/dashboard?hours=1');
     // One model call per chat message: the page's and the script's.
     return d.ai_statistics.total_calls === models.length + 1 && d.frontend_vitals.vitals.LCP.count >= 1 && d.system_overview.current;
   }, 30_000, 'the visit and the AI calls at the collector');
@@ -114,7 +105,7 @@ test('the dashboard page shows the collector\'s numbers, charts and tables', { t
   }
   // The ones that do not move by themselves equal the API's answer (the host's and the
   // request rate do: the dashboard's own requests are API calls of the collector).
-  const d = await api('/api/v1/monitoring/dashboard?hours=1');
+  const d = await collector.data('/api/v1/monitoring/dashboard?hours=1');
   const value = (metric) => shown.find((f) => f.metric === metric)?.value;
   assert.equal(Number(value('sessions_started')), d.sessions.sessions_started, 'sessions started');
   assert.equal(Number(value('page_views')), d.frontend_vitals.page_views, 'page views');
@@ -122,7 +113,7 @@ test('the dashboard page shows the collector\'s numbers, charts and tables', { t
   assert.equal(Number(value('CLS')), d.frontend_vitals.vitals.CLS.p75, 'CLS p75');
   const midnight = new Date();
   midnight.setHours(0, 0, 0, 0);
-  const today = await api(`/api/v1/monitoring/ai/stats?from=${encodeURIComponent(midnight.toISOString())}`);
+  const today = await collector.data(`/api/v1/monitoring/ai/stats?from=${encodeURIComponent(midnight.toISOString())}`);
   assert.equal(Number(value('total_calls')), today.total_calls, 'AI calls today');
   assert.equal(Number(value('cost_usd')), today.cost.cost_usd, 'AI cost today');
 
@@ -140,7 +131,7 @@ test('the dashboard page shows the collector\'s numbers, charts and tables', { t
     assert.ok(rows >= 1, `${table} has rows`);
   }
   const models = await page.getByTestId('table-models').locator('tbody th').allTextContents();
-  const byModel = await api('/api/v1/monitoring/ai/stats?hours=1&group_by=model');
+  const byModel = await collector.data('/api/v1/monitoring/ai/stats?hours=1&group_by=model');
   assert.deepEqual(new Set(models), new Set(byModel.groups.map((g) => g.key)), 'the models the API lists');
 
   // Accessible as axe-core (the engine behind Lighthouse's accessibility audit) checks WCAG 2

@@ -5,29 +5,20 @@
 // API calls and interaction, the long task it caused, and the backend's API and AI calls.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { eventually, launchChromium, startBackend, startCollector, stopCleanly } from './harness.mjs';
+import { eventually, startExampleStack } from './harness.mjs';
 
+let stack;
 let collector;
 let backend;
 let browser;
 
 before(async () => {
-  collector = await startCollector();
-  backend = await startBackend(collector.url);
-  browser = await launchChromium();
+  stack = await startExampleStack();
+  ({ collector, backend, browser } = stack);
 });
 
-after(async () => {
-  await browser?.close();
-  await backend?.stop();
-  await stopCleanly(collector);
-});
+after(() => stack?.stop());
 
-const api = async (path) => {
-  const { status, body } = await collector.api(path);
-  assert.equal(status, 200, `${path}: ${JSON.stringify(body)}`);
-  return body.data;
-};
 
 test('a visit to the AI hub reaches the collector from the page and from the backend', { timeout: 120_000 }, async (t) => {
   const page = await browser.context.newPage();
@@ -72,7 +63,7 @@ test('a visit to the AI hub reaches the collector from the page and from the bac
 
   let seen;
   const vitals = await eventually(async () => {
-    const data = await api('/api/v1/monitoring/frontend/vitals?hours=1');
+    const data = await collector.data('/api/v1/monitoring/frontend/vitals?hours=1');
     seen = {
       vitals: Object.fromEntries(Object.entries(data.vitals).map(([k, v]) => [k, v?.count])),
       api_calls: data.api_calls.map((g) => [g.name, g.count]),
@@ -95,7 +86,7 @@ test('a visit to the AI hub reaches the collector from the page and from the bac
   // The last route change's page view can travel in a batch of its own, after the events above.
   let sessions;
   await eventually(async () => {
-    sessions = await api('/api/v1/monitoring/sessions?hours=1');
+    sessions = await collector.data('/api/v1/monitoring/sessions?hours=1');
     return sessions.page_views.total >= 3;
   }, 30_000, 'the page views at the collector').catch(() => {});
   assert.equal(sessions.sessions_started, 1, 'one visit, one session');
@@ -103,7 +94,7 @@ test('a visit to the AI hub reaches the collector from the page and from the bac
 
   // Every page view is named by the route the app gave (usePageViewRoute), also those the
   // browser reported as soft navigations after the app had named the new route.
-  const byPage = await api('/api/v1/monitoring/frontend/vitals?hours=1&group_by=page');
+  const byPage = await collector.data('/api/v1/monitoring/frontend/vitals?hours=1&group_by=page');
   assert.deepEqual(
     byPage.pages.map((p) => p.page).sort(),
     ['/', '/chat/:model'],
@@ -112,13 +103,13 @@ test('a visit to the AI hub reaches the collector from the page and from the bac
 
   // The backend's own records of the same requests, and the model calls behind the chat.
   const backendCalls = await eventually(async () => {
-    const stats = await api('/api/v1/monitoring/api/stats?hours=1&group_by=endpoint');
+    const stats = await collector.data('/api/v1/monitoring/api/stats?hours=1&group_by=endpoint');
     const chat = stats.groups?.find((g) => g.key.includes('/api/chat'));
     return chat?.count === 3 && stats;
   }, 30_000, 'the backend\'s API calls at the collector');
   t.diagnostic(`backend api calls: ${JSON.stringify(backendCalls.groups.map((g) => [g.key, g.count]))}`);
   const ai = await eventually(async () => {
-    const stats = await api(`/api/v1/monitoring/ai/stats?hours=1&group_by=model`);
+    const stats = await collector.data(`/api/v1/monitoring/ai/stats?hours=1&group_by=model`);
     return stats.total_calls === 3 && stats;
   }, 30_000, 'the AI calls at the collector');
   assert.ok(ai.groups.some((g) => g.key === model), `calls to ${model}: ${JSON.stringify(ai.groups)}`);

@@ -47,6 +47,12 @@ export async function startCollector({ port = 0, dataDir: given, env = {} } = {}
       const res = await fetch(new URL(path, url));
       return { status: res.status, body: await res.json() };
     },
+    /** The `data` of a read endpoint's answer; throws unless it answered 200. */
+    async data(path) {
+      const { status, body } = await this.api(path);
+      if (status !== 200) throw new Error(`${path}: ${status} ${JSON.stringify(body)}`);
+      return body.data;
+    },
     async stop({ keep = false } = {}) {
       const exited = new Promise((r) => proc.once('exit', (code, signal) => r({ code, signal })));
       proc.kill('SIGTERM');
@@ -86,6 +92,30 @@ export async function startBackend(collectorUrl) {
       await exited;
     },
   };
+}
+
+/**
+ * The example stack as the README's run command starts it: a collector, the example backend
+ * reporting to it (serving the example app), and Chromium. `stop()` stops them all, the
+ * collector cleanly (see {@link stopCleanly}).
+ */
+export async function startExampleStack() {
+  const collector = await startCollector();
+  const stack = { collector, backend: undefined, browser: undefined };
+  try {
+    stack.backend = await startBackend(collector.url);
+    stack.browser = await launchChromium();
+  } catch (error) {
+    await stack.backend?.stop();
+    await collector.stop();
+    throw error;
+  }
+  stack.stop = async () => {
+    await stack.browser?.close();
+    await stack.backend?.stop();
+    await stopCleanly(collector);
+  };
+  return stack;
 }
 
 /**
