@@ -123,9 +123,10 @@ pub fn require_content_type(
 /// How long a request body may take to arrive by default.
 pub const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// [`read_bounded`], failing with [`BodyError::TimedOut`] when the body has not arrived whole
-/// within `timeout`.
-pub async fn read_bounded_within<S>(
+/// Reads the whole body from `payload`, decoding `encoding`, within `limit` bytes (see
+/// [`read_capped`]) and `timeout` ([`BodyError::TimedOut`] when it has not arrived whole by
+/// then). Every endpoint that takes a body reads it through this.
+pub async fn read_bounded<S>(
     headers: &HeaderMap,
     payload: S,
     encoding: ContentEncoding,
@@ -135,7 +136,7 @@ pub async fn read_bounded_within<S>(
 where
     S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
 {
-    actix_web::rt::time::timeout(timeout, read_bounded(headers, payload, encoding, limit))
+    actix_web::rt::time::timeout(timeout, read_capped(headers, payload, encoding, limit))
         .await
         .map_err(|_| BodyError::TimedOut {
             seconds: timeout.as_secs(),
@@ -145,7 +146,7 @@ where
 /// Reads the whole body from `payload`, decoding `encoding`, and fails as soon as more than
 /// `limit` decoded bytes (or, for gzip, more than `limit + GZIP_OVERHEAD_BYTES` compressed
 /// bytes) have arrived. A `Content-Length` already over the cap fails before reading.
-pub async fn read_bounded<S>(
+async fn read_capped<S>(
     headers: &HeaderMap,
     mut payload: S,
     encoding: ContentEncoding,
@@ -300,7 +301,7 @@ mod tests {
         limit: usize,
     ) -> Result<Vec<u8>, BodyError> {
         let s = stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from(c))));
-        read_bounded(&HeaderMap::new(), s, encoding, limit).await
+        read_capped(&HeaderMap::new(), s, encoding, limit).await
     }
 
     #[actix_web::test]
@@ -373,7 +374,7 @@ mod tests {
     async fn a_declared_length_over_the_cap_fails_before_reading() {
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_LENGTH, "1000".parse().unwrap());
-        let err = read_bounded(&headers, stream::empty(), ContentEncoding::Identity, 10)
+        let err = read_capped(&headers, stream::empty(), ContentEncoding::Identity, 10)
             .await
             .unwrap_err();
         assert!(matches!(err, BodyError::TooLarge { limit: 10 }));

@@ -319,7 +319,7 @@ pub async fn create_silence(
     let who = access::caller(&req).name;
     body::require_content_type(req.headers(), &["application/json"], "application/json")?;
     let encoding = ContentEncoding::from_headers(req.headers())?;
-    let bytes = body::read_bounded_within(
+    let bytes = body::read_bounded(
         req.headers(),
         payload,
         encoding,

@@ -113,11 +113,12 @@ fn answer(
 }
 
 /// Checks a batch request's type and encoding and reads its body, decompressed, within
-/// `limit` bytes.
+/// `limit` bytes and the collector's body timeout.
 async fn read_batch(
     req: &HttpRequest,
     payload: web::Payload,
     limit: usize,
+    state: &AppState,
 ) -> Result<Vec<u8>, ApiError> {
     body::require_content_type(
         req.headers(),
@@ -125,10 +126,7 @@ async fn read_batch(
         BATCH_CONTENT_TYPES_IN_WORDS,
     )?;
     let encoding = ContentEncoding::from_headers(req.headers())?;
-    let timeout = req
-        .app_data::<web::Data<AppState>>()
-        .map_or(body::DEFAULT_BODY_TIMEOUT, |s| s.body_timeout);
-    Ok(body::read_bounded_within(req.headers(), payload, encoding, limit, timeout).await?)
+    Ok(body::read_bounded(req.headers(), payload, encoding, limit, state.body_timeout).await?)
 }
 
 async fn ingest(
@@ -136,7 +134,7 @@ async fn ingest(
     payload: web::Payload,
     state: &AppState,
 ) -> Result<IngestOutcome, ApiError> {
-    let bytes = read_batch(&req, payload, LIMITS.browser_batch_bytes).await?;
+    let bytes = read_batch(&req, payload, LIMITS.browser_batch_bytes, state).await?;
     let received_at_ms = clock::now_ms();
 
     let mut parsed = parse_browser_batch(&bytes)?;
@@ -179,7 +177,7 @@ async fn ingest_backend<T: BackendRecord>(
     state: &AppState,
     to_batch: impl FnOnce(ParsedCalls<T>, i64, &AppState) -> Batch,
 ) -> Result<IngestOutcome, ApiError> {
-    let bytes = read_batch(&req, payload, LIMITS.backend_batch_bytes).await?;
+    let bytes = read_batch(&req, payload, LIMITS.backend_batch_bytes, state).await?;
     let received_at_ms = clock::now_ms() as i64;
     let mut parsed = parse_backend_batch::<T>(&bytes, received_at_ms)?;
     let rejected = std::mem::take(&mut parsed.rejected);

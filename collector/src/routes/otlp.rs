@@ -82,8 +82,14 @@ async fn export(
         Encoding::Json
     };
     let content_encoding = ContentEncoding::from_headers(req.headers())?;
-    let bytes =
-        body::read_bounded(req.headers(), payload, content_encoding, LIMITS.otlp_bytes).await?;
+    let bytes = body::read_bounded(
+        req.headers(),
+        payload,
+        content_encoding,
+        LIMITS.otlp_bytes,
+        state.body_timeout,
+    )
+    .await?;
     let received_at_ms = clock::now_ms() as i64;
     let request = match encoding {
         Encoding::Protobuf => otlp::decode_protobuf(&bytes).map_err(|e| {
