@@ -2,7 +2,9 @@
 //! once and earns `per_second` back. The table of buckets is bounded; when it is full, buckets
 //! that have refilled completely (idle clients, indistinguishable from new ones) are dropped,
 //! and if none has, the new key is limited as if it had an empty bucket, so a flood of distinct
-//! keys cannot grow memory without bound.
+//! keys cannot grow memory without bound. That sweep walks the whole table under the lock, so
+//! it runs at most once per refill time (`burst / per_second`, the soonest a busy bucket can
+//! have become idle): a flood of new keys against a full table costs a lookup each, not a walk.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -40,7 +42,14 @@ struct Bucket {
 pub struct Limiter<K> {
     rate: Rate,
     max_keys: usize,
-    buckets: Mutex<HashMap<K, Bucket>>,
+    table: Mutex<Table<K>>,
+}
+
+#[derive(Debug)]
+struct Table<K> {
+    buckets: HashMap<K, Bucket>,
+    /// When the full table was last swept for idle buckets.
+    swept_at: Option<Instant>,
 }
 
 impl<K: Hash + Eq + Clone> Limiter<K> {
@@ -49,7 +58,10 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
         Self {
             rate,
             max_keys: max_keys.max(1),
-            buckets: Mutex::new(HashMap::new()),
+            table: Mutex::new(Table {
+                buckets: HashMap::new(),
+                swept_at: None,
+            }),
         }
     }
 
@@ -59,15 +71,21 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
         if !rate.limits() {
             return Ok(());
         }
-        let Ok(mut buckets) = self.buckets.lock() else {
+        let Ok(mut table) = self.table.lock() else {
             return Ok(());
         };
         let refill = |b: &Bucket| {
             let earned = now.saturating_duration_since(b.at).as_secs_f64() * rate.per_second;
             (b.tokens + earned).min(rate.burst)
         };
+        let Table { buckets, swept_at } = &mut *table;
         if !buckets.contains_key(key) && buckets.len() >= self.max_keys {
-            buckets.retain(|_, b| refill(b) < rate.burst);
+            let refill_time = Duration::from_secs_f64(rate.burst / rate.per_second);
+            let due = swept_at.is_none_or(|at| now.saturating_duration_since(at) >= refill_time);
+            if due {
+                buckets.retain(|_, b| refill(b) < rate.burst);
+                *swept_at = Some(now);
+            }
         }
         let fresh = buckets.len() < self.max_keys;
         let bucket = match buckets.get_mut(key) {
@@ -93,7 +111,10 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
 
     /// How many keys are followed now.
     pub fn keys(&self) -> usize {
-        self.buckets.lock().map(|b| b.len()).unwrap_or_default()
+        self.table
+            .lock()
+            .map(|t| t.buckets.len())
+            .unwrap_or_default()
     }
 }
 
@@ -141,6 +162,30 @@ mod tests {
         let later = t0 + Duration::from_secs(5);
         assert!(limiter.take(&3, later).is_ok());
         assert!(limiter.keys() <= 2);
+    }
+
+    #[test]
+    fn a_full_table_is_swept_at_most_once_per_refill_time() {
+        let rate = Rate {
+            per_second: 1.0,
+            burst: 2.0,
+        };
+        let limiter = Limiter::new(rate, 2);
+        let t0 = Instant::now();
+        // Two keys spend their burst at 0 s: both refilled (idle) at 2 s.
+        for key in [1, 2] {
+            assert!(limiter.take(&key, t0).is_ok());
+            assert!(limiter.take(&key, t0).is_ok());
+        }
+        // Full at 1 s: swept (nothing idle yet), the new key limited.
+        assert!(limiter.take(&3, t0 + Duration::from_secs(1)).is_err());
+        // At 2.5 s both are idle, but the last sweep was 1.5 s ago (< 2 s to refill): no
+        // sweep, the new key is still limited, and nothing was dropped.
+        assert!(limiter.take(&4, t0 + Duration::from_millis(2500)).is_err());
+        assert_eq!(limiter.keys(), 2);
+        // At 3 s a sweep is due: both idle keys go, the new key comes in.
+        assert!(limiter.take(&4, t0 + Duration::from_secs(3)).is_ok());
+        assert_eq!(limiter.keys(), 1);
     }
 
     #[test]
