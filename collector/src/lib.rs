@@ -377,19 +377,9 @@ fn reload_on_sighup(
             tracing::info!("SIGHUP: reloading the alert rules");
             let alerting = alerting.clone();
             let store = Arc::clone(&store);
-            // Reading the file and swapping the rules waits for an evaluation in progress:
-            // off the async thread.
-            let _ = web::block(move || {
-                let detail = match alerting.reload() {
-                    Ok(n) => format!("{n} rules in force"),
-                    Err(error) => {
-                        tracing::error!(%error, "SIGHUP: the alert rules were not reloaded; the old ones stay");
-                        error.to_string()
-                    }
-                };
-                routes::admin::record_blocking(&store, "SIGHUP", "rules.reload", "config file", detail);
-            })
-            .await;
+            // A refused file is logged by the reload, a refused audit entry by the log.
+            let _ =
+                web::block(move || routes::admin::reload_rules(&alerting, &store, "SIGHUP")).await;
         }
     });
     Ok(())

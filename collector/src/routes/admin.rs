@@ -8,12 +8,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::access;
+use crate::alerts::evaluator::Alerting;
+use crate::alerts::rules::RuleError;
 use crate::clock;
 use crate::envelope;
 use crate::error::ApiError;
 use crate::routes::query_param;
 use crate::state::AppState;
-use crate::store::{AuditEntry, SharedStore};
+use crate::store::{AuditEntry, SharedStore, StoreError};
 
 /// Entries an audit answer lists at most.
 pub const MAX_AUDIT_ENTRIES: usize = 1_000;
@@ -38,18 +40,37 @@ pub async fn record(
     Ok(written?)
 }
 
-/// Appends an entry from a plain thread (the SIGHUP reload).
+/// Appends an entry from a plain thread; a failure is logged and returned.
 pub fn record_blocking(
     store: &SharedStore,
     actor: &str,
     action: &str,
     target: &str,
     detail: String,
-) {
+) -> Result<(), StoreError> {
     let entry = entry(actor, action, target, detail);
-    if let Err(error) = store.write_audit(&entry) {
+    let written = store.write_audit(&entry);
+    if let Err(error) = &written {
         tracing::error!(%error, action, actor, "the audit log did not take an entry");
     }
+    written
+}
+
+/// Reloads the alert rules for `actor` (the API's caller, or `SIGHUP`) and records it in the
+/// audit log, from a plain thread (a reload waits for an evaluation in progress): the reload's
+/// outcome, and whether the audit log took it.
+pub fn reload_rules(
+    alerting: &Alerting,
+    store: &SharedStore,
+    actor: &str,
+) -> (Result<usize, RuleError>, Result<(), StoreError>) {
+    let reloaded = alerting.reload();
+    let detail = match &reloaded {
+        Ok(n) => format!("{n} rules in force"),
+        Err(e) => e.to_string(),
+    };
+    let audited = record_blocking(store, actor, "rules.reload", "config file", detail);
+    (reloaded, audited)
 }
 
 fn entry(actor: &str, action: &str, target: &str, detail: String) -> AuditEntry {

@@ -271,19 +271,15 @@ pub async fn reload(
     let Some(alerting) = state.alerting.clone() else {
         return Err(ApiError::NotReady("alerting is not running".into()));
     };
-    let count = web::block(move || alerting.reload())
+    let store = std::sync::Arc::clone(&state.store);
+    let (reloaded, audited) = web::block(move || admin::reload_rules(&alerting, &store, &who))
         .await
-        .map_err(|_| ApiError::NotReady("the reload could not run".into()))?
-        .map_err(|e| ApiError::Unprocessable {
-            code: "invalid_rules",
-            message: format!("the alert rules were not reloaded (the old ones stay): {e}"),
-        });
-    let detail = match &count {
-        Ok(n) => format!("{n} rules in force"),
-        Err(e) => e.to_string(),
-    };
-    admin::record(&state, &who, "rules.reload", "config file", detail).await?;
-    let count = count?;
+        .map_err(|_| ApiError::NotReady("the reload could not run".into()))?;
+    audited?;
+    let count = reloaded.map_err(|e| ApiError::Unprocessable {
+        code: "invalid_rules",
+        message: format!("the alert rules were not reloaded (the old ones stay): {e}"),
+    })?;
     Ok(envelope::success(&serde_json::json!({ "rules": count })))
 }
 
