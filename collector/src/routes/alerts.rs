@@ -24,14 +24,12 @@ use crate::envelope;
 use crate::error::ApiError;
 use crate::routes::{admin, query_param};
 use crate::state::AppState;
-use crate::window::shorten;
+use crate::window::{shorten, Window};
 
 /// Most alerts an answer lists (`limit=`).
 pub const MAX_LIMIT: usize = 1_000;
 /// Alerts listed when `limit=` is absent.
 pub const DEFAULT_LIMIT: usize = 100;
-/// Hours of history when `hours=` is absent.
-pub const DEFAULT_HOURS: f64 = 24.0;
 /// Most silences in force at once.
 pub const MAX_SILENCES: usize = 1_000;
 /// Most matchers per silence.
@@ -127,13 +125,8 @@ pub async fn alerts(
     state: web::Data<AppState>,
     query: web::Query<AlertsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let hours = query_param(
-        query.hours.as_deref(),
-        "hours",
-        DEFAULT_HOURS,
-        |h: &f64| h.is_finite() && *h > 0.0 && *h <= 720.0,
-        "a number of hours above 0 and at most 720",
-    )?;
+    // The history's window, as every read endpoint takes `hours=` (24 by default, at most 720).
+    let window = Window::from_hours_param(query.hours.as_deref())?;
     let limit = query_param(
         query.limit.as_deref(),
         "limit",
@@ -158,8 +151,7 @@ pub async fn alerts(
             )));
         }
     }
-    let now = clock::to_epoch_ms(clock::now_ms());
-    let since = now - (hours * 3.6e6) as i64;
+    let since = window.since_ms;
     // Read past the limit so that filtering still fills it.
     let (views, silences) = read_views(&state, since, MAX_LIMIT * 10).await?;
     let keep = |v: &AlertView| {
@@ -194,7 +186,7 @@ pub async fn alerts(
         },
     };
     Ok(envelope::success(&AlertsAnswer {
-        hours,
+        hours: window.hours,
         active,
         history,
         silences,
