@@ -149,16 +149,7 @@ impl WriteKey {
         if key.len() < 8 || key.len() > 256 || !key.chars().all(|c| c.is_ascii_graphic()) {
             return Err("a write key is 8 to 256 printable ASCII characters".into());
         }
-        for origin in &origins {
-            if !(origin.starts_with("https://") || origin.starts_with("http://"))
-                || origin.trim_end_matches('/') != origin
-                || origin["https://".len().min(origin.len())..].contains('/')
-            {
-                return Err(format!(
-                    "origin `{origin}`: an origin is scheme://host[:port], without a path or a trailing slash"
-                ));
-            }
-        }
+        check_origins(&origins)?;
         Ok(Self {
             key: key.to_owned(),
             app,
@@ -213,6 +204,22 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// Keys and IPs the rate limiters follow at most each.
 pub const RATE_LIMITED_KEYS: usize = 100_000;
 
+/// Checks that each of `origins` is an origin (`scheme://host[:port]`, no path, no trailing
+/// slash), as a write key's `origins` and `read_origins` must be.
+pub fn check_origins(origins: &[String]) -> Result<(), String> {
+    for origin in origins {
+        if !(origin.starts_with("https://") || origin.starts_with("http://"))
+            || origin.trim_end_matches('/') != origin
+            || origin["https://".len().min(origin.len())..].contains('/')
+        {
+            return Err(format!(
+                "origin `{origin}`: an origin is scheme://host[:port], without a path or a trailing slash"
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl AccessPolicy {
     /// Whether no credential at all is configured: everything is allowed (loopback only).
     pub fn is_open(&self) -> bool {
@@ -226,8 +233,20 @@ impl AccessPolicy {
                 self.write_keys.is_empty()
                     || self.write_keys.iter().any(|k| k.allows_origin(origin))
             }
-            _ => self.read_origins.is_empty() || self.read_origins.iter().any(|o| o == origin),
+            _ => self.allows_read_origin(origin),
         }
+    }
+
+    /// Whether pages of `origin` may read this collector's data (`read_origins`; any when it
+    /// is empty).
+    pub fn allows_read_origin(&self, origin: &str) -> bool {
+        self.read_origins.is_empty() || self.read_origins.iter().any(|o| o == origin)
+    }
+
+    /// Whether no origin is restricted anywhere (no write key's `origins`, no `read_origins`):
+    /// CORS may answer `*`.
+    pub fn any_origin(&self) -> bool {
+        self.write_keys.iter().all(|k| k.origins.is_empty()) && self.read_origins.is_empty()
     }
 }
 
@@ -331,7 +350,7 @@ impl Gate {
             Role::Read => {
                 let public = p.public_metrics && req.path() == routes::METRICS;
                 if let Some(origin) = origin {
-                    if !p.read_origins.is_empty() && !p.read_origins.iter().any(|o| o == origin) {
+                    if !p.allows_read_origin(origin) {
                         return Err(ApiError::Forbidden(format!(
                             "pages of {} may not read this collector's data (read_origins)",
                             shown(origin)

@@ -786,8 +786,7 @@ fn access_policy(
         .transpose()
     };
     let read_origins = file.read_origins.clone().unwrap_or_default();
-    WriteKey::new("checking-origins", None, read_origins.clone())
-        .map_err(|e| format!("read_origins: {e}"))?;
+    crate::access::check_origins(&read_origins).map_err(|e| format!("read_origins: {e}"))?;
     Ok(AccessPolicy {
         write_keys,
         read_tokens: tokens(ENV_READ_TOKENS, &file.read_tokens)?,

@@ -186,8 +186,7 @@ async fn store_own_calls(calls: &api_call_recorder::BufferedCalls, queue: &Inges
 /// `read_origins` for the rest (each checked again by [`access::enforce`], since a
 /// `text/plain` post needs no preflight).
 fn cors(gate: &access::Gate) -> Cors {
-    let unrestricted = gate.policy.write_keys.iter().all(|k| k.origins.is_empty())
-        && gate.policy.read_origins.is_empty();
+    let unrestricted = gate.policy.any_origin();
     // Forbidden origins are refused by `access::refuse_preflight` (preflights) and
     // `access::enforce` (requests, 403 in the envelope, which the page may read); CORS itself
     // echoes the origin of whatever gets that far.
