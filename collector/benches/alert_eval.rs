@@ -45,7 +45,7 @@ fn observations(rule: &Rule, value: f64) -> Vec<Observation> {
 
 fn bench(c: &mut Criterion) {
     let rules = rules();
-    let mut group = c.benchmark_group("alert_evaluation_1100_series");
+    let mut group = c.benchmark_group(format!("alert_evaluation_{}_series", rules.len() * SERIES));
     for (name, value) in [("all_firing", 1e9), ("all_normal", 0.0)] {
         let prepared: Vec<Vec<Observation>> =
             rules.iter().map(|r| observations(r, value)).collect();

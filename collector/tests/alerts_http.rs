@@ -436,10 +436,22 @@ fn a_rule_fires_is_silenced_reloaded_and_resolves() {
                 .as_array()
                 .is_some_and(|a| a.iter().all(|a| a["status"] == "resolved"))
     });
-    assert!(resolved["alerts"][0]["endsAt"]
-        .as_str()
-        .unwrap()
-        .starts_with("20"));
+    // Its end is the stored episode's, in Alertmanager's RFC 3339 form.
+    let notified = &resolved["alerts"][0];
+    let history = get(addr, "/api/v1/monitoring/alerts?state=resolved")["history"].clone();
+    let episode = history
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["fingerprint"] == notified["fingerprint"])
+        .unwrap_or_else(|| panic!("the notified alert in the history: {history:#}"));
+    assert_eq!(
+        notified["endsAt"].as_str(),
+        Some(
+            perfwatch_collector::alerts::notify::payload::rfc3339(episode["ends_at_ms"].as_i64())
+                .as_str()
+        )
+    );
 
     // /metrics counts the transitions.
     // (A token is needed: the config has one, and /metrics is not made public.)

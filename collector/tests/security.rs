@@ -557,12 +557,8 @@ fn hostile_inputs_get_clear_errors_and_lose_nothing() {
             "invalid_batch",
         ),
         ("the app as a number", ingest.clone(), with(&good, "app", json!(5)), 422, "invalid_batch"),
-        ("a wrong key", good.clone(), Vec::new(), 0, ""),
     ];
     for (what, head, body, status, code) in cases {
-        if status == 0 {
-            continue;
-        }
         let a = send(addr, &head, &body);
         assert_eq!(
             (a.status, a.code().as_str()),

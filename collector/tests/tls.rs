@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -99,21 +99,13 @@ fn client_trusting(cert_pem: &str) -> ureq::Agent {
     )
 }
 
-fn now_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs_f64()
-        * 1000.0
-}
-
 fn json_of(body: &mut ureq::Body) -> Value {
     let text = body.read_to_string().expect("a body");
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
 fn small_batch() -> String {
-    let now = now_ms();
+    let now = common::now_ms();
     json!({"v": 1, "app": "tls", "session_id": "s-tls", "page_view_id": "pv-tls",
            "url": "https://app.example/", "time_origin": now - 1000.0, "sent_at": now,
            "events": [{"type": "page_view", "event_id": "tls-pv", "navigation_type": "navigate",

@@ -10,8 +10,8 @@ use super::model::Labels;
 use super::rules::{Aggregate, Rule, RuleKind, Source};
 use crate::backend_stats::{AiGroup, AiGroupBy, AiStats, ApiGroup, ApiGroupBy, ApiStats};
 use crate::host_history::{HostPoint, SERIES};
-use crate::rollup;
 use crate::routes::backend_stats::{read_ai_statistics, read_api_statistics, Rollups, MAX_TOP};
+use crate::routes::vitals::vitals_from_rollups;
 use crate::stats::{VitalSummary, VitalsReport};
 use crate::store::{Store, StoreError};
 use crate::window::Window;
@@ -134,11 +134,9 @@ impl<'a> Reader<'a> {
             // vitals is held whole in memory to rank it exactly, which at a few thousand
             // batches a second is gigabytes every evaluation (found by the soak). The newest
             // minute may not be rolled yet; for alerting over a window of minutes that is fine.
-            Source::Frontend => Read::Frontend(Box::new(VitalsReport::from_rollup(
-                window.hours,
-                rollup::read_window(self.store, window.since_ms, window.until_ms)?,
-                true,
-            ))),
+            Source::Frontend => {
+                Read::Frontend(Box::new(vitals_from_rollups(self.store, window, true)?))
+            }
         })
     }
 }

@@ -69,6 +69,16 @@ pub fn read_vitals_within(
             return Ok(VitalsReport::new(window.hours, rows, by_page));
         }
     }
+    vitals_from_rollups(store, window, by_page)
+}
+
+/// The vitals of `window` from the per-minute roll-ups alone (within 1 %, up to the last
+/// roll-up pass), whatever its size: memory holds a few hundred series, never raw vitals.
+pub fn vitals_from_rollups(
+    store: &dyn Store,
+    window: Window,
+    by_page: bool,
+) -> Result<VitalsReport, StoreError> {
     let rollup = rollup::read_window(store, window.since_ms, window.until_ms)?;
     Ok(VitalsReport::from_rollup(window.hours, rollup, by_page))
 }

@@ -183,13 +183,8 @@ impl Notifier {
 
 impl Drop for Notifier {
     fn drop(&mut self) {
-        let running = self
-            .thread
-            .get_mut()
-            .map_or(true, |thread| thread.is_some());
-        if running {
-            self.signal_stop();
-        }
+        // Setting the flag again after a stop does nothing.
+        self.signal_stop();
     }
 }
 
