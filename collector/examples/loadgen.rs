@@ -8,12 +8,16 @@
 //! `cargo run --release -p perfwatch-collector --example loadgen -- ADDR [CONNECTIONS] [SECONDS] [EVENTS_PER_BATCH]`
 //! prints one JSON line: events/s, batches/s, status counts and latency percentiles.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+#[path = "support/http1.rs"]
+mod http1;
+use http1::{now_ms, percentile, read_response};
 
 #[derive(Default)]
 struct Tally {
@@ -22,13 +26,6 @@ struct Tally {
     other: u64,
     errors: u64,
     latencies_us: Vec<u32>,
-}
-
-fn now_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64() * 1000.0)
-        .unwrap_or_default()
 }
 
 /// A batch of `events` web vitals whose ids start with `prefix`.
@@ -49,33 +46,6 @@ fn batch(prefix: &str, events: usize) -> String {
     }
     body.push_str("]}");
     body
-}
-
-/// Reads one HTTP/1.1 response with a Content-Length; its status code.
-fn read_response(reader: &mut BufReader<TcpStream>) -> std::io::Result<u16> {
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let status = line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("bad status line {line:?}")))?;
-    let mut length = 0usize;
-    loop {
-        line.clear();
-        reader.read_line(&mut line)?;
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    Ok(status)
 }
 
 fn connection(addr: &str, id: usize, events: usize, stop: &AtomicBool) -> Tally {
@@ -103,7 +73,7 @@ fn connection(addr: &str, id: usize, events: usize, stop: &AtomicBool) -> Tally 
             let started = Instant::now();
             let status = writer
                 .write_all(request.as_bytes())
-                .and_then(|()| read_response(&mut reader));
+                .and_then(|()| read_response(&mut reader).map(|(status, _)| status));
             match status {
                 Ok(200) => {
                     tally.ok += 1;
@@ -121,14 +91,6 @@ fn connection(addr: &str, id: usize, events: usize, stop: &AtomicBool) -> Tally 
         }
     }
     tally
-}
-
-fn percentile(sorted: &[u32], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    f64::from(sorted[rank - 1]) / 1000.0
 }
 
 fn main() {

@@ -17,17 +17,21 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::net::TcpStream;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde_json::{json, Value};
+
+#[path = "support/http1.rs"]
+mod http1;
+use http1::{now_ms, percentile, read_response};
 
 /// The app of the soak's batches (the probe's are `soak-probe`, so they are not counted).
 const APP: &str = "soak";
@@ -44,13 +48,6 @@ const PROBE_CONNECTIONS: usize = 8;
 /// Bad requests per good batch.
 const BAD_SHARE: f64 = 0.2;
 const INGEST: &str = "/api/v1/monitoring/frontend-metrics";
-
-fn now_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64() * 1000.0)
-        .unwrap_or_default()
-}
 
 /// A good batch of `app`: [`EVENTS`] web vitals whose metric and event ids are
 /// `{prefix}-e{i}`, and, when `bad_items`, two items the collector must refuse (a negative
@@ -98,32 +95,6 @@ fn request(
     .into_bytes();
     out.extend_from_slice(body);
     out
-}
-
-/// Reads one HTTP/1.1 answer with a Content-Length: its status and body.
-fn read_response(reader: &mut BufReader<TcpStream>) -> std::io::Result<(u16, Vec<u8>)> {
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let status = line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("bad status line {line:?}")))?;
-    let mut length = 0usize;
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 || line == "\r\n" {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    Ok((status, body))
 }
 
 /// A keep-alive connection that reconnects when the server closed it.
@@ -187,14 +158,6 @@ fn good_request(addr: &str, body: &str) -> Vec<u8> {
         body.as_bytes(),
         false,
     )
-}
-
-fn percentile(sorted: &[u32], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    f64::from(sorted[rank - 1]) / 1000.0
 }
 
 // ---------------------------------------------------------------------------------------------
