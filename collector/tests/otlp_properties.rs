@@ -26,6 +26,10 @@ use proptest::sample::select;
 use prost::Message;
 use serde_json::{json, Value};
 
+#[path = "../../protocol/tests/support/mutate.rs"]
+mod mutate;
+use mutate::mutated;
+
 /// Cases per property.
 const CASES: u32 = 256;
 
@@ -559,26 +563,6 @@ fn any_request() -> impl Strategy<Value = ExportTraceServiceRequest> {
         });
     proptest::collection::vec(resource, 0..3)
         .prop_map(|resource_spans| ExportTraceServiceRequest { resource_spans })
-}
-
-/// `valid` with bytes replaced, inserted or removed at generated places.
-fn mutated(valid: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
-    let edit = (any::<prop::sample::Index>(), any::<u8>(), 0..3u8);
-    proptest::collection::vec(edit, 1..8).prop_map(move |edits| {
-        let mut body = valid.clone();
-        for (at, byte, kind) in edits {
-            let i = at.index(body.len().max(1));
-            match kind {
-                0 if !body.is_empty() => body[i] = byte,
-                1 => body.insert(i.min(body.len()), byte),
-                _ if !body.is_empty() => {
-                    body.remove(i);
-                }
-                _ => {}
-            }
-        }
-        body
-    })
 }
 
 /// Arbitrary bytes, or a generated request (protobuf or JSON) damaged in a few places.

@@ -23,6 +23,10 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{json, Value};
 
+#[path = "support/mutate.rs"]
+mod mutate;
+use mutate::mutated;
+
 /// Cases per property.
 const CASES: u32 = 256;
 
@@ -937,27 +941,6 @@ fn ai_limits(parsed: &ParsedCalls<AiCall>) {
             .cost_usd
             .is_none_or(|c| (0.0..=1_000_000.0).contains(&c)));
     }
-}
-
-/// A body made from a valid one: bytes replaced, inserted or removed at generated places, so
-/// that the parser sees almost-JSON more often than random bytes would make it.
-fn mutated(valid: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
-    let edit = (any::<prop::sample::Index>(), any::<u8>(), 0..3u8);
-    proptest::collection::vec(edit, 1..8).prop_map(move |edits| {
-        let mut body = valid.clone();
-        for (at, byte, kind) in edits {
-            let i = at.index(body.len().max(1));
-            match kind {
-                0 if !body.is_empty() => body[i] = byte,
-                1 => body.insert(i.min(body.len()), byte),
-                _ if !body.is_empty() => {
-                    body.remove(i);
-                }
-                _ => {}
-            }
-        }
-        body
-    })
 }
 
 fn any_body(valid: Value) -> impl Strategy<Value = Vec<u8>> {
