@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use clap::Parser;
 use perfwatch_collector::config::{Args, Config, ConfigError, StoreLocation};
 use perfwatch_collector::rollup::RollupPolicy;
@@ -512,25 +514,6 @@ fn der_element(der: &[u8], at: usize) -> (u8, usize, usize) {
     (tag, start, start + len)
 }
 
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, b)| acc | (*b as u32) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn tls_keys_are_read_as_pkcs8_and_as_sec1() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -559,7 +542,7 @@ fn tls_keys_are_read_as_pkcs8_and_as_sec1() {
         &sec1,
         format!(
             "-----BEGIN EC PRIVATE KEY-----\n{}\n-----END EC PRIVATE KEY-----\n",
-            base64(&der[key_start..key_end])
+            STANDARD.encode(&der[key_start..key_end])
         ),
     )
     .expect("write key");

@@ -28,6 +28,8 @@ use serde_json::{json, Value};
 
 #[path = "../../protocol/tests/support/mutate.rs"]
 mod mutate;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use mutate::mutated;
 
 /// Cases per property.
@@ -114,24 +116,6 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
-        }
-        for _ in chunk.len()..3 {
-            out.push('=');
-        }
-    }
-    out
-}
-
 fn any_value_json(value: &AnyValue) -> Value {
     match &value.value {
         None => json!({}),
@@ -148,7 +132,7 @@ fn any_value_json(value: &AnyValue) -> Value {
         Some(Attr::KeyValueList(l)) => {
             json!({"kvlistValue": {"values": attributes_json(&l.values)}})
         }
-        Some(Attr::Bytes(b)) => json!({ "bytesValue": base64(b) }),
+        Some(Attr::Bytes(b)) => json!({ "bytesValue": STANDARD.encode(b) }),
     }
 }
 
