@@ -1,7 +1,11 @@
 // Builds the collector's dashboard page into dist/dashboard-app/: index.html and one hashed,
-// minified script (React, the dashboard component and uPlot). The collector embeds that folder
-// when it is built (collector/build.rs), so `npm run build` must run before `cargo build` for
-// the real page. Usage: node scripts/build-dashboard-app.mjs
+// minified script (the dashboard component, uPlot, and Preact standing in for React). The
+// collector embeds that folder when it is built (collector/build.rs), so `npm run build` must
+// run before `cargo build` for the real page. Usage: node scripts/build-dashboard-app.mjs
+//
+// The page is its own app, so it need not carry React: preact/compat runs the same component
+// (hooks, createRoot, StrictMode) in about a tenth of React DOM's bytes (BENCHMARKS.md,
+// "Dashboard size"). Apps that render `perfwatch/dashboard` themselves keep their own React.
 import { build } from 'esbuild';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -19,6 +23,12 @@ const result = await build({
   format: 'esm',
   target: 'es2020',
   jsx: 'automatic',
+  alias: {
+    react: 'preact/compat',
+    'react-dom': 'preact/compat',
+    'react-dom/client': 'preact/compat/client',
+    'react/jsx-runtime': 'preact/jsx-runtime',
+  },
   define: { 'process.env.NODE_ENV': '"production"' },
   entryNames: '[name]-[hash]',
   outdir: join(out, 'assets'),

@@ -130,7 +130,7 @@ console.log(row('perfwatch: total', total));
 console.log(row('web-vitals 6 attribution build (baseline)', webVitals));
 console.log(row('loaded only with instrumentFetch/instrumentXhr', sizes(lazy)));
 console.log(row('perfwatch/dashboard (uPlot in; React not)', dashboard));
-if (collectorPage) console.log(row("collector's dashboard page (React in)", collectorPage));
+if (collectorPage) console.log(row("collector's dashboard page (Preact in)", collectorPage));
 console.log(
   `\nbudget ${kb(SIZE_BUDGET_GZIP).trim()} KB gzip: ${total.gzip <= SIZE_BUDGET_GZIP ? 'met' : `NOT met (${kb(total.gzip - SIZE_BUDGET_GZIP).trim()} KB over)`}`,
 );
