@@ -634,6 +634,9 @@ mod tests {
         fn erase_user(&self, user_id: &str) -> Result<u64, StoreError> {
             self.inner.erase_user(user_id)
         }
+        fn erasure_generation(&self) -> Result<i64, StoreError> {
+            self.inner.erasure_generation()
+        }
         fn write_audit(&self, entry: &crate::store::AuditEntry) -> Result<(), StoreError> {
             self.inner.write_audit(entry)
         }

@@ -57,6 +57,7 @@ pub mod config;
 pub mod dashboard_assets;
 pub mod entry_stats;
 pub mod envelope;
+pub mod erasure_cache;
 pub mod error;
 pub mod error_stats;
 pub mod histogram;

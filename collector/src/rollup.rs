@@ -27,7 +27,7 @@
 //!   minutes at the edges, so 30 days read at most 28 days + 46 hours + 118 minutes of rows
 //!   per series.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -36,6 +36,7 @@ use perfwatch_protocol::{Rating, VitalName};
 use crate::backend_stats::{AiCallRow, ApiCallRow, MAX_TRACKED_GROUPS};
 use crate::call_rollup::{self, AiDimension, AiSeries, ApiDimension, ApiSeries};
 use crate::clock;
+use crate::erasure_cache::ByGeneration;
 use crate::periodic::Periodic;
 use crate::sketch::{DdSketch, Hll};
 use crate::stats::page_key;
@@ -483,6 +484,11 @@ pub fn read_call_window(
         stale.insert(tier, buckets);
     }
     let stable_before = clock::now_ms() as i64 - CACHE_STABLE_AFTER_MS;
+    // Read before the cache: what the store holds now reflects every erasure up to it.
+    let generation = match cache {
+        Some(_) => store.erasure_generation()?,
+        None => 0,
+    };
     let mut read_one = |tier: Tier, from: i64, to: i64| -> Result<(), StoreError> {
         if from >= to {
             return Ok(());
@@ -490,7 +496,7 @@ pub fn read_call_window(
         let key = (tier, from, to, api.to_vec(), ai.to_vec());
         let cached = cache
             .filter(|_| to <= stable_before)
-            .map(|cache| cache.get(&key));
+            .map(|cache| cache.get(&key, generation));
         let series = match cached {
             Some(Some(series)) => series,
             Some(None) => {
@@ -501,7 +507,7 @@ pub fn read_call_window(
                     call_rollup::merge_keeping(ai_series, MAX_TRACKED_GROUPS),
                 ));
                 if let Some(cache) = cache {
-                    cache.put(key, Arc::clone(&merged));
+                    cache.put(key, generation, Arc::clone(&merged));
                 }
                 merged
             }
@@ -613,30 +619,28 @@ type MergedSeries = Arc<(Vec<ApiSeries>, Vec<AiSeries>)>;
 /// The merged call series of bucket ranges read lately, for [`read_call_window`]: a dashboard
 /// asking for the last 30 days every few seconds reads the same 29 days and 46 hours each
 /// time, and only the newest minutes change. Entries live [`CACHE_TTL`], at most
-/// [`CACHE_ENTRIES`] of them.
+/// [`CACHE_ENTRIES`] of them, and none outlives an erasure (`generation`, see
+/// [`crate::erasure_cache`]): a merged series may name the user.
 #[derive(Debug, Default)]
 pub struct CallRangeCache {
-    entries: Mutex<HashMap<RangeKey, (Instant, MergedSeries)>>,
+    entries: Mutex<ByGeneration<RangeKey, (Instant, MergedSeries)>>,
 }
 
 impl CallRangeCache {
-    /// Forgets every range (a user's data was erased: no merged series may still name them).
-    pub fn clear(&self) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.clear();
-        }
-    }
-
-    fn get(&self, key: &RangeKey) -> Option<MergedSeries> {
-        let entries = self.entries.lock().ok()?;
-        entries
+    fn get(&self, key: &RangeKey, generation: i64) -> Option<MergedSeries> {
+        let mut cached = self.entries.lock().ok()?;
+        cached
+            .at(generation)?
             .get(key)
             .filter(|(at, _)| at.elapsed() < CACHE_TTL)
             .map(|(_, series)| Arc::clone(series))
     }
 
-    fn put(&self, key: RangeKey, series: MergedSeries) {
-        let Ok(mut entries) = self.entries.lock() else {
+    fn put(&self, key: RangeKey, generation: i64, series: MergedSeries) {
+        let Ok(mut cached) = self.entries.lock() else {
+            return;
+        };
+        let Some(entries) = cached.at(generation) else {
             return;
         };
         if entries.len() >= CACHE_ENTRIES {

@@ -17,7 +17,6 @@
 //! The edge buckets hold only their part inside the window, so a bucket's numbers are those
 //! `api/stats` and `ai/stats` answer for `from`/`to` set to that part.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,6 +26,7 @@ use serde::{Serialize, Serializer};
 use perfwatch_protocol::VitalName;
 
 use crate::backend_stats::{AiStats, ApiStats, OTHER};
+use crate::erasure_cache::ByGeneration;
 use crate::stats::VitalSummaries;
 use crate::window::Window;
 
@@ -323,24 +323,24 @@ pub const CACHE_ENTRIES: usize = 2048;
 type Cached = (Instant, Arc<BucketPoint>);
 
 /// The points of buckets read lately, by their range: a dashboard refreshing a 30-day chart
-/// every 30 seconds reads its 121 buckets again, of which only the newest changes.
+/// every 30 seconds reads its 121 buckets again, of which only the newest changes. None
+/// outlives an erasure (`generation`, see [`crate::erasure_cache`]).
 #[derive(Debug, Default)]
 pub struct BucketCache {
-    entries: Mutex<HashMap<(i64, i64), Cached>>,
+    entries: Mutex<ByGeneration<(i64, i64), Cached>>,
 }
 
 impl BucketCache {
-    /// Forgets every bucket (a user's data was erased).
-    pub fn clear(&self) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.clear();
-        }
-    }
-
-    /// The point of `[from_ms, to_ms)` cached at `now_ms`, if still fresh.
-    pub fn get(&self, (from_ms, to_ms): (i64, i64), now_ms: i64) -> Option<Arc<BucketPoint>> {
-        let entries = self.entries.lock().ok()?;
-        let (at, point) = entries.get(&(from_ms, to_ms))?;
+    /// The point of `[from_ms, to_ms)` cached at `now_ms`, if still fresh and read under the
+    /// store's erasure `generation`.
+    pub fn get(
+        &self,
+        (from_ms, to_ms): (i64, i64),
+        now_ms: i64,
+        generation: i64,
+    ) -> Option<Arc<BucketPoint>> {
+        let mut cached = self.entries.lock().ok()?;
+        let (at, point) = cached.at(generation)?.get(&(from_ms, to_ms))?;
         let ttl = if now_ms - to_ms >= CACHE_OLD_AFTER_MS {
             CACHE_TTL_OLD
         } else {
@@ -349,13 +349,22 @@ impl BucketCache {
         (at.elapsed() < ttl).then(|| Arc::clone(point))
     }
 
-    /// Keeps `point` for `[from_ms, to_ms)` when that range ended [`CACHE_STABLE_AFTER_MS`]
-    /// before `now_ms`.
-    pub fn put(&self, (from_ms, to_ms): (i64, i64), now_ms: i64, point: Arc<BucketPoint>) {
+    /// Keeps `point` for `[from_ms, to_ms)`, read under erasure `generation`, when that range
+    /// ended [`CACHE_STABLE_AFTER_MS`] before `now_ms`.
+    pub fn put(
+        &self,
+        (from_ms, to_ms): (i64, i64),
+        now_ms: i64,
+        generation: i64,
+        point: Arc<BucketPoint>,
+    ) {
         if now_ms - to_ms < CACHE_STABLE_AFTER_MS {
             return;
         }
-        let Ok(mut entries) = self.entries.lock() else {
+        let Ok(mut cached) = self.entries.lock() else {
+            return;
+        };
+        let Some(entries) = cached.at(generation) else {
             return;
         };
         if entries.len() >= CACHE_ENTRIES {
@@ -458,18 +467,31 @@ mod tests {
         let cache = BucketCache::default();
         let now = T0 + HOUR;
         // The newest minute may still be written to: not kept.
-        cache.put((now - MINUTE, now), now, point(1));
-        assert_eq!(cache.get((now - MINUTE, now), now), None);
+        cache.put((now - MINUTE, now), now, 1, point(1));
+        assert_eq!(cache.get((now - MINUTE, now), now, 1), None);
         // One that ended two minutes ago is.
         let old = (now - 3 * MINUTE, now - 2 * MINUTE);
-        cache.put(old, now, point(2));
-        assert_eq!(cache.get(old, now).map(|p| p.requests), Some(2));
-        assert_eq!(cache.get((old.0, old.1 + 1), now), None, "by exact range");
+        cache.put(old, now, 1, point(2));
+        assert_eq!(cache.get(old, now, 1).map(|p| p.requests), Some(2));
+        assert_eq!(
+            cache.get((old.0, old.1 + 1), now, 1),
+            None,
+            "by exact range"
+        );
+        // A user was erased (generation 2, by any collector on the store): nothing read before
+        // answers, and what a request read before the erasure is not kept.
+        assert_eq!(cache.get(old, now, 2), None);
+        cache.put(old, now, 1, point(2));
+        assert_eq!(cache.get(old, now, 2), None);
         // Full: what has not expired is dropped whole, never more than the bound kept.
         for i in 0..CACHE_ENTRIES as i64 + 10 {
-            cache.put((i, i + 1), now, point(3));
+            cache.put((i, i + 1), now, 2, point(3));
         }
-        let kept = cache.entries.lock().map(|e| e.len()).unwrap_or(usize::MAX);
+        let kept = cache
+            .entries
+            .lock()
+            .map(|mut e| e.at(2).map_or(0, |entries| entries.len()))
+            .unwrap_or(usize::MAX);
         assert!(kept <= CACHE_ENTRIES, "{kept}");
     }
     use crate::backend_stats::{

@@ -347,16 +347,10 @@ async fn an_erased_user_leaves_the_cached_statistics_at_once() {
     // Calls half an hour ago, rolled up: an hour's statistics merge that minute's roll-up
     // and cache the merged range (it ended more than two minutes ago).
     let at = now_ms() as i64 - 30 * 60_000;
-    let calls: Vec<Value> = ["u_gone", "u_gone", "u_stays"]
-        .iter()
-        .map(|user| {
-            json!({"model": "gpt-4o", "provider": "openai", "input_tokens": 100,
-                   "output_tokens": 10, "duration_ms": 300.0, "user_id": user, "timestamp": at})
-        })
-        .collect();
+    let calls = ai_calls_by(&["u_gone", "u_gone", "u_stays"], at);
     let reply = send(
         &app,
-        post("/api/v1/monitoring/ai-calls", &json!({ "calls": calls })).to_request(),
+        post("/api/v1/monitoring/ai-calls", &calls).to_request(),
     )
     .await;
     assert_eq!(reply.data()["accepted"], json!(3), "{}", reply.text);

@@ -7,9 +7,9 @@
 
 mod common;
 
-use common::load::{get_json, post, Collector};
-use common::now_ms;
+use common::load::{get_json, post, send_json, Collector};
 use common::postgres::test_db;
+use common::{ai_calls_by, now_ms};
 use serde_json::{json, Value};
 
 const PAGE_VIEWS: usize = 24;
@@ -195,6 +195,95 @@ fn two_collectors_on_one_database_answer_as_one_fed_everything() {
     assert_within_sketch_error(&reference, &vitals(&single, 1));
 
     for c in [first, second, single] {
+        assert!(c.sigterm().success());
+    }
+}
+
+/// A user erased through one collector is gone from the other's answers at once, although the
+/// other had cached the merged statistics naming the user (its cache lives in its own memory).
+#[test]
+fn an_erasure_on_one_collector_empties_the_other_collectors_caches() {
+    let shared = test_db();
+    let dirs: Vec<_> = (0..2)
+        .map(|_| tempfile::tempdir().expect("temp dir"))
+        .collect();
+    let config = dirs[0].path().join("perfwatch.toml");
+    std::fs::write(&config, "rollup_interval_seconds = 1\n").expect("write the config");
+    let args = vec![
+        "--config".to_owned(),
+        config.display().to_string(),
+        "--store".to_owned(),
+        shared.url.clone(),
+    ];
+    let first = Collector::start(dirs[0].path(), &args);
+    let second = Collector::start(dirs[1].path(), &args);
+    first.until_healthy();
+    second.until_healthy();
+
+    // Calls half an hour ago, asked for in a fixed 40-minute window around them: long enough
+    // to be read from the roll-ups, ended long enough ago for the merged range to be cached,
+    // and the same range at every request.
+    const MINUTE: i64 = 60_000;
+    let at = now_ms() as i64 - 30 * MINUTE;
+    let minute = at - at.rem_euclid(MINUTE);
+    let body = ai_calls_by(&["u_gone", "u_gone", "u_stays"], at).to_string();
+    assert_eq!(
+        send_json(first.addr, "POST", "/api/v1/monitoring/ai-calls", &body),
+        Some(200)
+    );
+    // Until the roll-up pass has the calls' minute (a minute still marked is read raw, and
+    // what is read raw is not cached).
+    let rolled = || {
+        shared.with_client(move |client| {
+            let mut count = |sql: &str| -> i64 {
+                client
+                    .query_one(sql, &[&minute])
+                    .and_then(|row| row.try_get(0))
+                    .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
+            };
+            count(
+                "SELECT COUNT(*) FROM rollup_ai_calls
+                 WHERE tier = 'minute' AND dimension = 'user' AND bucket_ms = $1",
+            ) == 2
+                && count(
+                    "SELECT COUNT(*) FROM rollup_dirty WHERE tier = 'minute' AND bucket_ms = $1",
+                ) == 0
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !rolled() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the roll-ups never caught up"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let by_user = format!(
+        "/api/v1/monitoring/ai/stats?from={}&to={}&group_by=user",
+        minute - 20 * MINUTE,
+        minute + 20 * MINUTE
+    );
+    let users = |collector: &Collector| -> Vec<String> {
+        let body = get_json(collector.addr, &by_user);
+        assert_eq!(body["data"]["source"], json!("rollups"), "{body}");
+        body["data"]["groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|g| g["key"].as_str().map(str::to_owned))
+            .collect()
+    };
+    // The second collector answers, and caches what it merged.
+    assert_eq!(users(&second), ["u_gone", "u_stays"]);
+
+    assert_eq!(
+        send_json(first.addr, "DELETE", "/api/v1/monitoring/users/u_gone", ""),
+        Some(200)
+    );
+    assert_eq!(users(&second), ["u_stays"], "the second collector's answer");
+    assert_eq!(users(&first), ["u_stays"], "the first collector's answer");
+
+    for c in [first, second] {
         assert!(c.sigterm().success());
     }
 }

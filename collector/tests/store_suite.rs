@@ -2488,10 +2488,13 @@ fn a_users_data_is_erased_and_administrative_actions_audited(backend: &dyn Backe
     assert_eq!(backend.count("web_vitals"), 2);
     assert_eq!(backend.count("api_calls"), 2);
     on_plain_thread(|| {
+        let generation = store.erasure_generation().unwrap();
         let deleted = store.erase_user("u_42").unwrap();
         assert!(deleted >= 4, "{deleted}");
         // Again: nothing left to erase.
         assert_eq!(store.erase_user("u_42").unwrap(), 0);
+        // Each erasure raises the generation the statistics caches are checked against.
+        assert_eq!(store.erasure_generation().unwrap(), generation + 2);
     });
     assert_eq!(
         backend.count("web_vitals"),

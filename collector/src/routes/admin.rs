@@ -98,9 +98,8 @@ pub async fn erase_user(
     let deleted = state
         .with_store(move |store| store.erase_user(&target))
         .await?;
-    // What the statistics cached was read before: their merged series may name the user.
-    state.call_cache.clear();
-    state.timeseries_cache.clear();
+    // The statistics caches of every collector on this store are emptied by the generation
+    // the erasure raised (crate::erasure_cache).
     tracing::info!(by = %who, deleted, "a user's data was erased");
     record(
         &state,

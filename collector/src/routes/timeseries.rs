@@ -53,15 +53,17 @@ pub fn read_timeseries(
     let mut series = TimeseriesBuilder::new(window);
     let now = clock::to_epoch_ms(now_ms);
     let step_ms = series.buckets().step_ms;
+    // Read before the cache: what the store holds now reflects every erasure up to it.
+    let generation = store.erasure_generation()?;
     for range in series.buckets().ranges() {
         // A bucket the window's edge cuts is another range at the next request: not kept.
         let whole = range.1 - range.0 == step_ms;
-        let point = match cache.get(range, now).filter(|_| whole) {
+        let point = match cache.get(range, now, generation).filter(|_| whole) {
             Some(point) => point,
             None => {
                 let point = Arc::new(read_bucket(store, rollups, range, now_ms)?);
                 if whole {
-                    cache.put(range, now, Arc::clone(&point));
+                    cache.put(range, now, generation, Arc::clone(&point));
                 }
                 point
             }

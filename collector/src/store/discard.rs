@@ -168,6 +168,10 @@ impl Store for DiscardStore {
         Ok(0)
     }
 
+    fn erasure_generation(&self) -> Result<i64, StoreError> {
+        Ok(0)
+    }
+
     fn write_audit(&self, _entry: &super::AuditEntry) -> Result<(), StoreError> {
         Ok(())
     }

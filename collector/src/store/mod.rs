@@ -338,6 +338,11 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// hold without the id (per endpoint, per model) stay. Returns the rows deleted.
     fn erase_user(&self, user_id: &str) -> Result<u64, StoreError>;
 
+    /// How many erasures the store has seen (each [`Store::erase_user`] adds one, in its
+    /// transaction). Collectors sharing a database compare it with what they last saw, so that
+    /// an erasure by any of them empties every collector's caches of merged statistics.
+    fn erasure_generation(&self) -> Result<i64, StoreError>;
+
     /// Appends `entry` to the audit log.
     fn write_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
 

@@ -514,11 +514,21 @@ ON CONFLICT (fingerprint, active_at_ms) DO UPDATE SET
     value = excluded.value, starts_at_ms = excluded.starts_at_ms,
     ends_at_ms = excluded.ends_at_ms, updated_at_ms = excluded.updated_at_ms";
 
+/// Migration 16: the erasure count ([`Store::erasure_generation`]), one row (SQLite's
+/// migration 17).
+const SCHEMA_V16: &str = "
+CREATE TABLE IF NOT EXISTS erasures (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    generation BIGINT NOT NULL
+);
+INSERT INTO erasures (id, generation) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one (and SQLite's alike).
-pub const MIGRATIONS: [&str; 15] = [
+pub const MIGRATIONS: [&str; 16] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
-    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14, SCHEMA_V15,
+    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14, SCHEMA_V15, SCHEMA_V16,
 ];
 
 /// The browser timings dated in `[$1, $2)`, as [`TimingRow`]s.
@@ -1355,8 +1365,20 @@ impl Store for PostgresStore {
         ] {
             deleted += tx.execute(sql, &[&user_id])?;
         }
+        tx.execute(
+            "UPDATE erasures SET generation = generation + 1 WHERE id = 1",
+            &[],
+        )?;
         tx.commit()?;
         Ok(deleted)
+    }
+
+    fn erasure_generation(&self) -> Result<i64, StoreError> {
+        let mut conn = self.connection()?;
+        let row = conn
+            .client
+            .query_one("SELECT generation FROM erasures WHERE id = 1", &[])?;
+        Ok(row.try_get(0)?)
     }
 
     fn write_audit(&self, entry: &super::AuditEntry) -> Result<(), StoreError> {

@@ -526,11 +526,21 @@ CREATE INDEX session_activity_by_user ON session_activity (user_id) WHERE user_i
 CREATE INDEX page_views_by_user ON page_views (user_id) WHERE user_id IS NOT NULL;
 ";
 
+/// Migration 17: the erasure count ([`Store::erasure_generation`]), one row.
+const SCHEMA_V17: &str = "
+CREATE TABLE erasures (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL
+);
+INSERT INTO erasures (id, generation) VALUES (1, 0);
+";
+
 /// The schema's history, oldest first: migration `n` (1-based) brings a database from version
 /// `n - 1` to `n`. Never edit a released entry; append a new one.
-pub const MIGRATIONS: [&str; 16] = [
+pub const MIGRATIONS: [&str; 17] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
     SCHEMA_V9, SCHEMA_V10, SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14, SCHEMA_V15, SCHEMA_V16,
+    SCHEMA_V17,
 ];
 
 /// The browser timings dated in `[?1, ?2)`, as [`TimingRow`]s.
@@ -1224,8 +1234,21 @@ impl Store for SqliteStore {
         ] {
             deleted += tx.execute(sql, params![user_id])? as u64;
         }
+        tx.execute(
+            "UPDATE erasures SET generation = generation + 1 WHERE id = 1",
+            [],
+        )?;
         tx.commit()?;
         Ok(deleted)
+    }
+
+    fn erasure_generation(&self) -> Result<i64, StoreError> {
+        let conn = self.reader()?;
+        Ok(
+            conn.query_row("SELECT generation FROM erasures WHERE id = 1", [], |row| {
+                row.get(0)
+            })?,
+        )
     }
 
     fn write_audit(&self, entry: &super::AuditEntry) -> Result<(), StoreError> {

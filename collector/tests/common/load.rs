@@ -126,6 +126,19 @@ pub fn post(addr: SocketAddr, body: &str) -> Option<u16> {
     exchange(addr, &request)
 }
 
+/// Sends `method path` with a JSON `body` (empty: none); the status code, or None when the
+/// connection failed.
+pub fn send_json(addr: SocketAddr, method: &str, path: &str, body: &str) -> Option<u16> {
+    exchange(
+        addr,
+        &format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
 /// GETs `path`; the status code, or None when the connection failed.
 pub fn get(addr: SocketAddr, path: &str) -> Option<u16> {
     exchange(

@@ -93,6 +93,20 @@ pub fn page_view(page_view_id: &str, route: &str) -> Value {
            "start_time": 0})
 }
 
+/// The body of `POST /ai-calls`: one small gpt-4o call per entry of `users`, at `at_ms`, by
+/// that user: the erasure tests' data.
+pub fn ai_calls_by(users: &[&str], at_ms: i64) -> Value {
+    let calls: Vec<Value> = users
+        .iter()
+        .map(|user| {
+            json!({"model": "gpt-4o", "provider": "openai", "input_tokens": 100,
+                   "output_tokens": 10, "duration_ms": 300.0, "user_id": user,
+                   "timestamp": at_ms})
+        })
+        .collect();
+    json!({ "calls": calls })
+}
+
 /// gzip-compresses `data`.
 pub fn gzip(data: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
