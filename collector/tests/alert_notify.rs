@@ -531,6 +531,58 @@ fn a_receiver_answering_500_is_retried_until_it_takes_the_notification() {
 }
 
 #[test]
+fn a_resolution_still_being_retried_travels_with_the_notification_that_replaces_it() {
+    let server = HttpReceiver::start();
+    let notifier =
+        Notifier::start(config("max_attempts = 100", &webhook(&server.url))).expect("start");
+    let (web1, web2) = (
+        alert("HighCpu", "critical", "web-1"),
+        alert("HighCpu", "critical", "web-2"),
+    );
+    notifier.observe(&[web1.clone(), web2.clone()], &[], now_ms());
+    server.wait_for("both firing, delivered", |r| r.len() == 1);
+
+    // The receiver fails while web-2's resolution is being told.
+    server.fail_first.store(usize::MAX, Ordering::SeqCst);
+    notifier.observe(&[web1.clone(), resolved(web2)], &[], now_ms());
+    server.wait_for("the resolution, answered 500", |r| {
+        r.iter()
+            .any(|r| r.answered == 500 && r.json()["alerts"][1]["status"] == "resolved")
+    });
+    // web-3 joins the group: a newer notification replaces the one being retried. Once it has
+    // been tried, the older one is never tried again.
+    let web3 = alert("HighCpu", "critical", "web-3");
+    notifier.observe(&[web1, web3], &[], now_ms());
+    server.wait_for("the newer notification, answered 500", |r| {
+        r.iter().any(|r| {
+            r.answered == 500
+                && alertnames(&r.json()).contains(&"HighCpu/critical/web-3".to_owned())
+        })
+    });
+    server.fail_first.store(0, Ordering::SeqCst);
+    let requests = server.wait_for("a delivery", |r| {
+        r.last().is_some_and(|r| r.answered == 200)
+    });
+    let delivered = requests.last().map(Request::json).unwrap_or_default();
+    let states: Vec<(String, String)> = alertnames(&delivered)
+        .into_iter()
+        .zip(delivered["alerts"].as_array().into_iter().flatten())
+        .map(|(name, a)| (name, a["status"].as_str().unwrap_or_default().to_owned()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("HighCpu/critical/web-1".to_owned(), "firing".to_owned()),
+            ("HighCpu/critical/web-3".to_owned(), "firing".to_owned()),
+            ("HighCpu/critical/web-2".to_owned(), "resolved".to_owned()),
+        ],
+        "web-2's resolution reaches the receiver"
+    );
+    assert_eq!(delivered["status"], "firing");
+    notifier.stop();
+}
+
+#[test]
 fn a_receiver_answering_400_is_not_retried() {
     let server = HttpReceiver::failing(usize::MAX, 400);
     let notifier = Notifier::start(config("", &webhook(&server.url))).expect("start");

@@ -5,6 +5,10 @@
 //! same group to the same receiver replaces it; a 4xx other than 429 (or a permanent SMTP
 //! error) is final. Nothing here ever makes the engine wait.
 //!
+//! A resolution is sent once (the dispatcher then drops the alert from its group), so a newer
+//! notification that replaces one still being retried carries the resolved alerts the older one
+//! had not delivered yet: otherwise the receiver would never hear that they ended.
+//!
 //! URLs, headers and passwords are secrets: logs name the receiver, never its address.
 
 use std::collections::hash_map::RandomState;
@@ -30,7 +34,7 @@ use super::counters::{Counters, Outcome};
 use super::payload::{self, Notification};
 use super::template;
 use super::tls::Roots;
-use crate::alerts::model::{Labels, Matcher};
+use crate::alerts::model::{Alert, AlertState, Labels, Matcher};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
@@ -471,10 +475,17 @@ struct Job {
     due: Instant,
 }
 
+/// At most this many resolved alerts are carried from replaced notifications into a newer one
+/// (per group, receiver and recipient); more are left out and counted as truncated.
+const MAX_CARRIED_RESOLUTIONS: usize = 1000;
+
 #[derive(Default)]
 struct Queue {
     jobs: Vec<Job>,
     latest: HashMap<String, u64>,
+    /// By job key: the resolved alerts its latest job tells, until that job is delivered or
+    /// given up. A newer job for the key carries those it does not mention itself.
+    resolutions: HashMap<String, Vec<Alert>>,
     next_seq: u64,
     busy: usize,
     stopping: bool,
@@ -531,7 +542,36 @@ impl Shared {
 fn forget(queue: &mut Queue, job: &Job) {
     if queue.latest.get(&job.key) == Some(&job.seq) {
         queue.latest.remove(&job.key);
+        queue.resolutions.remove(&job.key);
     }
+}
+
+/// The resolved alerts of `n`.
+fn resolutions(n: &Notification) -> Vec<Alert> {
+    n.alerts
+        .iter()
+        .filter(|a| a.state == AlertState::Resolved)
+        .cloned()
+        .collect()
+}
+
+/// `n` with the resolutions in `undelivered` it does not mention (by fingerprint) added after
+/// its own alerts, at most [`MAX_CARRIED_RESOLUTIONS`]; `None` when it mentions them all.
+fn with_undelivered(n: &Notification, undelivered: &[Alert]) -> Option<Notification> {
+    let missing: Vec<&Alert> = undelivered
+        .iter()
+        .filter(|old| !n.alerts.iter().any(|a| a.fingerprint == old.fingerprint))
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    let mut carried = n.clone();
+    let kept = missing.len().min(MAX_CARRIED_RESOLUTIONS);
+    carried.truncated += missing.len() - kept;
+    carried
+        .alerts
+        .extend(missing.into_iter().take(kept).cloned());
+    Some(carried)
 }
 
 /// The delivery threads and their queue.
@@ -582,11 +622,34 @@ impl Delivery {
         };
         let now = Instant::now();
         let mut queue = self.shared.queue();
-        for (recipient, request) in requests {
+        for (recipient, mut request) in requests {
             queue.next_seq += 1;
             let seq = queue.next_seq;
             let key = format!("{}\u{0}{}\u{0}{recipient}", n.group_key, receiver.id());
             queue.latest.insert(key.clone(), seq);
+            let carried = queue
+                .resolutions
+                .get(&key)
+                .and_then(|undelivered| with_undelivered(n, undelivered));
+            let told = match carried {
+                Some(carried) => {
+                    let rendered = receiver.requests(&carried).ok().and_then(|all| {
+                        all.into_iter()
+                            .find(|(r, _)| *r == recipient)
+                            .map(|(_, request)| request)
+                    });
+                    if let Some(rendered) = rendered {
+                        request = rendered;
+                    }
+                    resolutions(&carried)
+                }
+                None => resolutions(n),
+            };
+            if told.is_empty() {
+                queue.resolutions.remove(&key);
+            } else {
+                queue.resolutions.insert(key.clone(), told);
+            }
             let job = Job {
                 receiver: Arc::clone(receiver),
                 request,
@@ -716,6 +779,45 @@ mod tests {
     #[test]
     fn encodings() {
         assert_eq!(form_encode("+1 555/ü"), "%2B1+555%2F%C3%BC");
+    }
+
+    fn alert(fingerprint: &str, state: AlertState) -> Alert {
+        Alert {
+            labels: Labels::new(),
+            annotations: Labels::new(),
+            state,
+            value: None,
+            active_at_ms: 0,
+            starts_at_ms: None,
+            ends_at_ms: None,
+            fingerprint: fingerprint.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_newer_notification_carries_the_undelivered_resolutions_it_does_not_mention() {
+        let n = Notification {
+            receiver: "ops".into(),
+            group_key: "{}:{}".into(),
+            group_labels: Labels::new(),
+            alerts: vec![alert("a", AlertState::Firing)],
+            truncated: 0,
+            external_url: String::new(),
+        };
+        // "a" resolved, then fired again: the newer state stands, nothing is carried.
+        assert_eq!(
+            with_undelivered(&n, &[alert("a", AlertState::Resolved)]),
+            None
+        );
+        let undelivered: Vec<Alert> = (0..MAX_CARRIED_RESOLUTIONS + 5)
+            .map(|i| alert(&format!("r{i}"), AlertState::Resolved))
+            .chain([alert("a", AlertState::Resolved)])
+            .collect();
+        let carried = with_undelivered(&n, &undelivered).expect("carried");
+        assert_eq!(carried.alerts.len(), 1 + MAX_CARRIED_RESOLUTIONS);
+        assert_eq!(carried.alerts[0], n.alerts[0], "its own alerts first");
+        assert_eq!(carried.truncated, 5, "the rest counted as left out");
+        assert_eq!(resolutions(&carried).len(), MAX_CARRIED_RESOLUTIONS);
     }
 
     #[test]
