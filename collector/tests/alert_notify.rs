@@ -1,6 +1,7 @@
 //! The notifier against real receivers on 127.0.0.1: an HTTP server that records every request
 //! (and can be told to answer 500 or 400 first, or to never answer) and an SMTP server speaking
-//! just enough SMTP. Timers are short (group_wait 200 ms, group_interval 500 ms); the tests wait
+//! just enough SMTP, plain, with STARTTLS or over TLS (rustls, a self-signed certificate the
+//! notifier is told to trust through `SSL_CERT_FILE`, or one it is not). Timers are short (group_wait 200 ms, group_interval 500 ms); the tests wait
 //! for what must arrive with generous deadlines and never assert on how fast it did.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -633,73 +634,141 @@ fn observe_never_blocks_even_when_the_receiver_hangs() {
 
 // ---- a minimal SMTP server ----------------------------------------------------------------
 
-fn smtp_server() -> (u16, Arc<Mutex<Vec<String>>>) {
+/// How a test SMTP server speaks: plain, offering STARTTLS, or TLS from the first byte.
+#[derive(Clone, Copy, PartialEq)]
+enum Smtp {
+    Plain,
+    StartTls,
+    Tls,
+}
+
+/// A message the test SMTP server took, and whether it came over TLS.
+#[derive(Clone)]
+struct Mail {
+    text: String,
+    tls: bool,
+}
+
+/// An SMTP server on 127.0.0.1 speaking just enough SMTP (with `tls`' certificate for
+/// [`Smtp::StartTls`] and [`Smtp::Tls`]); its port and the messages it took.
+fn smtp_server(mode: Smtp, tls: Option<Arc<rustls::ServerConfig>>) -> (u16, Arc<Mutex<Vec<Mail>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let messages: Arc<Mutex<Vec<String>>> = Arc::default();
+    let messages: Arc<Mutex<Vec<Mail>>> = Arc::default();
     let store = Arc::clone(&messages);
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let store = Arc::clone(&store);
+            let (store, tls) = (Arc::clone(&store), tls.clone());
             std::thread::spawn(move || {
-                let _ = smtp_session(stream, &store);
+                let _ = smtp_session(stream, mode, tls, &store);
             });
         }
     });
     (port, messages)
 }
 
-fn smtp_session(stream: TcpStream, messages: &Mutex<Vec<String>>) -> std::io::Result<()> {
-    let mut out = stream.try_clone()?;
+fn smtp_session(
+    stream: TcpStream,
+    mode: Smtp,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    messages: &Mutex<Vec<Mail>>,
+) -> std::io::Result<()> {
+    let wrap = |stream: TcpStream| -> std::io::Result<_> {
+        let config = tls.clone().expect("a TLS mode has a certificate");
+        let connection = rustls::ServerConnection::new(config).map_err(std::io::Error::other)?;
+        Ok(rustls::StreamOwned::new(connection, stream))
+    };
+    match mode {
+        Smtp::Plain => converse(stream, false, false, true, messages).map(drop),
+        Smtp::Tls => converse(wrap(stream)?, true, false, true, messages).map(drop),
+        Smtp::StartTls => match converse(stream, false, true, true, messages)? {
+            // The client said STARTTLS: the rest of the dialogue over TLS, from the client's
+            // second EHLO.
+            Some(plain) => converse(wrap(plain)?, true, false, false, messages).map(drop),
+            None => Ok(()),
+        },
+    }
+}
+
+/// One SMTP dialogue, from the server's greeting when `greet`; returns the stream when the
+/// client asked for STARTTLS (offered when `offer_starttls`), `None` when the dialogue ended.
+/// `tls`: whether the stream is encrypted, as the messages taken are marked.
+fn converse<S: Read + Write>(
+    stream: S,
+    tls: bool,
+    offer_starttls: bool,
+    greet: bool,
+    messages: &Mutex<Vec<Mail>>,
+) -> std::io::Result<Option<S>> {
     let mut reader = BufReader::new(stream);
-    out.write_all(b"220 localhost test SMTP\r\n")?;
+    if greet {
+        reader.get_mut().write_all(b"220 localhost test SMTP\r\n")?;
+        reader.get_mut().flush()?;
+    }
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line)? == 0 {
-            return Ok(());
+            return Ok(None);
         }
         let verb = line.get(..4).unwrap_or_default().to_ascii_uppercase();
+        let out = reader.get_mut();
         match verb.as_str() {
+            "EHLO" if offer_starttls => {
+                out.write_all(b"250-localhost\r\n250-STARTTLS\r\n250 8BITMIME\r\n")?;
+            }
             "EHLO" => out.write_all(b"250-localhost\r\n250 8BITMIME\r\n")?,
+            "STAR" if offer_starttls => {
+                out.write_all(b"220 go ahead\r\n")?;
+                out.flush()?;
+                return Ok(Some(reader.into_inner()));
+            }
             "HELO" | "MAIL" | "RCPT" | "RSET" | "NOOP" => out.write_all(b"250 OK\r\n")?,
             "DATA" => {
                 out.write_all(b"354 go ahead\r\n")?;
-                let mut message = String::new();
+                out.flush()?;
+                let mut text = String::new();
                 loop {
                     let mut line = String::new();
                     if reader.read_line(&mut line)? == 0 || line == ".\r\n" {
                         break;
                     }
-                    message.push_str(&line);
+                    text.push_str(&line);
                 }
-                messages.lock().expect("lock").push(message);
-                out.write_all(b"250 queued\r\n")?;
+                messages.lock().expect("lock").push(Mail { text, tls });
+                reader.get_mut().write_all(b"250 queued\r\n")?;
             }
             "QUIT" => {
                 out.write_all(b"221 bye\r\n")?;
-                return Ok(());
+                out.flush()?;
+                return Ok(None);
             }
             _ => out.write_all(b"502 not here\r\n")?,
         }
+        reader.get_mut().flush()?;
+    }
+}
+
+/// The first message `messages` takes; panics after [`DEADLINE`].
+fn first_mail(messages: &Mutex<Vec<Mail>>) -> Mail {
+    let start = Instant::now();
+    loop {
+        if let Some(m) = messages.lock().expect("lock").first().cloned() {
+            return m;
+        }
+        assert!(start.elapsed() < DEADLINE, "no e-mail arrived");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
 #[test]
 fn email_arrives_over_smtp_with_the_summary() {
-    let (port, messages) = smtp_server();
+    let (port, messages) = smtp_server(Smtp::Plain, None);
     let receivers = format!(
         "[[email]]\nname = \"mail\"\nsmarthost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\nfrom = \"Perfwatch <pw@example.com>\"\nto = [\"ops@example.com\", \"dev@example.com\"]\n"
     );
     let notifier = Notifier::start(config("", &receivers)).expect("start");
     notifier.observe(&[alert("HighCpu", "critical", "web-1")], &[], now_ms());
-    let start = Instant::now();
-    let message = loop {
-        if let Some(m) = messages.lock().expect("lock").first().cloned() {
-            break m;
-        }
-        assert!(start.elapsed() < DEADLINE, "no e-mail arrived");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let message = first_mail(&messages).text;
     assert!(
         message.contains("Subject: [FIRING:1] HighCpu (web-1 critical)"),
         "{message}"
@@ -714,6 +783,84 @@ fn email_arrives_over_smtp_with_the_summary() {
     assert!(message.contains("value above threshold"), "{message}");
     wait_counters(&notifier, "email delivered", |c| c.by_receiver[2].1 == 1);
     notifier.stop();
+}
+
+/// A TLS server configuration with a fresh self-signed certificate for 127.0.0.1, and the
+/// certificate as PEM.
+fn self_signed_server() -> (Arc<rustls::ServerConfig>, String) {
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])
+        .expect("rcgen makes a certificate");
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(made.signing_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("protocol versions")
+    .with_no_client_auth()
+    .with_single_cert(vec![made.cert.der().clone()], key)
+    .expect("a usable certificate");
+    (Arc::new(config), made.cert.pem())
+}
+
+/// The TLS server configuration whose certificate the notifier trusts: made once, and named
+/// by `SSL_CERT_FILE`, which the system store the notifier reads by default honours (as curl
+/// and OpenSSL do). No other test here uses TLS, so the others are unaffected.
+fn trusted_server() -> Arc<rustls::ServerConfig> {
+    static TRUSTED: std::sync::OnceLock<(Arc<rustls::ServerConfig>, tempfile::TempDir)> =
+        std::sync::OnceLock::new();
+    let (config, _) = TRUSTED.get_or_init(|| {
+        let (config, pem) = self_signed_server();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("ca.pem");
+        std::fs::write(&file, pem).expect("write the certificate");
+        std::env::set_var("SSL_CERT_FILE", &file);
+        (config, dir)
+    });
+    Arc::clone(config)
+}
+
+fn email_receiver(port: u16, security: &str) -> String {
+    format!(
+        "[[email]]\nname = \"mail\"\nsmarthost = \"127.0.0.1\"\nport = {port}\n\
+         security = \"{security}\"\nfrom = \"pw@example.com\"\nto = [\"ops@example.com\"]\n"
+    )
+}
+
+#[test]
+fn email_over_starttls_or_tls_arrives_encrypted_at_a_server_the_notifier_trusts() {
+    let tls = trusted_server();
+    for (mode, security) in [(Smtp::StartTls, "starttls"), (Smtp::Tls, "tls")] {
+        let (port, messages) = smtp_server(mode, Some(Arc::clone(&tls)));
+        let notifier = Notifier::start(config("", &email_receiver(port, security))).expect("start");
+        notifier.observe(&[alert("HighCpu", "critical", "web-1")], &[], now_ms());
+        let mail = first_mail(&messages);
+        assert!(mail.tls, "{security}: the message came over TLS");
+        assert!(
+            mail.text
+                .contains("Subject: [FIRING:1] HighCpu (web-1 critical)"),
+            "{security}: {}",
+            mail.text
+        );
+        wait_counters(&notifier, "delivered", |c| c.by_receiver[2].1 == 1);
+        notifier.stop();
+    }
+}
+
+#[test]
+fn email_to_a_server_whose_certificate_is_not_trusted_is_not_sent() {
+    let _trusted = trusted_server();
+    let (untrusted, _) = self_signed_server();
+    for (mode, security) in [(Smtp::StartTls, "starttls"), (Smtp::Tls, "tls")] {
+        let (port, messages) = smtp_server(mode, Some(Arc::clone(&untrusted)));
+        let notifier = Notifier::start(config("max_attempts = 2", &email_receiver(port, security)))
+            .expect("start");
+        notifier.observe(&[alert("HighCpu", "critical", "web-1")], &[], now_ms());
+        wait_counters(&notifier, "given up", |c| c.by_receiver[2].3 == 1);
+        let c = notifier.counters();
+        assert_eq!(c.by_receiver[2].1, 0, "{security}: nothing delivered");
+        assert!(messages.lock().expect("lock").is_empty(), "{security}");
+        notifier.stop();
+    }
 }
 
 fn form_decode(text: &str) -> Vec<(String, String)> {
