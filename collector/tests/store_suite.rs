@@ -2474,8 +2474,11 @@ fn a_users_data_is_erased_and_administrative_actions_audited(backend: &dyn Backe
                {"type": "measure", "event_id": "t1", "name": "render", "start_time": 1, "duration": 5}]),
     );
     session.user_id = Some("u_42".into());
+    // A second session of u_42's, in another tab.
+    let mut second = records("s-erase-2", json!([vital("CLS", 0.1, "m-erase-2", 1)]));
+    second.user_id = Some("u_42".into());
     let kept = records("s-kept", json!([vital("LCP", 900.0, "m-kept", 1)]));
-    write(&store, &[&session, &kept]);
+    write(&store, &[&session, &second, &kept]);
     let mut other = api_call("api", Some("e2"), 200, now);
     other.user_id = Some("u_7".into());
     write_batches(
@@ -2485,12 +2488,12 @@ fn a_users_data_is_erased_and_administrative_actions_audited(backend: &dyn Backe
             other,
         ])],
     );
-    assert_eq!(backend.count("web_vitals"), 2);
+    assert_eq!(backend.count("web_vitals"), 3);
     assert_eq!(backend.count("api_calls"), 2);
     on_plain_thread(|| {
         let generation = store.erasure_generation().unwrap();
         let deleted = store.erase_user("u_42").unwrap();
-        assert!(deleted >= 4, "{deleted}");
+        assert!(deleted >= 5, "{deleted}");
         // Again: nothing left to erase.
         assert_eq!(store.erase_user("u_42").unwrap(), 0);
         // Each erasure raises the generation the statistics caches are checked against.

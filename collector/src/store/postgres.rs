@@ -1330,17 +1330,20 @@ impl Store for PostgresStore {
     fn erase_user(&self, user_id: &str) -> Result<u64, StoreError> {
         let mut conn = self.connection()?;
         let mut tx = conn.client.transaction()?;
-        let sessions: Vec<(String, String)> = tx
+        let (apps, session_ids): (Vec<String>, Vec<String>) = tx
             .query(
                 "SELECT app, session_id FROM session_activity WHERE user_id = $1
                  UNION SELECT app, session_id FROM page_views WHERE user_id = $1",
                 &[&user_id],
             )?
             .iter()
-            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-            .collect::<Result<_, postgres::Error>>()?;
+            .map(|row| Ok((row.try_get::<_, String>(0)?, row.try_get::<_, String>(1)?)))
+            .collect::<Result<Vec<_>, postgres::Error>>()?
+            .into_iter()
+            .unzip();
         let mut deleted = 0u64;
-        for (app, session_id) in &sessions {
+        // The sessions' records, one statement per table whatever the number of sessions.
+        if !apps.is_empty() {
             for table in [
                 "web_vitals",
                 "page_views",
@@ -1349,8 +1352,12 @@ impl Store for PostgresStore {
                 "browser_timings",
                 "browser_errors",
             ] {
-                let sql = format!("DELETE FROM {table} WHERE app = $1 AND session_id = $2");
-                deleted += tx.execute(sql.as_str(), &[app, session_id])?;
+                let sql = format!(
+                    "DELETE FROM {table} t
+                     USING unnest($1::text[], $2::text[]) AS s(app, session_id)
+                     WHERE t.app = s.app AND t.session_id = s.session_id"
+                );
+                deleted += tx.execute(sql.as_str(), &[&apps, &session_ids])?;
             }
         }
         for sql in [

@@ -1203,23 +1203,28 @@ impl Store for SqliteStore {
                 .collect::<Result<Vec<_>, _>>()?;
             rows
         };
-        for (id, app, session_id) in &sessions {
-            for sql in [
-                "DELETE FROM vitals WHERE session = ?1",
-                "DELETE FROM vital_minutes WHERE session = ?1",
-                "DELETE FROM pages WHERE session = ?1",
-                "DELETE FROM session_activity WHERE session = ?1",
-                "DELETE FROM sessions WHERE id = ?1",
-            ] {
-                deleted += tx.execute(sql, params![id])? as u64;
+        // Each statement prepared once, whatever the number of sessions.
+        for sql in [
+            "DELETE FROM vitals WHERE session = ?1",
+            "DELETE FROM vital_minutes WHERE session = ?1",
+            "DELETE FROM pages WHERE session = ?1",
+            "DELETE FROM session_activity WHERE session = ?1",
+            "DELETE FROM sessions WHERE id = ?1",
+        ] {
+            let mut delete = tx.prepare(sql)?;
+            for (id, _, _) in &sessions {
+                deleted += delete.execute(params![id])? as u64;
             }
-            for sql in [
-                "DELETE FROM page_views WHERE app = ?1 AND session_id = ?2",
-                "DELETE FROM navigations WHERE app = ?1 AND session_id = ?2",
-                "DELETE FROM browser_timings WHERE app = ?1 AND session_id = ?2",
-                "DELETE FROM browser_errors WHERE app = ?1 AND session_id = ?2",
-            ] {
-                deleted += tx.execute(sql, params![app, session_id])? as u64;
+        }
+        for sql in [
+            "DELETE FROM page_views WHERE app = ?1 AND session_id = ?2",
+            "DELETE FROM navigations WHERE app = ?1 AND session_id = ?2",
+            "DELETE FROM browser_timings WHERE app = ?1 AND session_id = ?2",
+            "DELETE FROM browser_errors WHERE app = ?1 AND session_id = ?2",
+        ] {
+            let mut delete = tx.prepare(sql)?;
+            for (_, app, session_id) in &sessions {
+                deleted += delete.execute(params![app, session_id])? as u64;
             }
         }
         for sql in [
