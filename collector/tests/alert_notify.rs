@@ -561,10 +561,19 @@ fn a_resolution_still_being_retried_travels_with_the_notification_that_replaces_
         })
     });
     server.fail_first.store(0, Ordering::SeqCst);
-    let requests = server.wait_for("a delivery", |r| {
-        r.last().is_some_and(|r| r.answered == 200)
+    // (Were the replaced one in flight meanwhile and delivered, the newer one would carry
+    // web-2's resolution all the same: it is the newer one that must.)
+    let has_web3 = |r: &Request| {
+        r.answered == 200 && alertnames(&r.json()).contains(&"HighCpu/critical/web-3".to_owned())
+    };
+    let requests = server.wait_for("the newer notification delivered", |r| {
+        r.iter().any(has_web3)
     });
-    let delivered = requests.last().map(Request::json).unwrap_or_default();
+    let delivered = requests
+        .iter()
+        .find(|r| has_web3(r))
+        .map(Request::json)
+        .unwrap_or_default();
     let states: Vec<(String, String)> = alertnames(&delivered)
         .into_iter()
         .zip(delivered["alerts"].as_array().into_iter().flatten())
