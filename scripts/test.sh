@@ -11,8 +11,14 @@ step() { printf '\n==> %s\n' "$*"; }
 scripts/setup-build.sh
 scripts/setup-test.sh
 
-step "cargo fmt --check and clippy"
+step "cargo fmt --check"
 cargo fmt --all -- --check
+
+# Builds the npm package (tsc type-checks it, strict) and the example app from its tarball,
+# first: the collector embeds the npm build's dashboard page, which its tests then check.
+scripts/build.sh
+
+step "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
 step "Rust tests (protocol, collector, SDK natively)"
@@ -24,8 +30,6 @@ cargo test -p perfwatch-sdk --target wasm32-unknown-unknown --test roundtrip
 step "SDK logic and send queue as WebAssembly in headless Chromium (ChromeDriver)"
 cargo test -p perfwatch-sdk --target wasm32-unknown-unknown --test logic --test transport
 
-# Builds the npm package (tsc type-checks it, strict) and the example app from its tarball.
-scripts/build.sh
 step "the npm package's TypeScript layer and React bindings (vitest, jsdom)"
 (cd npm && npx vitest run)
 

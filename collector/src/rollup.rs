@@ -28,15 +28,15 @@
 //!   per series.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use perfwatch_protocol::{Rating, VitalName};
 
 use crate::backend_stats::{AiCallRow, ApiCallRow, MAX_TRACKED_GROUPS};
 use crate::call_rollup::{self, AiDimension, AiSeries, ApiDimension, ApiSeries};
 use crate::clock;
-use crate::erasure_cache::ByGeneration;
+use crate::erasure_cache::StatsCache;
 use crate::periodic::Periodic;
 use crate::sketch::{DdSketch, Hll};
 use crate::stats::page_key;
@@ -496,7 +496,7 @@ pub fn read_call_window(
         let key = (tier, from, to, api.to_vec(), ai.to_vec());
         let cached = cache
             .filter(|_| to <= stable_before)
-            .map(|cache| cache.get(&key, generation));
+            .map(|cache| cache.0.get(&key, generation, CACHE_TTL));
         let series = match cached {
             Some(Some(series)) => series,
             Some(None) => {
@@ -507,7 +507,7 @@ pub fn read_call_window(
                     call_rollup::merge_keeping(ai_series, MAX_TRACKED_GROUPS),
                 ));
                 if let Some(cache) = cache {
-                    cache.put(key, generation, Arc::clone(&merged));
+                    cache.0.put(key, generation, Arc::clone(&merged));
                 }
                 merged
             }
@@ -619,37 +619,14 @@ type MergedSeries = Arc<(Vec<ApiSeries>, Vec<AiSeries>)>;
 /// The merged call series of bucket ranges read lately, for [`read_call_window`]: a dashboard
 /// asking for the last 30 days every few seconds reads the same 29 days and 46 hours each
 /// time, and only the newest minutes change. Entries live [`CACHE_TTL`], at most
-/// [`CACHE_ENTRIES`] of them, and none outlives an erasure (`generation`, see
-/// [`crate::erasure_cache`]): a merged series may name the user.
-#[derive(Debug, Default)]
-pub struct CallRangeCache {
-    entries: Mutex<ByGeneration<RangeKey, (Instant, MergedSeries)>>,
-}
+/// [`CACHE_ENTRIES`] of them, and none outlives an erasure (see [`crate::erasure_cache`]): a
+/// merged series may name the user.
+#[derive(Debug)]
+pub struct CallRangeCache(StatsCache<RangeKey, MergedSeries>);
 
-impl CallRangeCache {
-    fn get(&self, key: &RangeKey, generation: i64) -> Option<MergedSeries> {
-        let mut cached = self.entries.lock().ok()?;
-        cached
-            .at(generation)?
-            .get(key)
-            .filter(|(at, _)| at.elapsed() < CACHE_TTL)
-            .map(|(_, series)| Arc::clone(series))
-    }
-
-    fn put(&self, key: RangeKey, generation: i64, series: MergedSeries) {
-        let Ok(mut cached) = self.entries.lock() else {
-            return;
-        };
-        let Some(entries) = cached.at(generation) else {
-            return;
-        };
-        if entries.len() >= CACHE_ENTRIES {
-            entries.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
-            if entries.len() >= CACHE_ENTRIES {
-                entries.clear();
-            }
-        }
-        entries.insert(key, (Instant::now(), series));
+impl Default for CallRangeCache {
+    fn default() -> Self {
+        CallRangeCache(StatsCache::new(CACHE_ENTRIES, CACHE_TTL))
     }
 }
 

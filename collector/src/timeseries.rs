@@ -17,8 +17,8 @@
 //! The edge buckets hold only their part inside the window, so a bucket's numbers are those
 //! `api/stats` and `ai/stats` answer for `from`/`to` set to that part.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
@@ -26,7 +26,7 @@ use serde::{Serialize, Serializer};
 use perfwatch_protocol::VitalName;
 
 use crate::backend_stats::{AiStats, ApiStats, OTHER};
-use crate::erasure_cache::ByGeneration;
+use crate::erasure_cache::StatsCache;
 use crate::stats::VitalSummaries;
 use crate::window::Window;
 
@@ -305,75 +305,49 @@ impl BucketPoint {
     }
 }
 
-/// Buckets that ended at least this long ago are cached: newer ones may still be written to.
-pub const CACHE_STABLE_AFTER_MS: i64 = 2 * 60_000;
-/// How long a cached bucket is used while it ended less than [`CACHE_OLD_AFTER_MS`] ago: a
-/// late call or vital shows after this (as in the statistics' range cache).
-pub const CACHE_TTL: Duration = Duration::from_secs(60);
+// Buckets are cached as the statistics' merged ranges are: once they ended
+// [`CACHE_STABLE_AFTER_MS`] ago (newer ones may still be written to), for [`CACHE_TTL`] while
+// they ended less than [`CACHE_OLD_AFTER_MS`] ago (a late call or vital shows after that).
+pub use crate::rollup::{CACHE_STABLE_AFTER_MS, CACHE_TTL};
 /// Buckets that ended this long ago change only with calls or vitals dated that far back
 /// (a page's offline store sending the next day): they are kept [`CACHE_TTL_OLD`].
 pub const CACHE_OLD_AFTER_MS: i64 = 3_600_000;
 /// How long a cached bucket that ended over an hour ago is used.
 pub const CACHE_TTL_OLD: Duration = Duration::from_secs(600);
 /// Buckets kept at most (a point is a few hundred bytes, more with many models): when full,
-/// expired ones go, and if none has, all.
+/// those read over [`CACHE_TTL_OLD`] ago go, and if none has, all.
 pub const CACHE_ENTRIES: usize = 2048;
-
-/// A cached point and when it was read.
-type Cached = (Instant, Arc<BucketPoint>);
 
 /// The points of buckets read lately, by their range: a dashboard refreshing a 30-day chart
 /// every 30 seconds reads its 121 buckets again, of which only the newest changes. None
 /// outlives an erasure (`generation`, see [`crate::erasure_cache`]).
-#[derive(Debug, Default)]
-pub struct BucketCache {
-    entries: Mutex<ByGeneration<(i64, i64), Cached>>,
+#[derive(Debug)]
+pub struct BucketCache(StatsCache<(i64, i64), Arc<BucketPoint>>);
+
+impl Default for BucketCache {
+    fn default() -> Self {
+        BucketCache(StatsCache::new(CACHE_ENTRIES, CACHE_TTL_OLD))
+    }
 }
 
 impl BucketCache {
-    /// The point of `[from_ms, to_ms)` cached at `now_ms`, if still fresh and read under the
-    /// store's erasure `generation`.
-    pub fn get(
-        &self,
-        (from_ms, to_ms): (i64, i64),
-        now_ms: i64,
-        generation: i64,
-    ) -> Option<Arc<BucketPoint>> {
-        let mut cached = self.entries.lock().ok()?;
-        let (at, point) = cached.at(generation)?.get(&(from_ms, to_ms))?;
-        let ttl = if now_ms - to_ms >= CACHE_OLD_AFTER_MS {
+    /// The point of `range` cached at `now_ms`, if still fresh and read under the store's
+    /// erasure `generation`.
+    pub fn get(&self, range: (i64, i64), now_ms: i64, generation: i64) -> Option<Arc<BucketPoint>> {
+        let ttl = if now_ms - range.1 >= CACHE_OLD_AFTER_MS {
             CACHE_TTL_OLD
         } else {
             CACHE_TTL
         };
-        (at.elapsed() < ttl).then(|| Arc::clone(point))
+        self.0.get(&range, generation, ttl)
     }
 
-    /// Keeps `point` for `[from_ms, to_ms)`, read under erasure `generation`, when that range
-    /// ended [`CACHE_STABLE_AFTER_MS`] before `now_ms`.
-    pub fn put(
-        &self,
-        (from_ms, to_ms): (i64, i64),
-        now_ms: i64,
-        generation: i64,
-        point: Arc<BucketPoint>,
-    ) {
-        if now_ms - to_ms < CACHE_STABLE_AFTER_MS {
-            return;
+    /// Keeps `point` for `range`, read under erasure `generation`, when that range ended
+    /// [`CACHE_STABLE_AFTER_MS`] before `now_ms`.
+    pub fn put(&self, range: (i64, i64), now_ms: i64, generation: i64, point: Arc<BucketPoint>) {
+        if now_ms - range.1 >= CACHE_STABLE_AFTER_MS {
+            self.0.put(range, generation, point);
         }
-        let Ok(mut cached) = self.entries.lock() else {
-            return;
-        };
-        let Some(entries) = cached.at(generation) else {
-            return;
-        };
-        if entries.len() >= CACHE_ENTRIES {
-            entries.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
-            if entries.len() >= CACHE_ENTRIES {
-                entries.clear();
-            }
-        }
-        entries.insert((from_ms, to_ms), (Instant::now(), point));
     }
 }
 
@@ -487,12 +461,7 @@ mod tests {
         for i in 0..CACHE_ENTRIES as i64 + 10 {
             cache.put((i, i + 1), now, 2, point(3));
         }
-        let kept = cache
-            .entries
-            .lock()
-            .map(|mut e| e.at(2).map_or(0, |entries| entries.len()))
-            .unwrap_or(usize::MAX);
-        assert!(kept <= CACHE_ENTRIES, "{kept}");
+        assert!(cache.0.len() <= CACHE_ENTRIES, "{}", cache.0.len());
     }
     use crate::backend_stats::{
         AiCallRow, AiGroupBy, AiStatsBuilder, ApiCallRow, ApiStatsBuilder, MAX_TRACKED_GROUPS,

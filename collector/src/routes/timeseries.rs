@@ -58,7 +58,8 @@ pub fn read_timeseries(
     for range in series.buckets().ranges() {
         // A bucket the window's edge cuts is another range at the next request: not kept.
         let whole = range.1 - range.0 == step_ms;
-        let point = match cache.get(range, now, generation).filter(|_| whole) {
+        // (A cut bucket is never kept, so never found.)
+        let point = match cache.get(range, now, generation) {
             Some(point) => point,
             None => {
                 let point = Arc::new(read_bucket(store, rollups, range, now_ms)?);
