@@ -378,8 +378,10 @@ fn reload_on_sighup(
             let alerting = alerting.clone();
             let store = Arc::clone(&store);
             // A refused file is logged by the reload, a refused audit entry by the log.
-            let _ =
-                web::block(move || routes::admin::reload_rules(&alerting, &store, "SIGHUP")).await;
+            let _ = web::block(move || {
+                routes::admin::reload_rules(&alerting, store.as_ref(), "SIGHUP")
+            })
+            .await;
         }
     });
     Ok(())

@@ -15,7 +15,7 @@ use crate::envelope;
 use crate::error::ApiError;
 use crate::routes::query_param;
 use crate::state::AppState;
-use crate::store::{AuditEntry, SharedStore, StoreError};
+use crate::store::{AuditEntry, Store, StoreError};
 
 /// Entries an audit answer lists at most.
 pub const MAX_AUDIT_ENTRIES: usize = 1_000;
@@ -29,20 +29,15 @@ pub async fn record(
     target: &str,
     detail: String,
 ) -> Result<(), ApiError> {
-    let entry = entry(actor, action, target, detail);
-    let logged = entry.clone();
-    let written = state
-        .with_store(move |store| store.write_audit(&entry))
-        .await;
-    if let Err(error) = &written {
-        tracing::error!(%error, action = %logged.action, actor = %logged.actor, "the audit log did not take an entry");
-    }
-    Ok(written?)
+    let (actor, action, target) = (actor.to_owned(), action.to_owned(), target.to_owned());
+    Ok(state
+        .with_store(move |store| record_blocking(store, &actor, &action, &target, detail))
+        .await?)
 }
 
 /// Appends an entry from a plain thread; a failure is logged and returned.
 pub fn record_blocking(
-    store: &SharedStore,
+    store: &dyn Store,
     actor: &str,
     action: &str,
     target: &str,
@@ -61,7 +56,7 @@ pub fn record_blocking(
 /// outcome, and whether the audit log took it.
 pub fn reload_rules(
     alerting: &Alerting,
-    store: &SharedStore,
+    store: &dyn Store,
     actor: &str,
 ) -> (Result<usize, RuleError>, Result<(), StoreError>) {
     let reloaded = alerting.reload();

@@ -263,10 +263,9 @@ pub async fn reload(
     let Some(alerting) = state.alerting.clone() else {
         return Err(ApiError::NotReady("alerting is not running".into()));
     };
-    let store = std::sync::Arc::clone(&state.store);
-    let (reloaded, audited) = web::block(move || admin::reload_rules(&alerting, &store, &who))
-        .await
-        .map_err(|_| ApiError::NotReady("the reload could not run".into()))?;
+    let (reloaded, audited) = state
+        .with_store(move |store| Ok(admin::reload_rules(&alerting, store, &who)))
+        .await?;
     audited?;
     let count = reloaded.map_err(|e| ApiError::Unprocessable {
         code: "invalid_rules",
