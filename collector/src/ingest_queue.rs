@@ -577,7 +577,7 @@ mod tests {
             since_ms: i64,
             until_ms: i64,
             max_samples: usize,
-        ) -> Result<VitalRows, StoreError> {
+        ) -> Result<Option<VitalRows>, StoreError> {
             self.inner.vital_rows(since_ms, until_ms, max_samples)
         }
         fn export(
@@ -788,6 +788,7 @@ mod tests {
         assert_eq!(
             store
                 .vital_rows(0, i64::MAX, usize::MAX)
+                .unwrap()
                 .unwrap()
                 .page_views
                 .len(),

@@ -136,6 +136,7 @@ mod tests {
             store
                 .vital_rows(0, i64::MAX, usize::MAX)
                 .unwrap()
+                .unwrap()
                 .samples
                 .len()
         };
@@ -167,7 +168,11 @@ mod tests {
         }
         // Stopping does not wait for the next run, an hour away.
         pruner.stop();
-        let left = store.vital_rows(0, i64::MAX, usize::MAX).unwrap().samples;
+        let left = store
+            .vital_rows(0, i64::MAX, usize::MAX)
+            .unwrap()
+            .unwrap()
+            .samples;
         assert_eq!(
             left.len(),
             1,

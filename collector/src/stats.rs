@@ -375,7 +375,6 @@ mod tests {
                 sample(VitalName::CLS, 0.3, "/b"),
             ],
             page_views: vec![("/a".into(), 1), ("/b".into(), 2), ("/c".into(), 1)],
-            truncated: false,
         };
         let report = VitalsReport::new(1.0, rows, true);
         assert_eq!(report.page_views, 4);

@@ -64,8 +64,7 @@ pub fn read_vitals_within(
     // Raw events are kept at least a day: a window inside the last day reads them.
     let raw_kept_since = clock::to_epoch_ms(now_ms - RAW_WINDOW_HOURS * 3.6e6);
     if window.since_ms >= raw_kept_since {
-        let rows = store.vital_rows(window.since_ms, window.until_ms, max_raw)?;
-        if !rows.truncated {
+        if let Some(rows) = store.vital_rows(window.since_ms, window.until_ms, max_raw)? {
             return Ok(VitalsReport::new(window.hours, rows, by_page));
         }
     }

@@ -118,8 +118,8 @@ impl Store for DiscardStore {
         _since_ms: i64,
         _until_ms: i64,
         _max_samples: usize,
-    ) -> Result<VitalRows, StoreError> {
-        Ok(VitalRows::default())
+    ) -> Result<Option<VitalRows>, StoreError> {
+        Ok(Some(VitalRows::default()))
     }
 
     fn export(&self, _from_ms: i64, _to_ms: i64, _out: &mut dyn Write) -> Result<u64, StoreError> {

@@ -186,14 +186,14 @@ pub trait Store: Send + Sync + Debug + 'static {
     fn active_users(&self, since_ms: i64) -> Result<ActiveCounts, StoreError>;
 
     /// The web vitals first measured, and the page views started, in `[since_ms, until_ms)`
-    /// (epoch ms): at most `max_samples` vitals, [`VitalRows::truncated`] saying whether there
-    /// were more (so a busy day is never read into memory whole).
+    /// (epoch ms); `None` as soon as the window holds more than `max_samples` vitals (so a
+    /// busy day is never read into memory whole: its caller reads the roll-ups instead).
     fn vital_rows(
         &self,
         since_ms: i64,
         until_ms: i64,
         max_samples: usize,
-    ) -> Result<VitalRows, StoreError>;
+    ) -> Result<Option<VitalRows>, StoreError>;
 
     /// Hands every API call dated in `[since_ms, until_ms)` (epoch ms) to `each`, one at a
     /// time, so that statistics over any window take bounded memory.
@@ -568,8 +568,6 @@ pub struct VitalRows {
     pub samples: Vec<VitalSample>,
     /// Page views started in the window, per page (route, or URL when it has no route).
     pub page_views: Vec<(String, u64)>,
-    /// The window held more vitals than were asked for: `samples` is not all of them.
-    pub truncated: bool,
 }
 
 /// The `LIMIT` that reads `max_samples` rows and one more, which tells whether there were

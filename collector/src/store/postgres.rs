@@ -1207,28 +1207,31 @@ impl Store for PostgresStore {
         since_ms: i64,
         until_ms: i64,
         max_samples: usize,
-    ) -> Result<VitalRows, StoreError> {
+    ) -> Result<Option<VitalRows>, StoreError> {
         let mut conn = self.connection()?;
         let select_vitals = conn.prepare_cached(SELECT_VITALS)?;
         let count_page_views = conn.prepare_cached(COUNT_PAGE_VIEWS)?;
         let mut rows = VitalRows::default();
         let limit = limit_beyond(max_samples);
-        for row in conn
-            .client
-            .query(&select_vitals, &[&since_ms, &until_ms, &limit])?
+        let params: [&(dyn postgres::types::ToSql + Sync); 3] = [&since_ms, &until_ms, &limit];
         {
-            if rows.samples.len() == max_samples {
-                rows.truncated = true;
-                break;
-            }
-            let name: &str = row.try_get(0)?;
-            // A name this collector does not know (written by a newer one) is skipped.
-            if let Some(name) = VitalName::from_wire(name) {
-                rows.samples.push(VitalSample {
-                    name,
-                    value: row.try_get(1)?,
-                    page: row.try_get(2)?,
-                });
+            // Streamed, so that a window over the cap is given up without holding its rows.
+            let mut cursor = conn.client.query_raw(&select_vitals, params)?;
+            let mut read = 0;
+            while let Some(row) = cursor.next()? {
+                read += 1;
+                if read > max_samples {
+                    return Ok(None);
+                }
+                let name: &str = row.try_get(0)?;
+                // A name this collector does not know (written by a newer one) is skipped.
+                if let Some(name) = VitalName::from_wire(name) {
+                    rows.samples.push(VitalSample {
+                        name,
+                        value: row.try_get(1)?,
+                        page: row.try_get(2)?,
+                    });
+                }
             }
         }
         for row in conn
@@ -1239,7 +1242,7 @@ impl Store for PostgresStore {
             rows.page_views
                 .push((row.try_get(0)?, u64::try_from(count).unwrap_or_default()));
         }
-        Ok(rows)
+        Ok(Some(rows))
     }
 
     fn export(&self, from_ms: i64, to_ms: i64, out: &mut dyn Write) -> Result<u64, StoreError> {

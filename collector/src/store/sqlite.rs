@@ -1089,7 +1089,7 @@ impl Store for SqliteStore {
         since_ms: i64,
         until_ms: i64,
         max_samples: usize,
-    ) -> Result<VitalRows, StoreError> {
+    ) -> Result<Option<VitalRows>, StoreError> {
         let conn = self.reader()?;
         let mut rows = VitalRows::default();
         let mut stmt = conn.prepare_cached(&format!(
@@ -1098,10 +1098,11 @@ impl Store for SqliteStore {
         ))?;
         let [from, to, minute] = measured_in(since_ms, until_ms);
         let mut cursor = stmt.query([from, to, minute, limit_beyond(max_samples)])?;
+        let mut read = 0;
         while let Some(row) = cursor.next()? {
-            if rows.samples.len() == max_samples {
-                rows.truncated = true;
-                break;
+            read += 1;
+            if read > max_samples {
+                return Ok(None);
             }
             let name: String = row.get(0)?;
             // A name this collector does not know (written by a newer one) is skipped.
@@ -1123,7 +1124,7 @@ impl Store for SqliteStore {
                 Ok((row.get(0)?, u64::try_from(count).unwrap_or_default()))
             })?
             .collect::<Result<_, _>>()?;
-        Ok(rows)
+        Ok(Some(rows))
     }
 
     fn export(&self, from_ms: i64, to_ms: i64, out: &mut dyn Write) -> Result<u64, StoreError> {
