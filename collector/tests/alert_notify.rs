@@ -14,6 +14,10 @@ use perfwatch_collector::alerts::model::{
     fingerprint, Alert, AlertState, Labels, Matcher, Silence,
 };
 use perfwatch_collector::alerts::notify::{Notifier, NotifyConfig, NotifyCounters};
+use perfwatch_collector::tls::TlsSettings;
+
+#[path = "common/certs.rs"]
+mod certs;
 
 /// How long anything may take to arrive before the test fails.
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -628,6 +632,8 @@ fn observe_never_blocks_even_when_the_receiver_hangs() {
                 .collect();
             n.observe(&alerts, &[], now_ms());
         }
+        // Let go of the notifier before saying so: the test then takes it back to stop it.
+        drop(n);
         let _ = done_tx.send(());
     });
     done_rx
@@ -794,21 +800,13 @@ fn email_arrives_over_smtp_with_the_summary() {
     notifier.stop();
 }
 
-/// A TLS server configuration with a fresh self-signed certificate for 127.0.0.1, and the
-/// certificate as PEM.
-fn self_signed_server() -> (Arc<rustls::ServerConfig>, String) {
-    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])
-        .expect("rcgen makes a certificate");
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(made.signing_key.serialize_der().into());
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("protocol versions")
-    .with_no_client_auth()
-    .with_single_cert(vec![made.cert.der().clone()], key)
-    .expect("a usable certificate");
-    (Arc::new(config), made.cert.pem())
+/// The TLS server configuration of a fresh self-signed certificate for 127.0.0.1 (as the
+/// collector's own HTTPS loads one), and the certificate's file, in `dir`.
+fn self_signed_server(dir: &std::path::Path) -> (Arc<rustls::ServerConfig>, std::path::PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    certs::self_signed().write(&cert, &key);
+    let settings = TlsSettings::load(&cert, &key).expect("a usable certificate");
+    (Arc::new(settings.server_config()), cert)
 }
 
 /// The TLS server configuration whose certificate the notifier trusts: made once, and named
@@ -818,11 +816,9 @@ fn trusted_server() -> Arc<rustls::ServerConfig> {
     static TRUSTED: std::sync::OnceLock<(Arc<rustls::ServerConfig>, tempfile::TempDir)> =
         std::sync::OnceLock::new();
     let (config, _) = TRUSTED.get_or_init(|| {
-        let (config, pem) = self_signed_server();
         let dir = tempfile::tempdir().expect("temp dir");
-        let file = dir.path().join("ca.pem");
-        std::fs::write(&file, pem).expect("write the certificate");
-        std::env::set_var("SSL_CERT_FILE", &file);
+        let (config, cert) = self_signed_server(dir.path());
+        std::env::set_var("SSL_CERT_FILE", &cert);
         (config, dir)
     });
     Arc::clone(config)
@@ -858,7 +854,8 @@ fn email_over_starttls_or_tls_arrives_encrypted_at_a_server_the_notifier_trusts(
 #[test]
 fn email_to_a_server_whose_certificate_is_not_trusted_is_not_sent() {
     let _trusted = trusted_server();
-    let (untrusted, _) = self_signed_server();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (untrusted, _) = self_signed_server(dir.path());
     for (mode, security) in [(Smtp::StartTls, "starttls"), (Smtp::Tls, "tls")] {
         let (port, messages) = smtp_server(mode, Some(Arc::clone(&untrusted)));
         let notifier = Notifier::start(config("max_attempts = 2", &email_receiver(port, security)))

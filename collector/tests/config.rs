@@ -1,6 +1,9 @@
 //! Where settings come from (flags over environment over the TOML file over defaults), and what
 //! this version refuses to start with.
 
+#[path = "common/certs.rs"]
+mod certs;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -364,14 +367,11 @@ fn session_counting_comes_from_the_file_and_is_never_0() {
 /// A fresh self-signed certificate and key written as `<name>.crt` and `<name>.key` in `dir`;
 /// their paths.
 fn tls_pair(dir: &std::path::Path, name: &str) -> (PathBuf, PathBuf) {
-    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
-        .expect("rcgen makes a certificate");
     let (cert, key) = (
         dir.join(format!("{name}.crt")),
         dir.join(format!("{name}.key")),
     );
-    std::fs::write(&cert, made.cert.pem()).expect("write cert");
-    std::fs::write(&key, made.signing_key.serialize_pem()).expect("write key");
+    certs::self_signed().write(&cert, &key);
     (cert, key)
 }
 

@@ -16,26 +16,11 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
+use common::certs::{self_signed, Pair};
 use common::load::Collector;
 
 const HEALTH: &str = "/api/v1/monitoring/health";
 const INGEST: &str = "/api/v1/monitoring/frontend-metrics?key=pk_test";
-
-/// A self-signed certificate for `localhost` and 127.0.0.1, and its key, as PEM.
-struct Pair {
-    cert: String,
-    key: String,
-}
-
-fn self_signed() -> Pair {
-    let made =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-            .expect("rcgen makes a certificate");
-    Pair {
-        cert: made.cert.pem(),
-        key: made.signing_key.serialize_pem(),
-    }
-}
 
 /// A temporary directory holding `cert.pem` and `key.pem` of a fresh pair.
 struct Files {
@@ -47,8 +32,7 @@ impl Files {
     fn new() -> Files {
         let dir = tempfile::tempdir().expect("temp dir");
         let pair = self_signed();
-        std::fs::write(dir.path().join("cert.pem"), &pair.cert).expect("write cert");
-        std::fs::write(dir.path().join("key.pem"), &pair.key).expect("write key");
+        pair.write(&dir.path().join("cert.pem"), &dir.path().join("key.pem"));
         Files { dir, pair }
     }
 

@@ -2,6 +2,7 @@
 //! batches, assertions on the JSON envelope, and ([`postgres`]) a real PostgreSQL server.
 #![allow(dead_code)] // each test binary uses its own part of these helpers
 
+pub mod certs;
 pub mod load;
 pub mod postgres;
 
