@@ -4,6 +4,8 @@
  * looking at the page.
  */
 
+import { retryAfterMs } from '../host.js';
+
 /** Latency or duration percentiles, milliseconds. */
 export interface Percentiles {
   avg: number | null;
@@ -61,8 +63,11 @@ export interface AiStatistics {
   groups?: AiGroup[];
 }
 
+/** The web vitals, in the order the tables list them. */
 export const VITALS = ['LCP', 'INP', 'CLS', 'FCP', 'TTFB'] as const;
 export type VitalName = (typeof VITALS)[number];
+/** The Core Web Vitals, which the cards and charts show. */
+export const CORE_VITALS = VITALS.slice(0, 3) as readonly VitalName[];
 
 /** A vital's p75 and rating shares over a window (`null` without measurements). */
 export interface VitalSummary {
@@ -278,8 +283,10 @@ function problemOf(response: Response, said: string | undefined, hadToken: boole
     return { kind: 'forbidden', status, message: `The collector refused this page's request: allow this origin in its read_origins, or use a token with read access.${detail}` };
   }
   if (status === 429 || status === 503) {
-    const retry = Number(response.headers.get('retry-after'));
-    if (Number.isInteger(retry) && retry >= 0 && retry <= MAX_RETRY_AFTER_SECONDS) {
+    // Seconds or an HTTP date, read as the SDK reads it.
+    const waitMs = retryAfterMs(response.headers.get('retry-after'));
+    const retry = Math.ceil(waitMs / 1000);
+    if (waitMs >= 0 && retry <= MAX_RETRY_AFTER_SECONDS) {
       return { kind: 'busy', status, retryAfterSeconds: retry, message: `The collector is busy (${status}). Trying again in ${retry} s.${detail}` };
     }
     return { kind: 'busy', status, message: `The collector is busy (${status}). Trying again at the next refresh.${detail}` };

@@ -4,7 +4,7 @@
  */
 import type { ReactNode } from 'react';
 
-import { isProblem, type DashboardData, type VitalName } from './api.js';
+import { CORE_VITALS, isProblem, type DashboardData, type VitalName } from './api.js';
 import { duration, number, percent, rating, ratingLabel, usd, vital } from './format.js';
 
 /** One figure of a card: a label and its value. */
@@ -92,7 +92,7 @@ export function Cards({ data }: { data: DashboardData }): ReactNode {
         <Figure label="Page views" name="page_views" value={fv.page_views} text={number(fv.page_views, 0)} />
       </Card>
       <Card title="Web vitals (p75)" testId="card-vitals">
-        {(['LCP', 'INP', 'CLS'] as VitalName[]).map((name) => {
+        {CORE_VITALS.map((name) => {
           const p75 = fv.vitals[name]?.p75 ?? null;
           const r = p75 === null ? undefined : rating(name, p75);
           return (

@@ -7,7 +7,7 @@ import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import uPlot from 'uplot';
 
 import type { Column } from './api.js';
-import { duration, number, percent, usd } from './format.js';
+import { duration, number, percent, usd, vital } from './format.js';
 
 /** The unit of a chart's values, which says how they are written. */
 export type Unit = 'ms' | 'percent' | 'usd' | 'count' | 'score';
@@ -49,7 +49,7 @@ export function formatter(unit: Unit): (value: number | null | undefined) => str
     case 'usd':
       return usd;
     case 'score':
-      return (v) => (v === null || v === undefined ? '–' : v.toFixed(3));
+      return (v) => vital('CLS', v);
     default:
       return (v) => number(v, 2);
   }
@@ -95,27 +95,38 @@ function drawBands(u: uPlot, [good, poor]: readonly [number, number]) {
   ctx.restore();
 }
 
-/** Time labels: the hour and minute within two days, the day beyond (24-hour clock). */
-function timeLabels(window: readonly [number, number]) {
-  const long = window[1] - window[0] > 2 * 24 * 3.6e6;
+/** Whether a window is long enough for its time labels to be days. */
+function isLong(span: readonly [number, number]): boolean {
+  return span[1] - span[0] > 2 * 24 * 3.6e6;
+}
+
+/** Time labels: the hour and minute within two days (`long` false), the day beyond. */
+function timeLabels(long: boolean) {
   const format = long
     ? new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short' })
     : new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hour12: false });
   return (_u: uPlot, splits: number[]) => splits.map((s) => format.format(new Date(s * 1000)));
 }
 
-/** The chart's uPlot options for `width`. */
-function options(props: ChartProps, width: number, height: number): uPlot.Options {
+/**
+ * The chart's uPlot options for `width`. The x range is read from `span` each time uPlot
+ * scales, so a refresh (whose window moves) only sets new data.
+ */
+function options(
+  props: ChartProps,
+  width: number,
+  height: number,
+  span: { current: readonly [number, number] },
+): uPlot.Options {
   const format = formatter(props.unit);
   const bands = props.bands;
-  const [from, to] = props.window_ms;
   return {
     width,
     height,
     legend: { show: false },
     cursor: { drag: { x: false, y: false } },
     scales: {
-      x: { time: true, range: () => [from / 1000, to / 1000] },
+      x: { time: true, range: () => [span.current[0] / 1000, span.current[1] / 1000] },
       y: {
         range: (_u, min, max) => {
           // From zero; with bands, up to just past "poor"; percentages within 0-100.
@@ -125,7 +136,7 @@ function options(props: ChartProps, width: number, height: number): uPlot.Option
       },
     },
     axes: [
-      { stroke: '#4b5563', grid: { stroke: '#e5e7eb' }, values: timeLabels(props.window_ms) },
+      { stroke: '#4b5563', grid: { stroke: '#e5e7eb' }, values: timeLabels(isLong(props.window_ms)) },
       {
         stroke: '#4b5563',
         grid: { stroke: '#e5e7eb' },
@@ -162,14 +173,17 @@ export function Chart(props: ChartProps): ReactNode {
   const [drawable] = useState(canDraw);
   const height = props.height ?? 200;
   const empty = props.lines.every((l) => l.values.every((v) => v === null));
-  // The shape (lines, unit, bands) decides the options; new values only replace the data.
-  const shape = JSON.stringify([props.unit, props.bands, props.lines.map((l) => l.label), props.window_ms]);
+  // The shape (lines, unit, bands, days or hours on the time axis) decides the options; new
+  // values and a moved window only replace the data.
+  const span = useRef(props.window_ms);
+  span.current = props.window_ms;
+  const shape = JSON.stringify([props.unit, props.bands, props.lines.map((l) => l.label), isLong(props.window_ms)]);
 
   useEffect(() => {
     const element = holder.current;
     if (!drawable || empty || !element) return;
     const width = Math.max(element.clientWidth, 200);
-    const u = new uPlot(options(props, width, height), data(props), element);
+    const u = new uPlot(options(props, width, height, span), data(props), element);
     plot.current = u;
     const resize = new ResizeObserver(() => {
       const w = Math.max(element.clientWidth, 200);

@@ -4,7 +4,7 @@
  */
 import type { ReactNode } from 'react';
 
-import { isProblem, type DashboardData, type Problem, type VitalName } from './api.js';
+import { CORE_VITALS, isProblem, type DashboardData, type Problem, type VitalName } from './api.js';
 import { Chart } from './chart.js';
 import { duration, THRESHOLDS } from './format.js';
 
@@ -77,7 +77,7 @@ export function Charts({ data }: { data: DashboardData }): ReactNode {
             window_ms={window_ms}
             lines={series.ai.cost_usd_by_model.map((m) => ({ label: m.model, values: m.values }))}
           />
-          {(['LCP', 'INP', 'CLS'] as VitalName[]).map((name) => (
+          {CORE_VITALS.map((name) => (
             <Chart
               key={name}
               title={`${name} p75`}

@@ -4,7 +4,7 @@
  */
 import { useState, type ReactNode } from 'react';
 
-import { isProblem, type AiGroup, type Alert, type DashboardData, type PageVitals, type Problem, type VitalName } from './api.js';
+import { VITALS, isProblem, type AiGroup, type Alert, type DashboardData, type PageVitals, type Problem, type VitalName } from './api.js';
 import { dateTime, duration, number, percent, rating, ratingLabel, usd, vital } from './format.js';
 
 /** How many rows a table shows. */
@@ -90,7 +90,7 @@ function SlowestPages({ pages, problem }: { pages: PageVitals[]; problem?: Probl
     <label className="pw-inline">
       Sort by{' '}
       <select value={by} onChange={(e) => setBy(e.target.value as VitalName)}>
-        {(['LCP', 'INP', 'CLS', 'FCP', 'TTFB'] as VitalName[]).map((v) => (
+        {VITALS.map((v) => (
           <option key={v} value={v}>
             {v} p75
           </option>
