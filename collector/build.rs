@@ -36,18 +36,13 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     let code = if dir.join("index.html").is_file() {
         let dir = fs::canonicalize(&dir)?;
+        // (Cargo watches everything below a directory it is given.)
         println!("cargo:rerun-if-changed={}", dir.display());
         let mut files = Vec::new();
         walk(&dir, &dir, &mut files)?;
+        // Only what the collector serves: the page and what is below assets/.
+        files.retain(|(relative, _)| relative == "index.html" || relative.starts_with("assets/"));
         files.sort();
-        for (relative, path) in &files {
-            println!("cargo:rerun-if-changed={}", path.display());
-            if relative != "index.html" && !relative.starts_with("assets/") {
-                println!(
-                    "cargo:warning=dashboard app: {relative} is embedded but not served (only index.html and assets/ are)"
-                );
-            }
-        }
         table(
             &format!("the dashboard app in {}", dir.display()),
             true,

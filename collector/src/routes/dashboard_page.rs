@@ -10,7 +10,7 @@
 use actix_web::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS,
 };
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 
 use crate::dashboard_assets::{self, Asset};
 use crate::error::ApiError;
@@ -45,8 +45,9 @@ pub async fn page(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 
 /// One of the page's assets (`GET` and `HEAD /assets/{path}`); 404 in the envelope for a name
 /// the binary does not hold.
-pub async fn asset(req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    dashboard_assets::get(&format!("assets/{path}"))
+pub async fn asset(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    // The table holds the names as the build wrote them, below the page: `assets/...`.
+    dashboard_assets::get(req.path().trim_start_matches('/'))
         .map(|asset| answer(asset, IMMUTABLE))
         .ok_or_else(|| ApiError::NotFound {
             path: req.path().to_owned(),
