@@ -462,27 +462,61 @@ pub fn read_call_window(
     store: &dyn Store,
     cache: Option<&CallRangeCache>,
     kept: Kept,
+    window: (i64, i64),
+    dimensions: (&[ApiDimension], &[AiDimension]),
+    each_api: &mut dyn FnMut(&ApiSeries),
+    each_ai: &mut dyn FnMut(&AiSeries),
+) -> Result<(), StoreError> {
+    let behind = Behind::read(store, kept, window)?;
+    read_call_window_behind(store, cache, behind, window, dimensions, each_api, each_ai)
+}
+
+/// The buckets whose roll-up may be behind, per tier: marked dirty, or holding a finer bucket
+/// that is (a late call dated a day ago marks its minute, and so its hour and its day). They
+/// are read from the tier below, down to the raw calls of the minutes themselves; only while
+/// the finer source still holds the bucket whole (older ones are read as they are: the roller
+/// cannot redo them either).
+#[derive(Debug, Clone)]
+pub struct Behind {
+    /// What the finer sources still hold whole, when these were read.
+    kept: Kept,
+    stale: BTreeMap<Tier, BTreeSet<i64>>,
+}
+
+impl Behind {
+    /// Those of the window `[from_ms, to_ms)` (and of the hours and days holding it), as the
+    /// store marks them now: one query per tier, which a series of many buckets makes once.
+    pub fn read(
+        store: &dyn Store,
+        kept: Kept,
+        (from_ms, to_ms): (i64, i64),
+    ) -> Result<Behind, StoreError> {
+        let mut stale: BTreeMap<Tier, BTreeSet<i64>> = BTreeMap::new();
+        for tier in Tier::ALL {
+            let mut buckets = store.dirty_in(tier, tier.bucket_of(from_ms), to_ms)?;
+            if let Some(child) = tier.child() {
+                let finer = stale.get(&child).cloned().unwrap_or_default();
+                buckets.extend(finer.into_iter().map(|b| tier.bucket_of(b)));
+            }
+            buckets.retain(|&bucket| bucket >= kept.source_of(tier));
+            stale.insert(tier, buckets);
+        }
+        Ok(Behind { kept, stale })
+    }
+}
+
+/// [`read_call_window`] with the buckets `behind` read before (by [`Behind::read`] for a
+/// window holding this one).
+pub fn read_call_window_behind(
+    store: &dyn Store,
+    cache: Option<&CallRangeCache>,
+    Behind { kept, mut stale }: Behind,
     (from_ms, to_ms): (i64, i64),
     dimensions: (&[ApiDimension], &[AiDimension]),
     each_api: &mut dyn FnMut(&ApiSeries),
     each_ai: &mut dyn FnMut(&AiSeries),
 ) -> Result<(), StoreError> {
     let (api, ai) = dimensions;
-    // Buckets whose roll-up may be behind: marked dirty, or holding a finer bucket that is (a
-    // late call dated a day ago marks its minute, and so its hour and its day). They are read
-    // from the tier below, down to the raw calls of the minutes themselves.
-    // Only while the finer source still holds the bucket whole: older ones are read as they
-    // are (the roller cannot redo them either).
-    let mut stale: BTreeMap<Tier, BTreeSet<i64>> = BTreeMap::new();
-    for tier in Tier::ALL {
-        let mut buckets = store.dirty_in(tier, tier.bucket_of(from_ms), to_ms)?;
-        if let Some(child) = tier.child() {
-            let finer = stale.get(&child).cloned().unwrap_or_default();
-            buckets.extend(finer.into_iter().map(|b| tier.bucket_of(b)));
-        }
-        buckets.retain(|&bucket| bucket >= kept.source_of(tier));
-        stale.insert(tier, buckets);
-    }
     let stable_before = clock::now_ms() as i64 - CACHE_STABLE_AFTER_MS;
     // Read before the cache: what the store holds now reflects every erasure up to it.
     let generation = match cache {

@@ -114,6 +114,8 @@ fn from_raw(window: Window) -> bool {
 pub struct Rollups {
     cache: Option<Arc<CallRangeCache>>,
     retention: (RollupPolicy, u32),
+    /// The buckets behind, read once for a window that holds every window read after.
+    behind: Option<Arc<rollup::Behind>>,
 }
 
 impl Rollups {
@@ -122,7 +124,23 @@ impl Rollups {
         Rollups {
             cache: Some(Arc::clone(&state.call_cache)),
             retention: state.retention,
+            behind: None,
         }
+    }
+
+    /// The same, with the buckets behind in `window` read now, once, for the many windows
+    /// inside it that are read next (a series' buckets).
+    pub fn behind_in(self, store: &dyn Store, window: Window) -> Result<Rollups, StoreError> {
+        let behind = rollup::Behind::read(store, self.kept(), (window.since_ms, window.until_ms))?;
+        Ok(Rollups {
+            behind: Some(Arc::new(behind)),
+            ..self
+        })
+    }
+
+    fn kept(&self) -> rollup::Kept {
+        let (policy, raw_days) = self.retention;
+        rollup::Kept::at(policy, raw_days, clock::now_ms() as i64)
     }
 
     /// The same, reading without the range cache: for many short ranges, each cheap to read
@@ -143,12 +161,16 @@ impl Rollups {
         each_api: &mut dyn FnMut(&ApiSeries),
         each_ai: &mut dyn FnMut(&AiSeries),
     ) -> Result<(), StoreError> {
-        let (policy, raw_days) = self.retention;
-        rollup::read_call_window(
+        let range = (window.since_ms, window.until_ms);
+        let behind = match &self.behind {
+            Some(behind) => rollup::Behind::clone(behind),
+            None => rollup::Behind::read(store, self.kept(), range)?,
+        };
+        rollup::read_call_window_behind(
             store,
             self.cache.as_deref(),
-            rollup::Kept::at(policy, raw_days, clock::now_ms() as i64),
-            (window.since_ms, window.until_ms),
+            behind,
+            range,
             dimensions,
             each_api,
             each_ai,

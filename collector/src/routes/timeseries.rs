@@ -51,6 +51,8 @@ pub fn read_timeseries(
     now_ms: f64,
 ) -> Result<Timeseries, StoreError> {
     let mut series = TimeseriesBuilder::new(window);
+    // The dirty marks of the whole window, once, not once per bucket.
+    let rollups = rollups.clone().behind_in(store, window)?;
     let now = clock::to_epoch_ms(now_ms);
     let step_ms = series.buckets().step_ms;
     // Read before the cache: what the store holds now reflects every erasure up to it.
@@ -62,7 +64,7 @@ pub fn read_timeseries(
         let point = match cache.get(range, now, generation) {
             Some(point) => point,
             None => {
-                let point = Arc::new(read_bucket(store, rollups, range, now_ms)?);
+                let point = Arc::new(read_bucket(store, &rollups, range, now_ms)?);
                 if whole {
                     cache.put(range, now, generation, Arc::clone(&point));
                 }
